@@ -1,0 +1,362 @@
+//! A request's `op` and positional `args`, checked and typed.
+//!
+//! `args` are exactly those of the AdApi method. `null` (or a missing trailing argument)
+//! means "not given". Transfer data arguments are kept as raw JSON text.
+
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Every method of protocol v1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    GetLoginState,
+    Logout,
+    GetAgentState,
+    SetAgentState {
+        state: String,
+        reason: Option<String>,
+    },
+    GetTeams,
+    GetTeamMembers {
+        team_id: String,
+    },
+    GetServicesList,
+    GetInteractionsState,
+    AcceptInteraction {
+        id: Option<String>,
+    },
+    RejectInteraction {
+        id: Option<String>,
+    },
+    SwitchActiveInteraction {
+        id: String,
+    },
+    SendChatMessage {
+        text: String,
+        id: Option<String>,
+    },
+    SetCallHold {
+        hold: bool,
+        id: Option<String>,
+    },
+    LeaveInteraction {
+        id: Option<String>,
+    },
+    CompleteInteraction {
+        id: Option<String>,
+    },
+    AddNote {
+        text: String,
+        id: Option<String>,
+    },
+    GetVariables {
+        keys: Option<Vec<String>>,
+        id: Option<String>,
+    },
+    SetVariable {
+        key: String,
+        value: serde_json::Value,
+        id: Option<String>,
+    },
+    BlindTransfer {
+        target: String,
+        data: Option<String>,
+        id: Option<String>,
+    },
+    ConsultCall {
+        target: String,
+    },
+    Transfer {
+        data: Option<String>,
+    },
+    InviteToCallConference {
+        target: String,
+        data: Option<String>,
+        id: Option<String>,
+    },
+    MergeAllCallsIntoConference {
+        data: Option<String>,
+    },
+    RemoveFromCallConference {
+        party_id: String,
+        id: Option<String>,
+    },
+    InviteToChatConference {
+        agent_id: String,
+        id: Option<String>,
+    },
+    RemoveFromChatConference {
+        party_id: String,
+        id: Option<String>,
+    },
+    GetTransferHistory {
+        id: Option<String>,
+    },
+}
+
+/// The names of every method, as sent in `op`.
+pub const METHOD_NAMES: &[&str] = &[
+    "getLoginState",
+    "logout",
+    "getAgentState",
+    "setAgentState",
+    "getTeams",
+    "getTeamMembers",
+    "getServicesList",
+    "getInteractionsState",
+    "acceptInteraction",
+    "rejectInteraction",
+    "switchActiveInteraction",
+    "sendChatMessage",
+    "setCallHold",
+    "leaveInteraction",
+    "completeInteraction",
+    "addNote",
+    "getVariables",
+    "setVariable",
+    "blindTransfer",
+    "consultCall",
+    "transfer",
+    "inviteToCallConference",
+    "mergeAllCallsIntoConference",
+    "removeFromCallConference",
+    "inviteToChatConference",
+    "removeFromChatConference",
+    "getTransferHistory",
+];
+
+struct Args<'a> {
+    op: &'a str,
+    args: &'a [Box<RawValue>],
+}
+
+impl Args<'_> {
+    fn raw(&self, i: usize) -> Option<&RawValue> {
+        self.args
+            .get(i)
+            .map(|b| &**b)
+            .filter(|r| r.get().trim() != "null")
+    }
+
+    fn opt<T: DeserializeOwned>(&self, i: usize, what: &str) -> Result<Option<T>, ApiError> {
+        match self.raw(i) {
+            None => Ok(None),
+            Some(r) => serde_json::from_str(r.get()).map(Some).map_err(|_| {
+                ApiError::new(
+                    ErrorCode::InvalidArgs,
+                    format!(
+                        "{}: argument {} ({what}) has the wrong type",
+                        self.op,
+                        i + 1
+                    ),
+                )
+            }),
+        }
+    }
+
+    fn req<T: DeserializeOwned>(&self, i: usize, what: &str) -> Result<T, ApiError> {
+        self.opt(i, what)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidArgs,
+                format!("{}: argument {} ({what}) is required", self.op, i + 1),
+            )
+        })
+    }
+
+    fn data(&self, i: usize) -> Option<String> {
+        self.raw(i).map(|r| r.get().to_owned())
+    }
+}
+
+impl Method {
+    /// Types a request. Unknown ops are `invalid_request`; wrong arguments `invalid_args`.
+    pub fn parse(op: &str, args: &[Box<RawValue>]) -> Result<Self, ApiError> {
+        let a = Args { op, args };
+        Ok(match op {
+            "getLoginState" => Method::GetLoginState,
+            "logout" => Method::Logout,
+            "getAgentState" => Method::GetAgentState,
+            "setAgentState" => Method::SetAgentState {
+                state: a.req(0, "state")?,
+                reason: a.opt(1, "notReadyReason")?,
+            },
+            "getTeams" => Method::GetTeams,
+            "getTeamMembers" => Method::GetTeamMembers {
+                team_id: a.req(0, "teamId")?,
+            },
+            "getServicesList" => Method::GetServicesList,
+            "getInteractionsState" => Method::GetInteractionsState,
+            "acceptInteraction" => Method::AcceptInteraction {
+                id: a.opt(0, "interactionId")?,
+            },
+            "rejectInteraction" => Method::RejectInteraction {
+                id: a.opt(0, "interactionId")?,
+            },
+            "switchActiveInteraction" => Method::SwitchActiveInteraction {
+                id: a.req(0, "interactionId")?,
+            },
+            "sendChatMessage" => Method::SendChatMessage {
+                text: a.req(0, "text")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "setCallHold" => Method::SetCallHold {
+                hold: a.req(0, "hold")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "leaveInteraction" => Method::LeaveInteraction {
+                id: a.opt(0, "interactionId")?,
+            },
+            "completeInteraction" => Method::CompleteInteraction {
+                id: a.opt(0, "interactionId")?,
+            },
+            "addNote" => Method::AddNote {
+                text: a.req(0, "text")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "getVariables" => {
+                let keys = match a.raw(0) {
+                    None => None,
+                    Some(r) => Some(match serde_json::from_str::<Vec<String>>(r.get()) {
+                        Ok(keys) => keys,
+                        Err(_) => vec![a.req::<String>(0, "keys")?],
+                    }),
+                };
+                Method::GetVariables {
+                    keys,
+                    id: a.opt(1, "interactionId")?,
+                }
+            }
+            "setVariable" => Method::SetVariable {
+                key: a.req(0, "key")?,
+                value: a.opt(1, "value")?.unwrap_or(serde_json::Value::Null),
+                id: a.opt(2, "interactionId")?,
+            },
+            "blindTransfer" => Method::BlindTransfer {
+                target: a.req(0, "target")?,
+                data: a.data(1),
+                id: a.opt(2, "interactionId")?,
+            },
+            "consultCall" => Method::ConsultCall {
+                target: a.req(0, "target")?,
+            },
+            "transfer" => Method::Transfer { data: a.data(0) },
+            "inviteToCallConference" => Method::InviteToCallConference {
+                target: a.req(0, "target")?,
+                data: a.data(1),
+                id: a.opt(2, "interactionId")?,
+            },
+            "mergeAllCallsIntoConference" => {
+                Method::MergeAllCallsIntoConference { data: a.data(0) }
+            }
+            "removeFromCallConference" => Method::RemoveFromCallConference {
+                party_id: a.req(0, "partyId")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "inviteToChatConference" => Method::InviteToChatConference {
+                agent_id: a.req(0, "agentId")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "removeFromChatConference" => Method::RemoveFromChatConference {
+                party_id: a.req(0, "partyId")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "getTransferHistory" => Method::GetTransferHistory {
+                id: a.opt(0, "interactionId")?,
+            },
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("unknown op {other:?}"),
+                ));
+            }
+        })
+    }
+
+    /// The method's wire name, for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::GetLoginState => "getLoginState",
+            Method::Logout => "logout",
+            Method::GetAgentState => "getAgentState",
+            Method::SetAgentState { .. } => "setAgentState",
+            Method::GetTeams => "getTeams",
+            Method::GetTeamMembers { .. } => "getTeamMembers",
+            Method::GetServicesList => "getServicesList",
+            Method::GetInteractionsState => "getInteractionsState",
+            Method::AcceptInteraction { .. } => "acceptInteraction",
+            Method::RejectInteraction { .. } => "rejectInteraction",
+            Method::SwitchActiveInteraction { .. } => "switchActiveInteraction",
+            Method::SendChatMessage { .. } => "sendChatMessage",
+            Method::SetCallHold { .. } => "setCallHold",
+            Method::LeaveInteraction { .. } => "leaveInteraction",
+            Method::CompleteInteraction { .. } => "completeInteraction",
+            Method::AddNote { .. } => "addNote",
+            Method::GetVariables { .. } => "getVariables",
+            Method::SetVariable { .. } => "setVariable",
+            Method::BlindTransfer { .. } => "blindTransfer",
+            Method::ConsultCall { .. } => "consultCall",
+            Method::Transfer { .. } => "transfer",
+            Method::InviteToCallConference { .. } => "inviteToCallConference",
+            Method::MergeAllCallsIntoConference { .. } => "mergeAllCallsIntoConference",
+            Method::RemoveFromCallConference { .. } => "removeFromCallConference",
+            Method::InviteToChatConference { .. } => "inviteToChatConference",
+            Method::RemoveFromChatConference { .. } => "removeFromChatConference",
+            Method::GetTransferHistory { .. } => "getTransferHistory",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(json: &str) -> Vec<Box<RawValue>> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn null_means_not_given() {
+        let m = Method::parse("blindTransfer", &args(r#"["bob",null,"i1"]"#)).unwrap();
+        assert_eq!(
+            m,
+            Method::BlindTransfer {
+                target: "bob".into(),
+                data: None,
+                id: Some("i1".into())
+            }
+        );
+    }
+
+    #[test]
+    fn transfer_data_keeps_its_bytes() {
+        let m = Method::parse("transfer", &args(r#"[{"b":1, "a":2.50}]"#)).unwrap();
+        assert_eq!(
+            m,
+            Method::Transfer {
+                data: Some(r#"{"b":1, "a":2.50}"#.into())
+            }
+        );
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let e = Method::parse("nope", &[]).unwrap_err();
+        assert_eq!(e.code, 7);
+        let e = Method::parse("setCallHold", &args(r#"["yes"]"#)).unwrap_err();
+        assert_eq!(e.code, 3);
+        let e = Method::parse("consultCall", &[]).unwrap_err();
+        assert_eq!(e.code, 3);
+    }
+
+    #[test]
+    fn every_name_parses_or_asks_for_args() {
+        for name in METHOD_NAMES {
+            match Method::parse(name, &[]) {
+                Ok(m) => assert_eq!(m.name(), *name),
+                Err(e) => assert_eq!(e.code, 3, "{name}"),
+            }
+        }
+    }
+}

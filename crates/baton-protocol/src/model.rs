@@ -1,0 +1,323 @@
+//! Payloads carried by events, responses and REST bodies. Field names are camelCase on the wire.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch (docs/protocol.md).
+pub type Millis = i64;
+
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// A customer interaction's medium.
+    Channel { Chat = "chat", Voice = "voice" }
+);
+
+wire_enum!(
+    /// An agent's state as the widget shows it. `ringing` and `busy` are set by the server.
+    AgentStateName {
+        Ready = "ready",
+        NotReady = "not_ready",
+        AfterCallWork = "after_call_work",
+        Ringing = "ringing",
+        Busy = "busy",
+    }
+);
+
+wire_enum!(
+    /// An interaction's state from one agent's point of view.
+    InteractionState {
+        Ringing = "ringing",
+        Connected = "connected",
+        Hold = "hold",
+        WrapUp = "wrap_up",
+        Completed = "completed",
+    }
+);
+
+wire_enum!(
+    /// How an agent party joined: as the main handler, a consulted agent or a conference member.
+    PartyRole { Primary = "primary", Consult = "consult", Conference = "conference" }
+);
+
+wire_enum!(
+    /// Who wrote a chat message.
+    MessageFrom { Customer = "customer", Agent = "agent", System = "system" }
+);
+
+wire_enum!(
+    /// The kinds of hand-off (PROTOCOL.md, `ON_REQUEST_TRANSFER_DATA`).
+    TransferKind {
+        Blind = "blind",
+        Consult = "consult",
+        Transfer = "transfer",
+        Conference = "conference",
+        Merge = "merge",
+        ChatInvite = "chat_invite",
+        Queue = "queue",
+    }
+);
+
+wire_enum!(
+    /// Phases reported to the sender by `ON_TRANSFER_STATUS`.
+    TransferPhase {
+        Collecting = "collecting",
+        Offered = "offered",
+        Accepted = "accepted",
+        Failed = "failed",
+    }
+);
+
+wire_enum!(
+    /// What happened to one integration's transfer data (DESIGN.md rule 14).
+    Outcome {
+        Provided = "provided",
+        NoData = "none",
+        Timeout = "timeout",
+        Error = "error",
+        Invalid = "invalid",
+        TooLarge = "too_large",
+        NoConsumer = "no_consumer",
+        Delivered = "delivered",
+        Acknowledged = "acknowledged",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+wire_enum!(
+    /// Whether a party is the customer or an agent.
+    PartyType { Agent = "agent", Customer = "customer" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PartyData {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub party_type: PartyType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    pub name: String,
+    pub state: InteractionState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<PartyRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    pub from: MessageFrom,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_id: Option<String>,
+    pub name: String,
+    pub text: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    pub agent_id: String,
+    pub text: String,
+    pub at: Millis,
+}
+
+/// An interaction as one agent sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionData {
+    pub id: String,
+    pub channel: Channel,
+    pub state: InteractionState,
+    pub service_name: String,
+    pub customer: Customer,
+    pub parties: Vec<PartyData>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attached_data: serde_json::Map<String, serde_json::Value>,
+    pub created_at: Millis,
+    pub notes: Vec<Note>,
+    pub messages: Vec<ChatMessage>,
+    pub reason: Option<String>,
+}
+
+/// An interaction as an admin sees it: every party, its overall status and queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionSummary {
+    pub id: String,
+    pub tenant: String,
+    pub channel: Channel,
+    /// `queued`, `offered`, `connected`, `wrap_up` or `completed`.
+    pub status: String,
+    pub service_name: String,
+    pub customer: Customer,
+    pub parties: Vec<PartyData>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attached_data: serde_json::Map<String, serde_json::Value>,
+    pub created_at: Millis,
+    pub completed_at: Option<Millis>,
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Meta of `ON_REQUEST_TRANSFER_DATA`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestTransferMeta {
+    pub transfer_id: String,
+    pub kind: TransferKind,
+    pub target: String,
+}
+
+/// Meta of `ON_LOAD_TRANSFER_DATA`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadTransferMeta {
+    pub transfer_id: String,
+    pub kind: TransferKind,
+    pub from_agent_id: String,
+    pub from_agent_name: String,
+    pub created_at: Millis,
+    pub replay: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeData {
+    pub integration_key: Option<String>,
+    pub outcome: Outcome,
+    pub bytes: usize,
+}
+
+/// Payload of `ON_TRANSFER_STATUS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferStatus {
+    pub transfer_id: String,
+    pub interaction_id: String,
+    pub kind: TransferKind,
+    pub target: String,
+    pub phase: TransferPhase,
+    pub outcomes: Vec<OutcomeData>,
+    /// Why a leg failed (`rejected`, `ring_timeout`, `target_logged_out`, …); project addition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeRecord {
+    pub integration_key: Option<String>,
+    pub outcome: Outcome,
+    pub bytes: usize,
+    pub sha256: Option<String>,
+}
+
+/// One leg of an interaction's transfer history. Never holds the data itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TransferRecord {
+    pub transfer_id: String,
+    pub kind: TransferKind,
+    pub from_agent_id: String,
+    pub to: String,
+    pub state: TransferPhase,
+    pub created_at: Millis,
+    pub outcomes: Vec<OutcomeRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStateData {
+    pub state: AgentStateName,
+    pub not_ready_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMember {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub extension: Option<String>,
+    /// The agent's state, or `logged_out`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceInfo {
+    pub id: String,
+    pub name: String,
+    pub channels: Vec<Channel>,
+}
+
+/// Answer of `getInteractionsState`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionsState {
+    pub active_interaction_id: Option<String>,
+    pub interactions: Vec<InteractionData>,
+}
+
+/// Payload of the customer socket's `state` event (docs/protocol.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerState {
+    /// `queued`, `ringing`, `connected`, `hold`, `transferring` or `completed`.
+    pub state: String,
+    pub service_name: String,
+    pub agent_names: Vec<String>,
+    pub reason: Option<String>,
+}

@@ -1,0 +1,134 @@
+//! Transfer data: any JSON value, kept as the exact text the sender produced.
+
+use serde_json::value::RawValue;
+use sha2_free::sha256_hex;
+
+/// JSON text that has been checked to be one valid JSON value no larger than a limit.
+///
+/// It is kept as text, never re-serialised, because the receiver must get exactly the
+/// bytes that were sent (DESIGN.md, transfer-data rule 5).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TransferData(String);
+
+/// Why a candidate is not acceptable transfer data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransferDataError {
+    #[error("transfer data is {size} bytes, the limit is {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("transfer data is not valid JSON: {0}")]
+    Invalid(String),
+}
+
+impl TransferData {
+    /// Checks `text` is one JSON value of at most `max_bytes` UTF-8 bytes.
+    ///
+    /// Surrounding whitespace is kept: the bytes are what the sender sent.
+    pub fn parse(text: &str, max_bytes: usize) -> Result<Self, TransferDataError> {
+        if text.len() > max_bytes {
+            return Err(TransferDataError::TooLarge {
+                size: text.len(),
+                max: max_bytes,
+            });
+        }
+        serde_json::from_str::<&RawValue>(text)
+            .map_err(|e| TransferDataError::Invalid(e.to_string()))?;
+        Ok(Self(text.to_owned()))
+    }
+
+    /// Wraps text that was validated before (for example when it was stored).
+    pub fn from_trusted(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Lower-case hex SHA-256 of the bytes, for history and audit.
+    pub fn sha256(&self) -> String {
+        sha256_hex(self.0.as_bytes())
+    }
+
+    /// The data as a raw JSON value, for embedding verbatim in a frame.
+    pub fn to_raw(&self) -> Box<RawValue> {
+        RawValue::from_string(self.0.clone()).expect("validated at construction")
+    }
+}
+
+/// Content is never printed: logs must not contain transfer data.
+impl std::fmt::Debug for TransferData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TransferData({} bytes)", self.0.len())
+    }
+}
+
+mod sha2_free {
+    use sha2::{Digest, Sha256};
+
+    pub fn sha256_hex(bytes: &[u8]) -> String {
+        let digest = Sha256::digest(bytes);
+        let mut out = String::with_capacity(64);
+        for b in digest {
+            use std::fmt::Write;
+            let _ = write!(out, "{b:02x}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_exact_bytes() {
+        let text = r#"{ "b":1.50, "a" : [1e2,"é"] }"#;
+        let data = TransferData::parse(text, 1000).unwrap();
+        assert_eq!(data.as_str(), text);
+        assert_eq!(data.to_raw().get(), text);
+    }
+
+    #[test]
+    fn rejects_bad_json_and_oversize() {
+        assert!(matches!(
+            TransferData::parse("{", 10),
+            Err(TransferDataError::Invalid(_))
+        ));
+        assert!(matches!(
+            TransferData::parse("", 10),
+            Err(TransferDataError::Invalid(_))
+        ));
+        assert!(matches!(
+            TransferData::parse("1 2", 10),
+            Err(TransferDataError::Invalid(_))
+        ));
+        assert_eq!(
+            TransferData::parse("\"12345\"", 5),
+            Err(TransferDataError::TooLarge { size: 7, max: 5 })
+        );
+        assert!(TransferData::parse("null", 4).is_ok());
+    }
+
+    #[test]
+    fn debug_hides_content() {
+        let data = TransferData::parse(r#"{"secret":"x"}"#, 100).unwrap();
+        assert!(!format!("{data:?}").contains("secret"));
+    }
+
+    #[test]
+    fn sha256_is_hex_of_bytes() {
+        let data = TransferData::parse("{}", 100).unwrap();
+        assert_eq!(
+            data.sha256(),
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+}
