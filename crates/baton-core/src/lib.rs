@@ -1,1 +1,30 @@
-//! stub
+//! Baton's domain as a pure state machine (sans-I/O).
+//!
+//! The server feeds [`Command`]s into [`Core::apply`] together with the current time and
+//! carries out the [`Effect`]s it returns; nothing in this crate touches a socket, a disk
+//! or a clock. That makes every rule — routing, ring time-outs, transfer legs and their
+//! data — testable deterministically, and property-tested in `tests/`.
+//!
+//! # Layout
+//! - [`entity`]: tenants, services, agents, interactions, parties and transfer legs, as stored.
+//! - [`command`]: everything that can happen: agent requests, customer actions, admin changes, time.
+//! - [`effect`]: what the shell must do afterwards: send frames, close connections, revoke sessions.
+//! - [`engine`]: [`Core`] itself: `apply`, the change set to persist, restore after restart.
+//! - `routing`: queues and the longest-idle agent with capacity.
+//! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
+//! - `view`: how an interaction looks to one agent, to the customer, to an admin.
+//! - [`invariants`]: checks the property tests (and debug builds) run after every command.
+
+pub mod command;
+pub mod effect;
+pub mod engine;
+pub mod entity;
+mod handoff;
+pub mod invariants;
+mod routing;
+mod view;
+
+pub use command::{AdminCommand, Command};
+pub use effect::{ConnId, Effect, Output, Recipient};
+pub use engine::{Changes, Core, CoreConfig, Snapshot};
+pub use entity::*;

@@ -1,0 +1,89 @@
+//! Everything that can happen to the domain. Ids of new things are chosen by the shell.
+
+use baton_protocol::{Channel, Customer, Method};
+
+use crate::entity::*;
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// A WebSocket said hello with a valid token.
+    Connect {
+        agent: AgentId,
+        session: SessionId,
+        conn: u64,
+        integration_key: Option<String>,
+    },
+    /// A WebSocket closed.
+    Disconnect {
+        conn: u64,
+    },
+    /// A request on an agent connection.
+    Request {
+        conn: u64,
+        method: Method,
+    },
+    /// `{"reply":rid,…}` on an agent connection. `value` is raw JSON text; `None` is `undefined`.
+    Reply {
+        conn: u64,
+        rid: String,
+        value: Option<String>,
+        error: Option<String>,
+    },
+    /// Ingress created an interaction.
+    NewInteraction {
+        id: InteractionId,
+        tenant: TenantId,
+        channel: Channel,
+        service: String,
+        customer: Customer,
+        attached_data: serde_json::Map<String, serde_json::Value>,
+        customer_token_hash: String,
+    },
+    CustomerMessage {
+        interaction: InteractionId,
+        text: String,
+    },
+    CustomerHangup {
+        interaction: InteractionId,
+    },
+    /// Configuration changes from the admin API or the config file.
+    Admin(AdminCommand),
+    /// Time passed: fire every timer that is due.
+    Tick,
+}
+
+#[derive(Debug, Clone)]
+pub enum AdminCommand {
+    CreateTenant {
+        id: TenantId,
+        settings: TenantSettings,
+    },
+    CreateService {
+        id: ServiceId,
+        tenant: TenantId,
+        name: String,
+        channels: Vec<Channel>,
+        ring_timeout_ms: u64,
+    },
+    CreateAgent {
+        id: AgentId,
+        tenant: TenantId,
+        username: String,
+        display_name: String,
+        extension: Option<String>,
+        services: Vec<String>,
+        max_chats: u32,
+    },
+    CreateIntegration {
+        tenant: TenantId,
+        key: String,
+        name: String,
+        allowed_origins: Vec<String>,
+    },
+    UpdateSettings {
+        tenant: TenantId,
+        transfer_data_timeout_ms: Option<u64>,
+        transfer_data_max_bytes: Option<usize>,
+        retention_secs: Option<u64>,
+    },
+}

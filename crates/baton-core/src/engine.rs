@@ -1,0 +1,1593 @@
+//! [`Core`]: the whole domain in memory, changed only by [`Core::apply`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use baton_protocol::frame::arg;
+use baton_protocol::{
+    AgentStateData, AgentStateName, ApiError, ErrorCode, InteractionsState, Method, Millis,
+    ServerFrame, ServiceInfo, Team, TeamMember, TransferData, TransferRecord, events,
+};
+
+use crate::command::{AdminCommand, Command};
+use crate::effect::{Effect, Output, Recipient};
+use crate::entity::*;
+
+/// Settings of the core that are not per tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreConfig {
+    /// How long an agent whose connection dropped stays logged in, keeping their interactions.
+    pub disconnect_grace_ms: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            disconnect_grace_ms: 60_000,
+        }
+    }
+}
+
+/// A timer is data: a due time and what it is for. Stale timers are checked and ignored.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timer {
+    Ring {
+        interaction: InteractionId,
+        agent: AgentId,
+    },
+    Collect {
+        leg: TransferId,
+    },
+    Grace {
+        agent: AgentId,
+    },
+}
+
+/// The records changed since the last [`Core::take_changes`], to be committed in one transaction.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub tenants: Vec<Tenant>,
+    pub services: Vec<Service>,
+    pub integrations: Vec<Integration>,
+    pub agents: Vec<Agent>,
+    pub interactions: Vec<Interaction>,
+    pub legs: Vec<Leg>,
+    /// Transfer data, written once with its leg.
+    pub leg_data: Vec<(TransferId, InteractionId, TransferData)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.tenants.is_empty()
+            && self.services.is_empty()
+            && self.integrations.is_empty()
+            && self.agents.is_empty()
+            && self.interactions.is_empty()
+            && self.legs.is_empty()
+            && self.leg_data.is_empty()
+    }
+}
+
+/// Everything the store holds for live work, read back at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub tenants: Vec<Tenant>,
+    pub services: Vec<Service>,
+    pub integrations: Vec<Integration>,
+    pub agents: Vec<Agent>,
+    /// Interactions that are not completed.
+    pub interactions: Vec<Interaction>,
+    /// Legs of those interactions, with their data where it was kept.
+    pub legs: Vec<Leg>,
+}
+
+#[derive(Default)]
+struct Dirty {
+    tenants: BTreeSet<TenantId>,
+    services: BTreeSet<ServiceId>,
+    integrations: BTreeSet<(TenantId, String)>,
+    agents: BTreeSet<AgentId>,
+    interactions: BTreeSet<InteractionId>,
+    legs: BTreeSet<TransferId>,
+    leg_data: BTreeSet<TransferId>,
+}
+
+/// The domain. See the crate docs.
+pub struct Core {
+    pub(crate) config: CoreConfig,
+    pub(crate) tenants: BTreeMap<TenantId, Tenant>,
+    pub(crate) services: BTreeMap<ServiceId, Service>,
+    pub(crate) integrations: BTreeMap<(TenantId, String), Integration>,
+    pub(crate) agents: BTreeMap<AgentId, Agent>,
+    pub(crate) interactions: BTreeMap<InteractionId, Interaction>,
+    pub(crate) legs: BTreeMap<TransferId, Leg>,
+    /// Which live interactions each agent is a party of.
+    pub(crate) agent_interactions: BTreeMap<AgentId, BTreeSet<InteractionId>>,
+    pub(crate) conns: BTreeMap<u64, AgentId>,
+    pub(crate) timers: BTreeSet<(Millis, Timer)>,
+    dirty: Dirty,
+    // Per-apply scratch.
+    pub(crate) now: Millis,
+    pub(crate) out: Vec<Effect>,
+    pub(crate) touched_interactions: BTreeSet<InteractionId>,
+    pub(crate) touched_agents: BTreeSet<AgentId>,
+    pub(crate) announced: BTreeSet<(InteractionId, AgentId)>,
+    shown_agent_state: BTreeMap<AgentId, AgentStateData>,
+    shown_customer_state: BTreeMap<InteractionId, String>,
+}
+
+pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
+}
+
+pub(crate) type CoreResult<T = serde_json::Value> = Result<T, ApiError>;
+
+impl Core {
+    pub fn new(config: CoreConfig) -> Self {
+        Self {
+            config,
+            tenants: BTreeMap::new(),
+            services: BTreeMap::new(),
+            integrations: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            interactions: BTreeMap::new(),
+            legs: BTreeMap::new(),
+            agent_interactions: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            dirty: Dirty::default(),
+            now: 0,
+            out: Vec::new(),
+            touched_interactions: BTreeSet::new(),
+            touched_agents: BTreeSet::new(),
+            announced: BTreeSet::new(),
+            shown_agent_state: BTreeMap::new(),
+            shown_customer_state: BTreeMap::new(),
+        }
+    }
+
+    /// Rebuilds the core after a restart. Nobody is connected yet: logged-in agents get the
+    /// disconnect grace to come back, ringing offers ring again from `now`, and collection
+    /// deadlines keep their original time.
+    pub fn restore(config: CoreConfig, snapshot: Snapshot, now: Millis) -> Self {
+        let mut core = Core::new(config);
+        core.now = now;
+        for t in snapshot.tenants {
+            core.tenants.insert(t.id.clone(), t);
+        }
+        for s in snapshot.services {
+            core.services.insert(s.id.clone(), s);
+        }
+        for i in snapshot.integrations {
+            core.integrations
+                .insert((i.tenant.clone(), i.key.clone()), i);
+        }
+        for mut a in snapshot.agents {
+            if let Some(login) = a.login.as_mut() {
+                login.conn = None;
+                login.disconnected_since = Some(now);
+                core.timers.insert((
+                    now + config.disconnect_grace_ms as Millis,
+                    Timer::Grace {
+                        agent: a.id.clone(),
+                    },
+                ));
+            }
+            core.agents.insert(a.id.clone(), a);
+        }
+        for leg in snapshot.legs {
+            if let Some(deadline) = leg.collect_deadline.filter(|_| leg.collected.is_none()) {
+                core.timers.insert((
+                    deadline.max(now),
+                    Timer::Collect {
+                        leg: leg.id.clone(),
+                    },
+                ));
+            }
+            core.legs.insert(leg.id.clone(), leg);
+        }
+        for mut i in snapshot.interactions {
+            let ring = core.ring_timeout(&i.service);
+            for p in &mut i.parties {
+                core.agent_interactions
+                    .entry(p.agent.clone())
+                    .or_default()
+                    .insert(i.id.clone());
+                if p.state == PartyState::Ringing {
+                    p.ring_expires_at = Some(now + ring);
+                    core.timers.insert((
+                        now + ring,
+                        Timer::Ring {
+                            interaction: i.id.clone(),
+                            agent: p.agent.clone(),
+                        },
+                    ));
+                }
+            }
+            core.interactions.insert(i.id.clone(), i);
+        }
+        core
+    }
+
+    /// When [`Command::Tick`] should next be applied.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.timers.first().map(|(at, _)| *at)
+    }
+
+    /// Applies one command at time `now`. Changes accumulate until [`Core::take_changes`].
+    pub fn apply(&mut self, command: Command, now: Millis) -> Output {
+        self.now = now;
+        let reply = match command {
+            Command::Connect {
+                agent,
+                session,
+                conn,
+                integration_key,
+            } => Some(self.connect(agent, session, conn, integration_key)),
+            Command::Disconnect { conn } => {
+                self.disconnect(conn);
+                None
+            }
+            Command::Request { conn, method } => Some(self.request(conn, method)),
+            Command::Reply {
+                conn,
+                rid,
+                value,
+                error,
+            } => {
+                self.reply(conn, &rid, value, error);
+                None
+            }
+            Command::NewInteraction {
+                id,
+                tenant,
+                channel,
+                service,
+                customer,
+                attached_data,
+                customer_token_hash,
+            } => Some(self.new_interaction(
+                id,
+                tenant,
+                channel,
+                &service,
+                customer,
+                attached_data,
+                customer_token_hash,
+            )),
+            Command::CustomerMessage { interaction, text } => {
+                Some(self.customer_message(&interaction, text))
+            }
+            Command::CustomerHangup { interaction } => Some(self.customer_hangup(&interaction)),
+            Command::Admin(admin) => Some(self.admin(admin)),
+            Command::Tick => {
+                self.fire_due_timers();
+                None
+            }
+        };
+        self.route_all();
+        self.flush_views();
+        #[cfg(debug_assertions)]
+        if let Err(broken) = crate::invariants::check(self) {
+            panic!("core invariant broken: {broken}");
+        }
+        Output {
+            reply,
+            effects: std::mem::take(&mut self.out),
+        }
+    }
+
+    /// The records changed since the last call. Completed interactions (and their legs)
+    /// leave memory here: the store keeps their history.
+    pub fn take_changes(&mut self) -> Changes {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut changes = Changes {
+            tenants: dirty
+                .tenants
+                .iter()
+                .filter_map(|id| self.tenants.get(id).cloned())
+                .collect(),
+            services: dirty
+                .services
+                .iter()
+                .filter_map(|id| self.services.get(id).cloned())
+                .collect(),
+            integrations: dirty
+                .integrations
+                .iter()
+                .filter_map(|k| self.integrations.get(k).cloned())
+                .collect(),
+            agents: dirty
+                .agents
+                .iter()
+                .filter_map(|id| self.agents.get(id).cloned())
+                .collect(),
+            interactions: Vec::new(),
+            legs: dirty
+                .legs
+                .iter()
+                .filter_map(|id| self.legs.get(id).cloned())
+                .collect(),
+            leg_data: dirty
+                .leg_data
+                .iter()
+                .filter_map(|id| {
+                    let leg = self.legs.get(id)?;
+                    Some((leg.id.clone(), leg.interaction.clone(), leg.data.clone()?))
+                })
+                .collect(),
+        };
+        for id in &dirty.interactions {
+            let Some(i) = self.interactions.get_mut(id) else {
+                continue;
+            };
+            i.version += 1;
+            changes.interactions.push(i.clone());
+            if i.completed_at.is_some() {
+                let i = self.interactions.remove(id).expect("present");
+                for leg in &i.legs {
+                    self.legs.remove(leg);
+                }
+                self.shown_customer_state.remove(id);
+            }
+        }
+        changes
+    }
+
+    // ----- bookkeeping -------------------------------------------------------------------
+
+    pub(crate) fn touch_interaction(&mut self, id: &InteractionId) {
+        self.dirty.interactions.insert(id.clone());
+        self.touched_interactions.insert(id.clone());
+    }
+
+    pub(crate) fn touch_agent(&mut self, id: &AgentId) {
+        self.dirty.agents.insert(id.clone());
+        self.touched_agents.insert(id.clone());
+    }
+
+    pub(crate) fn touch_leg(&mut self, id: &TransferId) {
+        self.dirty.legs.insert(id.clone());
+    }
+
+    pub(crate) fn touch_leg_data(&mut self, id: &TransferId) {
+        self.dirty.leg_data.insert(id.clone());
+        self.dirty.legs.insert(id.clone());
+    }
+
+    pub(crate) fn send_agent(&mut self, agent: &AgentId, frame: ServerFrame) {
+        if let Some(conn) = self.agents.get(agent).and_then(Agent::conn) {
+            self.out.push(Effect::Send {
+                to: Recipient::Agent(conn),
+                frame,
+            });
+        }
+    }
+
+    pub(crate) fn emit(
+        &mut self,
+        agent: &AgentId,
+        event: &str,
+        args: Vec<Box<serde_json::value::RawValue>>,
+    ) {
+        self.send_agent(agent, ServerFrame::event(event, args));
+    }
+
+    pub(crate) fn ring_timeout(&self, service: &ServiceId) -> Millis {
+        self.services
+            .get(service)
+            .map_or(20_000, |s| s.ring_timeout_ms as Millis)
+    }
+
+    pub(crate) fn settings(&self, tenant: &TenantId) -> TenantSettings {
+        self.tenants
+            .get(tenant)
+            .map(|t| t.settings)
+            .unwrap_or_default()
+    }
+
+    /// Adds an agent party and indexes it.
+    pub(crate) fn add_party(&mut self, interaction: &InteractionId, party: AgentParty) {
+        let agent = party.agent.clone();
+        if party.state == PartyState::Ringing
+            && let Some(at) = party.ring_expires_at
+        {
+            self.timers.insert((
+                at,
+                Timer::Ring {
+                    interaction: interaction.clone(),
+                    agent: agent.clone(),
+                },
+            ));
+        }
+        if let Some(i) = self.interactions.get_mut(interaction) {
+            i.parties.retain(|p| p.agent != agent);
+            i.parties.push(party);
+        }
+        self.agent_interactions
+            .entry(agent.clone())
+            .or_default()
+            .insert(interaction.clone());
+        self.touch_interaction(interaction);
+        self.touch_agent(&agent);
+    }
+
+    /// Removes an agent's party, tells them, and moves them to after-call work when it was
+    /// their last interaction.
+    pub(crate) fn remove_party(
+        &mut self,
+        interaction: &InteractionId,
+        agent: &AgentId,
+    ) -> Option<AgentParty> {
+        let i = self.interactions.get_mut(interaction)?;
+        let index = i.parties.iter().position(|p| &p.agent == agent)?;
+        let party = i.parties.remove(index);
+        if let Some(set) = self.agent_interactions.get_mut(agent) {
+            set.remove(interaction);
+        }
+        self.announced.remove(&(interaction.clone(), agent.clone()));
+        self.emit(
+            agent,
+            events::ON_INTERACTION_REMOVED,
+            vec![arg(&interaction.0)],
+        );
+        let now = self.now;
+        let left_empty = self
+            .agent_interactions
+            .get(agent)
+            .is_none_or(BTreeSet::is_empty);
+        if let Some(a) = self.agents.get_mut(agent) {
+            if a.active_interaction.as_ref() == Some(interaction) {
+                a.active_interaction = None;
+            }
+            if left_empty {
+                a.idle_since = now;
+                if party.state != PartyState::Ringing
+                    && a.chosen == ChosenState::Ready
+                    && a.login.is_some()
+                {
+                    a.chosen = ChosenState::AfterCallWork;
+                }
+            }
+        }
+        self.touch_interaction(interaction);
+        self.touch_agent(agent);
+        Some(party)
+    }
+
+    pub(crate) fn agent_interaction_ids(&self, agent: &AgentId) -> Vec<InteractionId> {
+        self.agent_interactions
+            .get(agent)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Marks an interaction completed when nobody is left on it.
+    pub(crate) fn complete_if_empty(&mut self, id: &InteractionId) {
+        let now = self.now;
+        let Some(i) = self.interactions.get_mut(id) else {
+            return;
+        };
+        if i.parties.is_empty() && i.queue.is_none() && i.completed_at.is_none() {
+            i.completed_at = Some(now);
+            i.customer_connected = false;
+            self.out.push(Effect::CloseCustomer {
+                interaction: id.clone(),
+            });
+            self.touch_interaction(id);
+        }
+    }
+
+    // ----- connections -------------------------------------------------------------------
+
+    fn connect(
+        &mut self,
+        agent_id: AgentId,
+        session: SessionId,
+        conn: u64,
+        integration_key: Option<String>,
+    ) -> CoreResult {
+        let Some(agent) = self.agents.get(&agent_id) else {
+            return Err(err(ErrorCode::InvalidToken, "unknown agent"));
+        };
+        let previous = agent.login.clone();
+        if let Some(old) = &previous {
+            if let Some(old_conn) = old.conn {
+                self.out.push(Effect::Send {
+                    to: Recipient::Agent(old_conn),
+                    frame: ServerFrame::event(
+                        events::ON_SERVER_ERROR,
+                        vec![arg(&ApiError::new(
+                            ErrorCode::ForcedLogoutByOtherClient,
+                            "this agent logged in from another client",
+                        ))],
+                    ),
+                });
+                self.out.push(Effect::Close { conn: old_conn });
+                self.conns.remove(&old_conn);
+            }
+            if old.session != session {
+                self.out.push(Effect::RevokeSession {
+                    session: old.session.clone(),
+                });
+            }
+        }
+        let now = self.now;
+        let agent = self.agents.get_mut(&agent_id).expect("checked");
+        if previous.is_none() {
+            agent.chosen = ChosenState::NotReady { reason: None };
+            agent.idle_since = now;
+        }
+        agent.login = Some(Login {
+            session,
+            integration_key,
+            conn: Some(conn),
+            disconnected_since: None,
+        });
+        self.conns.insert(conn, agent_id.clone());
+        self.touch_agent(&agent_id);
+
+        let agent = &self.agents[&agent_id];
+        let state = self.agent_state(agent);
+        let login = serde_json::json!({
+            "agentId": agent.id, "username": agent.username, "displayName": agent.display_name,
+            "extension": agent.extension, "state": state.state, "notReadyReason": state.not_ready_reason,
+        });
+        self.shown_agent_state.insert(agent_id.clone(), state);
+        self.emit(&agent_id, events::ON_LOGIN, vec![arg(&login)]);
+        // Give a reconnecting widget its interactions back, then replay their transfer data.
+        for id in self.agent_interaction_ids(&agent_id) {
+            self.announce(&id, &agent_id);
+            let via = self.interactions[&id]
+                .party(&agent_id)
+                .and_then(|p| p.via_leg.clone());
+            if let Some(leg) = via {
+                self.deliver(&leg, &agent_id, true);
+            }
+        }
+        let agent = &self.agents[&agent_id];
+        Ok(serde_json::json!({
+            "agentId": agent.id, "sessionId": agent.login.as_ref().map(|l| l.session.clone()),
+            "tenant": agent.tenant, "username": agent.username, "displayName": agent.display_name,
+            "extension": agent.extension,
+        }))
+    }
+
+    fn disconnect(&mut self, conn: u64) {
+        let Some(agent_id) = self.conns.remove(&conn) else {
+            return;
+        };
+        let now = self.now;
+        let grace = self.config.disconnect_grace_ms as Millis;
+        let Some(login) = self
+            .agents
+            .get_mut(&agent_id)
+            .and_then(|a| a.login.as_mut())
+        else {
+            return;
+        };
+        if login.conn == Some(conn) {
+            login.conn = None;
+            login.disconnected_since = Some(now);
+            self.timers.insert((
+                now + grace,
+                Timer::Grace {
+                    agent: agent_id.clone(),
+                },
+            ));
+            self.touch_agent(&agent_id);
+        }
+    }
+
+    /// Ends an agent's login: offers move on, live interactions go back to their queue,
+    /// wrap-ups complete.
+    pub(crate) fn log_out(&mut self, agent_id: &AgentId, reason: &str) {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return;
+        };
+        let Some(login) = agent.login.clone() else {
+            return;
+        };
+        if let Some(conn) = login.conn {
+            self.emit(agent_id, events::ON_LOGOUT, vec![arg(&reason)]);
+            self.out.push(Effect::Close { conn });
+            self.conns.remove(&conn);
+        }
+        self.out.push(Effect::RevokeSession {
+            session: login.session,
+        });
+        for id in self.agent_interaction_ids(agent_id) {
+            let Some(party) = self.interactions[&id].party(agent_id).cloned() else {
+                continue;
+            };
+            match party.state {
+                PartyState::Ringing => self.offer_failed(&id, agent_id, "target_logged_out"),
+                PartyState::WrapUp => {
+                    self.remove_party(&id, agent_id);
+                    self.complete_if_empty(&id);
+                }
+                PartyState::Connected | PartyState::Hold => {
+                    self.remove_party(&id, agent_id);
+                    let i = &self.interactions[&id];
+                    let others = i.parties.iter().any(|p| p.state != PartyState::Ringing);
+                    if !others && i.customer_connected {
+                        let entry = QueueEntry {
+                            service: i.service.clone(),
+                            since: i.created_at,
+                            leg: None,
+                        };
+                        let ringing: Vec<AgentId> =
+                            i.parties.iter().map(|p| p.agent.clone()).collect();
+                        for r in ringing {
+                            self.remove_party(&id, &r);
+                        }
+                        self.fail_pending(&id, "sender_logged_out");
+                        let i = self.interactions.get_mut(&id).expect("live");
+                        i.queue = Some(entry);
+                        self.touch_interaction(&id);
+                    }
+                    self.complete_if_empty(&id);
+                }
+            }
+        }
+        let agent = self.agents.get_mut(agent_id).expect("checked");
+        agent.login = None;
+        agent.chosen = ChosenState::NotReady { reason: None };
+        agent.active_interaction = None;
+        self.shown_agent_state.remove(agent_id);
+        self.touch_agent(agent_id);
+    }
+
+    fn fire_due_timers(&mut self) {
+        while let Some((at, _)) = self.timers.first() {
+            if *at > self.now {
+                break;
+            }
+            let (_, timer) = self.timers.pop_first().expect("non-empty");
+            match timer {
+                Timer::Ring { interaction, agent } => {
+                    let due = self
+                        .interactions
+                        .get(&interaction)
+                        .and_then(|i| i.party(&agent))
+                        .is_some_and(|p| {
+                            p.state == PartyState::Ringing
+                                && p.ring_expires_at.is_some_and(|t| t <= self.now)
+                        });
+                    if due {
+                        self.ring_timed_out(&interaction, &agent);
+                    }
+                }
+                Timer::Collect { leg } => {
+                    let due = self.legs.get(&leg).is_some_and(|l| {
+                        l.collected.is_none() && l.collect_deadline.is_some_and(|t| t <= self.now)
+                    });
+                    if due {
+                        self.finish_collection(&leg, baton_protocol::Outcome::Timeout, None);
+                    }
+                }
+                Timer::Grace { agent } => {
+                    let grace = self.config.disconnect_grace_ms as Millis;
+                    let due = self
+                        .agents
+                        .get(&agent)
+                        .and_then(|a| a.login.as_ref())
+                        .is_some_and(|l| {
+                            l.conn.is_none()
+                                && l.disconnected_since.is_some_and(|s| s + grace <= self.now)
+                        });
+                    if due {
+                        self.log_out(&agent, "disconnected");
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- agent requests ----------------------------------------------------------------
+
+    fn request(&mut self, conn: u64, method: Method) -> CoreResult {
+        let Some(agent) = self.conns.get(&conn).cloned() else {
+            return Err(err(
+                ErrorCode::NotLoggedIn,
+                "this connection is not logged in",
+            ));
+        };
+        let now = self.now;
+        match method {
+            Method::GetLoginState => {
+                let a = &self.agents[&agent];
+                Ok(
+                    serde_json::json!({"loggedIn": a.login.is_some(), "agentId": a.id, "username": a.username}),
+                )
+            }
+            Method::Logout => {
+                self.log_out(&agent, "logout");
+                Ok(serde_json::Value::Null)
+            }
+            Method::GetAgentState => {
+                Ok(serde_json::to_value(self.agent_state(&self.agents[&agent])).expect("json"))
+            }
+            Method::SetAgentState { state, reason } => {
+                let chosen = match AgentStateName::parse(&state) {
+                    Some(AgentStateName::Ready) => ChosenState::Ready,
+                    Some(AgentStateName::NotReady) => ChosenState::NotReady { reason },
+                    Some(AgentStateName::AfterCallWork) => ChosenState::AfterCallWork,
+                    Some(AgentStateName::Ringing | AgentStateName::Busy) => {
+                        return Err(err(
+                            ErrorCode::InvalidArgs,
+                            format!("{state} is set by the server"),
+                        ));
+                    }
+                    None => {
+                        return Err(err(
+                            ErrorCode::InvalidArgs,
+                            format!("unknown state {state:?}"),
+                        ));
+                    }
+                };
+                let a = self.agents.get_mut(&agent).expect("connected");
+                if chosen == ChosenState::Ready && a.chosen != ChosenState::Ready {
+                    a.idle_since = now;
+                }
+                a.chosen = chosen;
+                self.touch_agent(&agent);
+                Ok(serde_json::Value::Null)
+            }
+            Method::GetTeams => Ok(serde_json::to_value(vec![Team {
+                id: "all".into(),
+                name: "All agents".into(),
+            }])
+            .expect("json")),
+            Method::GetTeamMembers { team_id } => {
+                if team_id != "all" {
+                    return Err(err(
+                        ErrorCode::ObjectNotFound,
+                        format!("no team {team_id:?}"),
+                    ));
+                }
+                let tenant = self.agents[&agent].tenant.clone();
+                let members: Vec<TeamMember> = self
+                    .agents
+                    .values()
+                    .filter(|a| a.tenant == tenant)
+                    .map(|a| TeamMember {
+                        id: a.id.0.clone(),
+                        username: a.username.clone(),
+                        display_name: a.display_name.clone(),
+                        extension: a.extension.clone(),
+                        state: if a.login.is_some() {
+                            self.agent_state(a).state.as_str().to_owned()
+                        } else {
+                            "logged_out".to_owned()
+                        },
+                    })
+                    .collect();
+                Ok(serde_json::to_value(members).expect("json"))
+            }
+            Method::GetServicesList => {
+                let tenant = &self.agents[&agent].tenant;
+                let list: Vec<ServiceInfo> = self
+                    .services
+                    .values()
+                    .filter(|s| &s.tenant == tenant)
+                    .map(|s| ServiceInfo {
+                        id: s.id.0.clone(),
+                        name: s.name.clone(),
+                        channels: s.channels.clone(),
+                    })
+                    .collect();
+                Ok(serde_json::to_value(list).expect("json"))
+            }
+            Method::GetInteractionsState => {
+                let interactions = self
+                    .agent_interaction_ids(&agent)
+                    .iter()
+                    .map(|id| self.interaction_view(id, &agent))
+                    .collect();
+                let state = InteractionsState {
+                    active_interaction_id: self.agents[&agent]
+                        .active_interaction
+                        .as_ref()
+                        .map(|i| i.0.clone()),
+                    interactions,
+                };
+                Ok(serde_json::to_value(state).expect("json"))
+            }
+            Method::AcceptInteraction { id } => {
+                let id = self.pick(&agent, id, |p| p.state == PartyState::Ringing)?;
+                self.accept(&id, &agent)
+            }
+            Method::RejectInteraction { id } => {
+                let id = self.pick(&agent, id, |p| p.state == PartyState::Ringing)?;
+                self.offer_failed(&id, &agent, "rejected");
+                Ok(serde_json::Value::Null)
+            }
+            Method::SwitchActiveInteraction { id } => {
+                let id = InteractionId(id);
+                if self
+                    .interactions
+                    .get(&id)
+                    .and_then(|i| i.party(&agent))
+                    .is_none()
+                {
+                    return Err(err(
+                        ErrorCode::NoInteraction,
+                        "no such interaction for this agent",
+                    ));
+                }
+                self.set_active(&agent, &id);
+                Ok(serde_json::Value::Null)
+            }
+            Method::SendChatMessage { text, id } => {
+                let id = self.pick(&agent, id, |p| p.state == PartyState::Connected)?;
+                self.chat_from_agent(&id, &agent, text)
+            }
+            Method::SetCallHold { hold, id } => {
+                let id = self.pick(&agent, id, |p| {
+                    matches!(p.state, PartyState::Connected | PartyState::Hold)
+                })?;
+                self.set_hold(&id, &agent, hold)
+            }
+            Method::LeaveInteraction { id } => {
+                let id = self.pick(&agent, id, |p| {
+                    matches!(p.state, PartyState::Connected | PartyState::Hold)
+                })?;
+                self.leave(&id, &agent)
+            }
+            Method::CompleteInteraction { id } => {
+                let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
+                self.complete(&id, &agent)
+            }
+            Method::AddNote { text, id } => {
+                let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
+                let i = self.interactions.get_mut(&id).expect("picked");
+                i.notes.push(baton_protocol::Note {
+                    agent_id: agent.0.clone(),
+                    text,
+                    at: now,
+                });
+                self.touch_interaction(&id);
+                Ok(serde_json::Value::Null)
+            }
+            Method::GetVariables { keys, id } => {
+                let id = self.pick(&agent, id, |_| true)?;
+                let data = &self.interactions[&id].attached_data;
+                let out: serde_json::Map<String, serde_json::Value> = match keys {
+                    None => data.clone(),
+                    Some(keys) => keys
+                        .into_iter()
+                        .filter_map(|k| data.get(&k).cloned().map(|v| (k, v)))
+                        .collect(),
+                };
+                Ok(serde_json::Value::Object(out))
+            }
+            Method::SetVariable { key, value, id } => {
+                let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
+                let i = self.interactions.get_mut(&id).expect("picked");
+                i.attached_data.insert(key, value);
+                self.touch_interaction(&id);
+                Ok(serde_json::Value::Null)
+            }
+            Method::GetTransferHistory { id } => {
+                let id = self.pick(&agent, id, |_| true)?;
+                Ok(serde_json::to_value(self.transfer_history(&id)).expect("json"))
+            }
+            handoff => self.handoff(&agent, handoff),
+        }
+    }
+
+    /// Resolves the interaction a method acts on: the given id (which must be the agent's),
+    /// else the active one if it fits, else the only one that fits.
+    pub(crate) fn pick(
+        &self,
+        agent: &AgentId,
+        id: Option<String>,
+        fits: impl Fn(&AgentParty) -> bool,
+    ) -> CoreResult<InteractionId> {
+        if let Some(id) = id {
+            let id = InteractionId(id);
+            let party = self.interactions.get(&id).and_then(|i| i.party(agent));
+            return match party {
+                None => Err(err(
+                    ErrorCode::NoInteraction,
+                    "no such interaction for this agent",
+                )),
+                Some(p) if !fits(p) => Err(err(
+                    ErrorCode::NotSuitableState,
+                    "the interaction is not in a suitable state",
+                )),
+                Some(_) => Ok(id),
+            };
+        }
+        let fitting: Vec<InteractionId> = self
+            .agent_interaction_ids(agent)
+            .into_iter()
+            .filter(|id| self.interactions[id].party(agent).is_some_and(&fits))
+            .collect();
+        if let Some(active) = &self.agents[agent].active_interaction
+            && fitting.contains(active)
+        {
+            return Ok(active.clone());
+        }
+        match fitting.as_slice() {
+            [only] => Ok(only.clone()),
+            [] if self
+                .agent_interactions
+                .get(agent)
+                .is_none_or(BTreeSet::is_empty) =>
+            {
+                Err(err(
+                    ErrorCode::NoInteraction,
+                    "the agent has no interaction",
+                ))
+            }
+            [] => Err(err(
+                ErrorCode::NotSuitableState,
+                "no interaction in a suitable state",
+            )),
+            _ => Err(err(
+                ErrorCode::InvalidArgs,
+                "several interactions fit: give the interaction id",
+            )),
+        }
+    }
+
+    pub(crate) fn set_active(&mut self, agent: &AgentId, id: &InteractionId) {
+        let a = self.agents.get_mut(agent).expect("agent");
+        if a.active_interaction.as_ref() != Some(id) {
+            a.active_interaction = Some(id.clone());
+            self.touch_agent(agent);
+            self.emit(
+                agent,
+                events::ON_ACTIVE_INTERACTION_SWITCHED,
+                vec![arg(&id.0)],
+            );
+        }
+    }
+
+    /// The state an agent shows: ringing or busy when interactions say so, else the chosen one.
+    pub fn agent_state(&self, agent: &Agent) -> AgentStateData {
+        let mut ringing = false;
+        let mut busy = false;
+        for id in self.agent_interactions.get(&agent.id).into_iter().flatten() {
+            match self
+                .interactions
+                .get(id)
+                .and_then(|i| i.party(&agent.id))
+                .map(|p| p.state)
+            {
+                Some(PartyState::Ringing) => ringing = true,
+                Some(_) => busy = true,
+                None => {}
+            }
+        }
+        let (state, reason) = if ringing {
+            (AgentStateName::Ringing, None)
+        } else if busy {
+            (AgentStateName::Busy, None)
+        } else {
+            match &agent.chosen {
+                ChosenState::Ready => (AgentStateName::Ready, None),
+                ChosenState::NotReady { reason } => (AgentStateName::NotReady, reason.clone()),
+                ChosenState::AfterCallWork => (AgentStateName::AfterCallWork, None),
+            }
+        };
+        AgentStateData {
+            state,
+            not_ready_reason: reason,
+        }
+    }
+
+    // ----- interactions ------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_interaction(
+        &mut self,
+        id: InteractionId,
+        tenant: TenantId,
+        channel: baton_protocol::Channel,
+        service_name: &str,
+        customer: baton_protocol::Customer,
+        attached_data: serde_json::Map<String, serde_json::Value>,
+        customer_token_hash: String,
+    ) -> CoreResult {
+        let service = self
+            .service_by_name(&tenant, service_name)
+            .ok_or_else(|| err(ErrorCode::NoService, format!("no service {service_name:?}")))?;
+        if !service.channels.contains(&channel) {
+            return Err(err(
+                ErrorCode::NoService,
+                format!("service {service_name:?} does not take {channel}"),
+            ));
+        }
+        let service = service.id.clone();
+        let now = self.now;
+        let interaction = Interaction {
+            id: id.clone(),
+            tenant,
+            channel,
+            service: service.clone(),
+            customer,
+            attached_data,
+            notes: Vec::new(),
+            messages: Vec::new(),
+            created_at: now,
+            completed_at: None,
+            customer_connected: true,
+            customer_on_hold: false,
+            customer_token_hash,
+            queue: Some(QueueEntry {
+                service,
+                since: now,
+                leg: None,
+            }),
+            parties: Vec::new(),
+            skipped: Vec::new(),
+            legs: Vec::new(),
+            pending_leg: None,
+            version: 0,
+        };
+        self.interactions.insert(id.clone(), interaction);
+        self.touch_interaction(&id);
+        Ok(serde_json::json!({"id": id}))
+    }
+
+    pub(crate) fn service_by_name(&self, tenant: &TenantId, name: &str) -> Option<&Service> {
+        self.services
+            .values()
+            .find(|s| &s.tenant == tenant && s.name.eq_ignore_ascii_case(name))
+    }
+
+    fn accept(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+        let i = self.interactions.get_mut(id).expect("picked");
+        let party = i.party_mut(agent).expect("picked");
+        party.state = PartyState::Connected;
+        party.ring_expires_at = None;
+        party.routed_from = None;
+        let via = party.via_leg.clone();
+        let role = party.role;
+        i.skipped.clear();
+        if role == baton_protocol::PartyRole::Primary {
+            i.customer_on_hold = false;
+        }
+        self.touch_interaction(id);
+        self.touch_agent(agent);
+        self.set_active(agent, id);
+        if let Some(leg) = via {
+            self.leg_accepted(&leg, agent);
+        }
+        Ok(serde_json::Value::Null)
+    }
+
+    fn chat_from_agent(&mut self, id: &InteractionId, agent: &AgentId, text: String) -> CoreResult {
+        if self.interactions[id].channel != baton_protocol::Channel::Chat {
+            return Err(err(ErrorCode::NotSuitableState, "not a chat"));
+        }
+        let name = self.agents[agent].display_name.clone();
+        let message = baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Agent,
+            party_id: Some(agent.0.clone()),
+            name,
+            text,
+            at: self.now,
+        };
+        self.post_message(id, message);
+        Ok(serde_json::Value::Null)
+    }
+
+    fn customer_message(&mut self, id: &InteractionId, text: String) -> CoreResult {
+        let Some(i) = self.interactions.get(id) else {
+            return Err(err(ErrorCode::NoInteraction, "the interaction has ended"));
+        };
+        if !i.customer_connected {
+            return Err(err(ErrorCode::NotSuitableState, "the customer has left"));
+        }
+        let message = baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Customer,
+            party_id: Some("customer".into()),
+            name: i.customer.name.clone(),
+            text,
+            at: self.now,
+        };
+        self.post_message(id, message);
+        Ok(serde_json::Value::Null)
+    }
+
+    pub(crate) fn post_message(
+        &mut self,
+        id: &InteractionId,
+        message: baton_protocol::ChatMessage,
+    ) {
+        let i = self.interactions.get_mut(id).expect("live");
+        i.messages.push(message.clone());
+        let listeners: Vec<AgentId> = i
+            .parties
+            .iter()
+            .filter(|p| matches!(p.state, PartyState::Connected | PartyState::Hold))
+            .map(|p| p.agent.clone())
+            .collect();
+        self.dirty.interactions.insert(id.clone());
+        for agent in listeners {
+            self.emit(
+                &agent,
+                events::ON_CHAT_MESSAGE,
+                vec![arg(&id.0), arg(&message)],
+            );
+        }
+        self.out.push(Effect::Send {
+            to: Recipient::Customer(id.clone()),
+            frame: ServerFrame::event("message", vec![arg(&self.customer_message_view(&message))]),
+        });
+    }
+
+    fn set_hold(&mut self, id: &InteractionId, agent: &AgentId, hold: bool) -> CoreResult {
+        let i = &self.interactions[id];
+        if i.channel != baton_protocol::Channel::Voice {
+            return Err(err(ErrorCode::NotSuitableState, "only calls can be held"));
+        }
+        let consulting = i
+            .parties
+            .iter()
+            .find(|p| p.role == baton_protocol::PartyRole::Consult)
+            .map(|p| p.agent.clone());
+        let party = i.party(agent).expect("picked");
+        if !hold
+            && party.state == PartyState::Hold
+            && party.role == baton_protocol::PartyRole::Primary
+        {
+            // Retrieving the primary ends a consult that is still going.
+            if let Some(consulted) = consulting {
+                self.fail_pending(id, "cancelled");
+                self.remove_party(id, &consulted);
+            }
+        }
+        let i = self.interactions.get_mut(id).expect("picked");
+        let party = i.party_mut(agent).expect("picked");
+        party.state = if hold {
+            PartyState::Hold
+        } else {
+            PartyState::Connected
+        };
+        i.customer_on_hold = hold;
+        self.touch_interaction(id);
+        Ok(serde_json::Value::Null)
+    }
+
+    fn leave(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+        let i = &self.interactions[id];
+        let me = i.party(agent).expect("picked").clone();
+        let others: Vec<AgentParty> = i
+            .parties
+            .iter()
+            .filter(|p| &p.agent != agent && p.state != PartyState::Ringing)
+            .cloned()
+            .collect();
+        if others.is_empty() {
+            // The last agent leaves: the customer is released and the agent wraps up.
+            let ringing: Vec<AgentId> = i
+                .parties
+                .iter()
+                .filter(|p| &p.agent != agent)
+                .map(|p| p.agent.clone())
+                .collect();
+            self.fail_pending(id, "cancelled");
+            for r in ringing {
+                self.remove_party(id, &r);
+            }
+            let i = self.interactions.get_mut(id).expect("picked");
+            i.customer_connected = false;
+            i.customer_on_hold = false;
+            i.party_mut(agent).expect("picked").state = PartyState::WrapUp;
+            self.out.push(Effect::CloseCustomer {
+                interaction: id.clone(),
+            });
+            self.touch_interaction(id);
+            self.touch_agent(agent);
+            return Ok(serde_json::Value::Null);
+        }
+        if me.role == baton_protocol::PartyRole::Consult {
+            self.remove_party(id, agent);
+            return Ok(serde_json::Value::Null);
+        }
+        // Hand the interaction to whoever stays (chat invite-and-leave, conference leave).
+        if me.role == baton_protocol::PartyRole::Primary {
+            let heir = others[0].agent.clone();
+            let i = self.interactions.get_mut(id).expect("picked");
+            let p = i.party_mut(&heir).expect("other");
+            p.role = baton_protocol::PartyRole::Primary;
+            if p.state == PartyState::Hold {
+                p.state = PartyState::Connected;
+            }
+            i.customer_on_hold = false;
+        }
+        self.remove_party(id, agent);
+        Ok(serde_json::Value::Null)
+    }
+
+    fn complete(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+        if self.interactions[id]
+            .party(agent)
+            .is_some_and(|p| p.state != PartyState::WrapUp)
+        {
+            self.leave(id, agent)?;
+        }
+        if self.interactions[id].party(agent).is_some() {
+            self.remove_party(id, agent);
+        }
+        self.complete_if_empty(id);
+        Ok(serde_json::Value::Null)
+    }
+
+    fn customer_hangup(&mut self, id: &InteractionId) -> CoreResult {
+        let Some(i) = self.interactions.get_mut(id) else {
+            return Err(err(ErrorCode::NoInteraction, "the interaction has ended"));
+        };
+        if !i.customer_connected {
+            return Ok(serde_json::Value::Null);
+        }
+        i.customer_connected = false;
+        i.customer_on_hold = false;
+        i.queue = None;
+        let parties: Vec<(AgentId, PartyState)> = i
+            .parties
+            .iter()
+            .map(|p| (p.agent.clone(), p.state))
+            .collect();
+        self.touch_interaction(id);
+        self.fail_pending(id, "customer_left");
+        for (agent, state) in parties {
+            if state == PartyState::Ringing {
+                self.remove_party(id, &agent);
+            } else if let Some(p) = self
+                .interactions
+                .get_mut(id)
+                .and_then(|i| i.party_mut(&agent))
+            {
+                p.state = PartyState::WrapUp;
+                self.touch_agent(&agent);
+            }
+        }
+        let message = baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::System,
+            party_id: None,
+            name: "Baton".into(),
+            text: "The customer left.".into(),
+            at: self.now,
+        };
+        if self.interactions[id].channel == baton_protocol::Channel::Chat {
+            self.post_message(id, message);
+        }
+        self.complete_if_empty(id);
+        self.out.push(Effect::CloseCustomer {
+            interaction: id.clone(),
+        });
+        Ok(serde_json::Value::Null)
+    }
+
+    // ----- admin -------------------------------------------------------------------------
+
+    fn admin(&mut self, command: AdminCommand) -> CoreResult {
+        match command {
+            AdminCommand::CreateTenant { id, settings } => {
+                if self.tenants.contains_key(&id) {
+                    return Err(conflict(format!("tenant {id}")));
+                }
+                self.tenants.insert(
+                    id.clone(),
+                    Tenant {
+                        id: id.clone(),
+                        settings,
+                    },
+                );
+                self.dirty.tenants.insert(id.clone());
+                Ok(serde_json::json!({"name": id}))
+            }
+            AdminCommand::CreateService {
+                id,
+                tenant,
+                name,
+                channels,
+                ring_timeout_ms,
+            } => {
+                self.require_tenant(&tenant)?;
+                if self.service_by_name(&tenant, &name).is_some() {
+                    return Err(conflict(format!("service {name}")));
+                }
+                if channels.is_empty() {
+                    return Err(err(
+                        ErrorCode::InvalidArgs,
+                        "a service needs at least one channel",
+                    ));
+                }
+                self.services.insert(
+                    id.clone(),
+                    Service {
+                        id: id.clone(),
+                        tenant,
+                        name: name.clone(),
+                        channels,
+                        ring_timeout_ms,
+                    },
+                );
+                self.dirty.services.insert(id.clone());
+                Ok(serde_json::json!({"id": id, "name": name}))
+            }
+            AdminCommand::CreateAgent {
+                id,
+                tenant,
+                username,
+                display_name,
+                extension,
+                services,
+                max_chats,
+            } => {
+                self.require_tenant(&tenant)?;
+                if self
+                    .agents
+                    .values()
+                    .any(|a| a.tenant == tenant && a.username.eq_ignore_ascii_case(&username))
+                {
+                    return Err(conflict(format!("agent {username}")));
+                }
+                if let Some(ext) = &extension
+                    && self
+                        .agents
+                        .values()
+                        .any(|a| a.tenant == tenant && a.extension.as_ref() == Some(ext))
+                {
+                    return Err(conflict(format!("extension {ext}")));
+                }
+                let mut service_ids = Vec::new();
+                for name in &services {
+                    let s = self.service_by_name(&tenant, name).ok_or_else(|| {
+                        err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
+                    })?;
+                    service_ids.push(s.id.clone());
+                }
+                let agent = Agent {
+                    id: id.clone(),
+                    tenant,
+                    username: username.clone(),
+                    display_name,
+                    extension,
+                    services: service_ids,
+                    max_chats: max_chats.max(1),
+                    chosen: ChosenState::NotReady { reason: None },
+                    login: None,
+                    idle_since: self.now,
+                    active_interaction: None,
+                };
+                self.agents.insert(id.clone(), agent);
+                self.dirty.agents.insert(id.clone());
+                Ok(serde_json::json!({"id": id, "username": username}))
+            }
+            AdminCommand::CreateIntegration {
+                tenant,
+                key,
+                name,
+                allowed_origins,
+            } => {
+                self.require_tenant(&tenant)?;
+                let k = (tenant.clone(), key.clone());
+                if self.integrations.contains_key(&k) {
+                    return Err(conflict(format!("integration {key}")));
+                }
+                self.integrations.insert(
+                    k.clone(),
+                    Integration {
+                        tenant,
+                        key: key.clone(),
+                        name: name.clone(),
+                        allowed_origins: allowed_origins.clone(),
+                    },
+                );
+                self.dirty.integrations.insert(k);
+                Ok(
+                    serde_json::json!({"integrationKey": key, "name": name, "allowedOrigins": allowed_origins}),
+                )
+            }
+            AdminCommand::UpdateSettings {
+                tenant,
+                transfer_data_timeout_ms,
+                transfer_data_max_bytes,
+                retention_secs,
+            } => {
+                self.require_tenant(&tenant)?;
+                if let Some(t) = transfer_data_timeout_ms
+                    && !TenantSettings::TIMEOUT_RANGE.contains(&t)
+                {
+                    return Err(err(
+                        ErrorCode::InvalidArgs,
+                        "transferDataTimeoutMs must be 100..=30000",
+                    ));
+                }
+                if let Some(b) = transfer_data_max_bytes
+                    && !(1..=TenantSettings::MAX_BYTES_LIMIT).contains(&b)
+                {
+                    return Err(err(
+                        ErrorCode::InvalidArgs,
+                        "transferDataMaxBytes must be 1..=1048576",
+                    ));
+                }
+                let t = self.tenants.get_mut(&tenant).expect("checked");
+                if let Some(v) = transfer_data_timeout_ms {
+                    t.settings.transfer_data_timeout_ms = v;
+                }
+                if let Some(v) = transfer_data_max_bytes {
+                    t.settings.transfer_data_max_bytes = v;
+                }
+                if let Some(v) = retention_secs {
+                    t.settings.retention_secs = v;
+                }
+                let settings = t.settings;
+                self.dirty.tenants.insert(tenant);
+                Ok(serde_json::to_value(settings).expect("json"))
+            }
+        }
+    }
+
+    fn require_tenant(&self, tenant: &TenantId) -> CoreResult<()> {
+        if self.tenants.contains_key(tenant) {
+            Ok(())
+        } else {
+            Err(err(
+                ErrorCode::ObjectNotFound,
+                format!("no tenant {tenant}"),
+            ))
+        }
+    }
+
+    // ----- read access for the shell ---------------------------------------------------------
+
+    pub fn tenant(&self, id: &TenantId) -> Option<&Tenant> {
+        self.tenants.get(id)
+    }
+
+    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
+        self.tenants.values()
+    }
+
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
+    }
+
+    pub fn agent_by_username(&self, tenant: &TenantId, username: &str) -> Option<&Agent> {
+        self.agents
+            .values()
+            .find(|a| &a.tenant == tenant && a.username.eq_ignore_ascii_case(username))
+    }
+
+    pub fn integration(&self, tenant: &TenantId, key: &str) -> Option<&Integration> {
+        self.integrations.get(&(tenant.clone(), key.to_owned()))
+    }
+
+    pub fn integrations(&self) -> impl Iterator<Item = &Integration> {
+        self.integrations.values()
+    }
+
+    pub fn services_of(&self, tenant: &TenantId) -> Vec<ServiceInfo> {
+        self.services
+            .values()
+            .filter(|s| &s.tenant == tenant)
+            .map(|s| ServiceInfo {
+                id: s.id.0.clone(),
+                name: s.name.clone(),
+                channels: s.channels.clone(),
+            })
+            .collect()
+    }
+
+    pub fn interaction(&self, id: &InteractionId) -> Option<&Interaction> {
+        self.interactions.get(id)
+    }
+
+    pub fn interactions(&self) -> impl Iterator<Item = &Interaction> {
+        self.interactions.values()
+    }
+
+    pub fn leg(&self, id: &TransferId) -> Option<&Leg> {
+        self.legs.get(id)
+    }
+
+    pub fn legs(&self) -> impl Iterator<Item = &Leg> {
+        self.legs.values()
+    }
+
+    pub fn transfer_history(&self, id: &InteractionId) -> Vec<TransferRecord> {
+        let Some(i) = self.interactions.get(id) else {
+            return Vec::new();
+        };
+        i.legs
+            .iter()
+            .filter_map(|l| self.legs.get(l))
+            .map(crate::view::transfer_record)
+            .collect()
+    }
+
+    /// The customer socket's opening frames: the transcript, then the state.
+    pub fn customer_greeting(&self, id: &InteractionId) -> Vec<ServerFrame> {
+        let Some(i) = self.interactions.get(id) else {
+            return Vec::new();
+        };
+        let mut frames: Vec<ServerFrame> = i
+            .messages
+            .iter()
+            .map(|m| ServerFrame::event("message", vec![arg(&self.customer_message_view(m))]))
+            .collect();
+        frames.push(ServerFrame::event(
+            "state",
+            vec![arg(&self.customer_state(i))],
+        ));
+        frames
+    }
+
+    // ----- views -------------------------------------------------------------------------
+
+    /// Sends `ON_NEW_INTERACTION` to an agent, once per apply.
+    pub(crate) fn announce(&mut self, id: &InteractionId, agent: &AgentId) {
+        let view = self.interaction_view(id, agent);
+        self.announced.insert((id.clone(), agent.clone()));
+        self.emit(agent, events::ON_NEW_INTERACTION, vec![arg(&view)]);
+    }
+
+    /// Sends the state changes this apply caused: interactions to their parties, the
+    /// customer's view, and agent states that changed.
+    fn flush_views(&mut self) {
+        let interactions = std::mem::take(&mut self.touched_interactions);
+        let announced = std::mem::take(&mut self.announced);
+        let mut agents = std::mem::take(&mut self.touched_agents);
+        for id in &interactions {
+            let Some(i) = self.interactions.get(id) else {
+                continue;
+            };
+            let parties: Vec<AgentId> = i.parties.iter().map(|p| p.agent.clone()).collect();
+            for agent in parties {
+                agents.insert(agent.clone());
+                if !announced.contains(&(id.clone(), agent.clone())) {
+                    let view = self.interaction_view(id, &agent);
+                    self.emit(
+                        &agent,
+                        events::ON_INTERACTION_STATE_CHANGE,
+                        vec![arg(&view)],
+                    );
+                }
+            }
+            let state = self.customer_state(&self.interactions[id]);
+            if self.shown_customer_state.get(id) != Some(&state.state) || state.state == "ringing" {
+                self.shown_customer_state
+                    .insert(id.clone(), state.state.clone());
+                self.out.push(Effect::Send {
+                    to: Recipient::Customer(id.clone()),
+                    frame: ServerFrame::event("state", vec![arg(&state)]),
+                });
+            }
+        }
+        for agent in agents {
+            let Some(a) = self.agents.get(&agent) else {
+                continue;
+            };
+            if !a.is_connected() {
+                continue;
+            }
+            let state = self.agent_state(a);
+            if self.shown_agent_state.get(&agent) != Some(&state) {
+                self.shown_agent_state.insert(agent.clone(), state.clone());
+                self.emit(&agent, events::ON_AGENT_STATE_CHANGE, vec![arg(&state)]);
+            }
+        }
+    }
+}
+
+/// Marks an admin error as a conflict with something that exists (HTTP 409).
+pub fn conflict(what: String) -> ApiError {
+    ApiError::new(ErrorCode::InvalidArgs, format!("{what} already exists"))
+}
+
+/// Whether an error from [`Core::apply`] is a [`conflict`].
+pub fn is_conflict(e: &ApiError) -> bool {
+    e.code == ErrorCode::InvalidArgs.code() && e.message.ends_with(" already exists")
+}

@@ -1,0 +1,188 @@
+//! Service queues and offers: the longest-idle ready agent with capacity gets the oldest
+//! waiting interaction; a rejected or unanswered offer goes to the next agent.
+
+use baton_protocol::{Channel, Millis};
+
+use crate::engine::Core;
+use crate::entity::*;
+
+impl Core {
+    /// Offers every waiting interaction it can, oldest first.
+    pub(crate) fn route_all(&mut self) {
+        let mut queued: Vec<(Millis, InteractionId)> = self
+            .interactions
+            .values()
+            .filter_map(|i| i.queue.as_ref().map(|q| (q.since, i.id.clone())))
+            .collect();
+        if queued.is_empty() {
+            return;
+        }
+        queued.sort();
+        for (_, id) in queued {
+            let i = &self.interactions[&id];
+            let entry = i.queue.clone().expect("queued");
+            if let Some(agent) = self.best_agent(&i.tenant, &entry.service, i.channel, &i.skipped) {
+                self.offer_routed(&id, &agent, entry);
+            }
+        }
+    }
+
+    /// The longest-idle eligible agent, preferring those who have not just rejected it.
+    fn best_agent(
+        &self,
+        tenant: &TenantId,
+        service: &ServiceId,
+        channel: Channel,
+        skipped: &[AgentId],
+    ) -> Option<AgentId> {
+        let eligible = self.agents.values().filter(|a| {
+            &a.tenant == tenant
+                && a.services.contains(service)
+                && a.is_connected()
+                && a.chosen == ChosenState::Ready
+                && !self.is_ringing(&a.id)
+                && self.routable_capacity(a, channel)
+        });
+        let mut best: Option<&Agent> = None;
+        let mut best_skipped: Option<&Agent> = None;
+        for a in eligible {
+            let slot = if skipped.contains(&a.id) {
+                &mut best_skipped
+            } else {
+                &mut best
+            };
+            if slot.is_none_or(|b| (a.idle_since, &a.id) < (b.idle_since, &b.id)) {
+                *slot = Some(a);
+            }
+        }
+        best.or(best_skipped).map(|a| a.id.clone())
+    }
+
+    fn is_ringing(&self, agent: &AgentId) -> bool {
+        self.agent_interactions
+            .get(agent)
+            .into_iter()
+            .flatten()
+            .any(|id| {
+                self.interactions
+                    .get(id)
+                    .and_then(|i| i.party(agent))
+                    .is_some_and(|p| p.state == PartyState::Ringing)
+            })
+    }
+
+    /// Live interactions per channel an agent holds (ringing, connected or on hold).
+    pub(crate) fn load(&self, agent: &AgentId) -> (u32, u32) {
+        let (mut voice, mut chat) = (0, 0);
+        for id in self.agent_interactions.get(agent).into_iter().flatten() {
+            let Some(i) = self.interactions.get(id) else {
+                continue;
+            };
+            if i.party(agent)
+                .is_some_and(|p| p.state != PartyState::WrapUp)
+            {
+                match i.channel {
+                    Channel::Voice => voice += 1,
+                    Channel::Chat => chat += 1,
+                }
+            }
+        }
+        (voice, chat)
+    }
+
+    /// Routing is stricter than a direct hand-off: a voice call needs a free agent, chats
+    /// need no call and a free chat slot.
+    fn routable_capacity(&self, agent: &Agent, channel: Channel) -> bool {
+        let (voice, chat) = self.load(&agent.id);
+        match channel {
+            Channel::Voice => voice == 0 && chat == 0,
+            Channel::Chat => voice == 0 && chat < agent.max_chats,
+        }
+    }
+
+    /// Whether an agent can be handed one more interaction of this channel directly.
+    pub(crate) fn has_capacity(&self, agent: &AgentId, channel: Channel) -> bool {
+        let Some(a) = self.agents.get(agent) else {
+            return false;
+        };
+        let (voice, chat) = self.load(agent);
+        match channel {
+            Channel::Voice => voice == 0,
+            Channel::Chat => chat < a.max_chats,
+        }
+    }
+
+    fn offer_routed(&mut self, id: &InteractionId, agent: &AgentId, entry: QueueEntry) {
+        let now = self.now;
+        let ring = self.ring_timeout(&entry.service);
+        let via_leg = entry.leg.clone();
+        self.interactions.get_mut(id).expect("queued").queue = None;
+        let party = AgentParty {
+            agent: agent.clone(),
+            role: baton_protocol::PartyRole::Primary,
+            state: PartyState::Ringing,
+            joined_at: now,
+            via_leg: via_leg.clone(),
+            reason: None,
+            ring_expires_at: Some(now + ring),
+            routed_from: Some(entry),
+        };
+        self.add_party(id, party);
+        self.announce(id, agent);
+        if let Some(leg) = via_leg {
+            self.deliver(&leg, agent, false);
+        }
+    }
+
+    pub(crate) fn ring_timed_out(&mut self, id: &InteractionId, agent: &AgentId) {
+        let routed = self.interactions[id]
+            .party(agent)
+            .is_some_and(|p| p.routed_from.is_some());
+        self.offer_failed(id, agent, "ring_timeout");
+        if routed && let Some(a) = self.agents.get_mut(agent) {
+            // An agent who lets an offer ring out is probably away: stop offering them more.
+            a.chosen = ChosenState::NotReady {
+                reason: Some("missed".into()),
+            };
+            self.touch_agent(agent);
+        }
+    }
+
+    /// A ringing offer ended without an answer: `rejected`, `ring_timeout` or `target_logged_out`.
+    pub(crate) fn offer_failed(&mut self, id: &InteractionId, agent: &AgentId, reason: &str) {
+        let Some(party) = self.remove_party(id, agent) else {
+            return;
+        };
+        let pending = self.interactions[id].pending_leg.clone();
+        if let Some(entry) = party.routed_from {
+            let i = self.interactions.get_mut(id).expect("live");
+            if !i.skipped.contains(agent) {
+                i.skipped.push(agent.clone());
+            }
+            if i.customer_connected {
+                i.queue = Some(entry);
+            }
+            self.touch_interaction(id);
+        } else if party.via_leg.is_some() && party.via_leg == pending {
+            self.leg_failed(party.via_leg.as_ref().expect("some"), reason, true);
+        }
+        self.rehome(id);
+    }
+
+    /// An interaction with the customer still there and no agent goes back to its queue;
+    /// one with nobody left completes.
+    pub(crate) fn rehome(&mut self, id: &InteractionId) {
+        let Some(i) = self.interactions.get_mut(id) else {
+            return;
+        };
+        if i.parties.is_empty() && i.queue.is_none() && i.customer_connected {
+            i.queue = Some(QueueEntry {
+                service: i.service.clone(),
+                since: i.created_at,
+                leg: None,
+            });
+            self.touch_interaction(id);
+        }
+        self.complete_if_empty(id);
+    }
+}

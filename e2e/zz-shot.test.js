@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import { withBaton, widget, waitText, sdkOk } from '/work/main/e2e/helpers.js';
+test('shot', (t) => withBaton(t, async (env) => {
+  const alice = await env.agentPage('alice');
+  const bob = await env.agentPage('bob');
+  await env.setReady(alice);
+  const chat = await env.chatPage();
+  await chat.getByTestId('chat-name').fill('Carol Chen');
+  await chat.getByTestId('chat-start').click();
+  await widget(alice).getByTestId('incoming').waitFor();
+  await alice.screenshot({ path: '/tmp/s1.png' });
+  await widget(alice).getByTestId('incoming-accept').click();
+  await chat.getByTestId('chat-message-input').fill('Hi there');
+  await chat.getByTestId('chat-send').click();
+  await waitText(widget(alice).getByTestId('chat-transcript'), 'Hi there');
+  await alice.getByTestId('notes-draft').fill('draft');
+  await env.setReady(bob);
+  await widget(alice).getByTestId('refresh-members').click();
+  await new Promise(r => setTimeout(r, 500));
+  await alice.screenshot({ path: '/tmp/s2.png' });
+  await widget(alice).getByTestId('transfer-target').selectOption('bob');
+  await widget(alice).getByTestId('blind-transfer').click();
+  await widget(bob).getByTestId('incoming').waitFor();
+  await new Promise(r => setTimeout(r, 500));
+  await bob.screenshot({ path: '/tmp/s3.png' });
+  await alice.screenshot({ path: '/tmp/s4.png' });
+  await chat.screenshot({ path: '/tmp/s5.png' });
+}));
