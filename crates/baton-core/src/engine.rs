@@ -606,6 +606,7 @@ impl Core {
                     self.complete_if_empty(&id);
                 }
                 PartyState::Connected | PartyState::Hold => {
+                    self.hand_to_heir(&id, agent_id);
                     self.remove_party(&id, agent_id);
                     let i = &self.interactions[&id];
                     let others = i.parties.iter().any(|p| p.state != PartyState::Ringing);
@@ -1100,10 +1101,12 @@ impl Core {
     ) {
         let i = self.interactions.get_mut(id).expect("live");
         i.messages.push(message.clone());
+        // Everyone who has answered, including agents wrapping up: "the customer left" is
+        // posted after their parties went to wrap-up, and it is meant for them.
         let listeners: Vec<AgentId> = i
             .parties
             .iter()
-            .filter(|p| matches!(p.state, PartyState::Connected | PartyState::Hold))
+            .filter(|p| p.state != PartyState::Ringing)
             .map(|p| p.agent.clone())
             .collect();
         self.dirty.interactions.insert(id.clone());
@@ -1130,12 +1133,21 @@ impl Core {
             .iter()
             .find(|p| p.role == baton_protocol::PartyRole::Consult)
             .map(|p| p.agent.clone());
+        let consult_collecting = i
+            .pending_leg
+            .as_ref()
+            .and_then(|l| self.legs.get(l))
+            .is_some_and(|l| l.kind == baton_protocol::TransferKind::Consult);
         let party = i.party(agent).expect("picked");
         if !hold
             && party.state == PartyState::Hold
             && party.role == baton_protocol::PartyRole::Primary
         {
-            // Retrieving the primary ends a consult that is still going.
+            // Retrieving the primary ends a consult that is still going, including one whose
+            // data is still being collected (it would otherwise ring after the retrieve).
+            if consult_collecting {
+                self.fail_pending(id, "cancelled");
+            }
             if let Some(consulted) = consulting {
                 self.fail_pending(id, "cancelled");
                 self.remove_party(id, &consulted);
@@ -1189,19 +1201,34 @@ impl Core {
             self.remove_party(id, agent);
             return Ok(serde_json::Value::Null);
         }
-        // Hand the interaction to whoever stays (chat invite-and-leave, conference leave).
-        if me.role == baton_protocol::PartyRole::Primary {
-            let heir = others[0].agent.clone();
-            let i = self.interactions.get_mut(id).expect("picked");
-            let p = i.party_mut(&heir).expect("other");
-            p.role = baton_protocol::PartyRole::Primary;
-            if p.state == PartyState::Hold {
-                p.state = PartyState::Connected;
-            }
-            i.customer_on_hold = false;
-        }
+        self.hand_to_heir(id, agent);
         self.remove_party(id, agent);
         Ok(serde_json::Value::Null)
+    }
+
+    /// When the primary agent goes (leaves or logs out) and others who answered stay, the
+    /// first of them becomes primary and takes the customer off hold (chat invite-and-leave,
+    /// conference leave, primary gone during a consultation).
+    fn hand_to_heir(&mut self, id: &InteractionId, leaving: &AgentId) {
+        let Some(i) = self.interactions.get_mut(id) else {
+            return;
+        };
+        if i.party(leaving)
+            .is_none_or(|p| p.role != baton_protocol::PartyRole::Primary)
+        {
+            return;
+        }
+        let Some(p) = i.parties.iter_mut().find(|p| {
+            &p.agent != leaving && matches!(p.state, PartyState::Connected | PartyState::Hold)
+        }) else {
+            return;
+        };
+        p.role = baton_protocol::PartyRole::Primary;
+        if p.state == PartyState::Hold {
+            p.state = PartyState::Connected;
+        }
+        i.customer_on_hold = false;
+        self.touch_interaction(id);
     }
 
     fn complete(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {

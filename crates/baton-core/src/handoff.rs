@@ -112,6 +112,14 @@ impl Core {
         if !i.customer_connected {
             return Err(err(ErrorCode::NotSuitableState, "the customer has left"));
         }
+        // One offer at a time: while the interaction rings for someone (say, back to a
+        // blind transfer's sender), a second hand-off would ring a second agent at once.
+        if i.parties.iter().any(|p| p.state == PartyState::Ringing) {
+            return Err(err(
+                ErrorCode::NotSuitableState,
+                "the interaction is being offered to an agent",
+            ));
+        }
         let me = i.party(sender).expect("picked").clone();
         let channel = i.channel;
         match kind {
@@ -136,6 +144,13 @@ impl Core {
                 return Err(err(
                     ErrorCode::NotSuitableState,
                     "only the primary agent can consult",
+                ));
+            }
+            // A queued interaction has no agent, so colleagues on it would be dropped.
+            TransferKind::Queue if i.parties.len() > 1 => {
+                return Err(err(
+                    ErrorCode::NotSuitableState,
+                    "other agents are on this interaction",
                 ));
             }
             TransferKind::Consult if i.parties.iter().any(|p| p.role == PartyRole::Consult) => {
@@ -375,12 +390,16 @@ impl Core {
         }
         let has_data = data.is_some();
         leg.data = data;
+        let failed = leg.phase == TransferPhase::Failed;
         if has_data {
             self.touch_leg_data(leg_id);
         } else {
             self.touch_leg(leg_id);
         }
-        self.proceed(leg_id);
+        // A leg cancelled while collecting (consult retrieved, customer gone) offers nothing.
+        if !failed {
+            self.proceed(leg_id);
+        }
     }
 
     /// Makes the offer a leg was collecting data for, if it still makes sense.
@@ -405,6 +424,19 @@ impl Core {
             if !self.has_capacity(target, i.channel) {
                 return self.leg_failed(leg_id, "target_busy", false);
             }
+        }
+        // The consulted agent may have hung up while the sender's host was collecting.
+        if let LegTarget::Agent(target) = &leg.target
+            && matches!(leg.kind, TransferKind::Transfer | TransferKind::Merge)
+            && !i
+                .party(target)
+                .is_some_and(|p| p.role == PartyRole::Consult && p.state == PartyState::Connected)
+        {
+            return self.leg_failed(leg_id, "target_left", false);
+        }
+        // Still alone? Nobody joins while a leg is pending, but be sure: see `start_handoff`.
+        if leg.kind == TransferKind::Queue && i.parties.len() > 1 {
+            return self.leg_failed(leg_id, "not_alone", false);
         }
         let now = self.now;
         let ring_expires_at = Some(now + self.ring_timeout(&i.service));
@@ -437,6 +469,9 @@ impl Core {
                     since: now,
                     leg: Some(leg_id.clone()),
                 });
+                // It now belongs to that service: its name, ring time-out and the queue it
+                // returns to if its next agent logs out.
+                i.service = service.clone();
                 i.skipped.clear();
                 self.touch_interaction(id);
                 self.set_phase(leg_id, TransferPhase::Offered);
@@ -637,7 +672,11 @@ impl Core {
                 state: PartyState::Ringing,
                 joined_at: now,
                 via_leg: None,
-                reason: Some(format!("transfer_{reason}")),
+                reason: Some(match reason {
+                    // docs/protocol.md names it `transfer_timeout`.
+                    "ring_timeout" => "transfer_timeout".to_owned(),
+                    other => format!("transfer_{other}"),
+                }),
                 ring_expires_at: Some(now + self.ring_timeout(&i.service)),
                 routed_from: None,
             };

@@ -28,3 +28,4 @@ pub use command::{AdminCommand, Command};
 pub use effect::{ConnId, Effect, Output, Recipient};
 pub use engine::{Changes, Core, CoreConfig, Snapshot};
 pub use entity::*;
+pub use view::transfer_record;

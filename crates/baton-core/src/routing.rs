@@ -91,13 +91,30 @@ impl Core {
     }
 
     /// Routing is stricter than a direct hand-off: a voice call needs a free agent, chats
-    /// need no call and a free chat slot.
+    /// need no call and a free chat slot. An interaction in wrap-up still holds its slot
+    /// here: the agent finishes it (completes) before routing gives them the next one.
     fn routable_capacity(&self, agent: &Agent, channel: Channel) -> bool {
         let (voice, chat) = self.load(&agent.id);
+        let (voice, chat) = (
+            voice + self.wrap_ups(&agent.id, Channel::Voice),
+            chat + self.wrap_ups(&agent.id, Channel::Chat),
+        );
         match channel {
             Channel::Voice => voice == 0 && chat == 0,
             Channel::Chat => voice == 0 && chat < agent.max_chats,
         }
+    }
+
+    /// Interactions of this channel the agent is wrapping up.
+    fn wrap_ups(&self, agent: &AgentId, channel: Channel) -> u32 {
+        let ids = self.agent_interactions.get(agent).into_iter().flatten();
+        ids.filter_map(|id| self.interactions.get(id))
+            .filter(|i| {
+                i.channel == channel
+                    && i.party(agent)
+                        .is_some_and(|p| p.state == PartyState::WrapUp)
+            })
+            .count() as u32
     }
 
     /// Whether an agent can be handed one more interaction of this channel directly.

@@ -104,6 +104,7 @@ impl ErrorCode {
 
 /// The error object carried in responses, REST bodies and `ON_SERVER_ERROR`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{name} ({code}): {message}")]
 pub struct ApiError {
     pub code: u32,

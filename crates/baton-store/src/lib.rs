@@ -1,1 +1,98 @@
-//! stub
+//! Durable storage for Baton.
+//!
+//! # Layout
+//! - [`Store`]: what the server needs from storage, as a trait, so PostgreSQL can follow
+//!   the embedded default without touching the server.
+//! - [`Batch`]: one transaction's worth of writes: the core's change set plus the writes
+//!   that must land with it (credentials of a new agent, ingress tokens).
+//! - [`sqlite`]: the embedded implementation (WAL, `synchronous=FULL`, migrations at open).
+//!
+//! Records are stored as JSON bodies beside the few columns that are queried. Transfer-data
+//! content lives in its own table so retention can delete it and keep the history.
+
+pub mod sqlite;
+
+use baton_core::{
+    AgentId, Changes, Interaction, InteractionId, Leg, SessionId, Snapshot, TenantId,
+};
+use baton_protocol::Millis;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("cannot open the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the database schema is version {found}, newer than this binary ({supported})")]
+    TooNew { found: i64, supported: i64 },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An agent's login secret. Only the argon2 hash is kept.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub agent: AgentId,
+    pub tenant: TenantId,
+    pub username: String,
+    pub password_hash: String,
+}
+
+/// A login session, found by the SHA-256 of its bearer token.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub session: SessionId,
+    pub agent: AgentId,
+    pub tenant: TenantId,
+    pub expires_at: Millis,
+}
+
+/// Writes that commit together, in one transaction and one fsync.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub changes: Changes,
+    pub credentials: Vec<Credential>,
+    pub ingress_tokens: Vec<(String, TenantId)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.credentials.is_empty() && self.ingress_tokens.is_empty()
+    }
+}
+
+/// Everything the server asks of storage. Calls block; the server runs them off the async
+/// threads.
+pub trait Store: Send + Sync + 'static {
+    /// Configuration and every live interaction, to rebuild the core at start.
+    fn load(&self) -> StoreResult<Snapshot>;
+    /// Commits a batch atomically and durably.
+    fn commit(&self, batch: &Batch) -> StoreResult<()>;
+
+    fn credential(&self, tenant: &TenantId, username: &str) -> StoreResult<Option<Credential>>;
+    fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    fn revoke_session(&self, session: &SessionId) -> StoreResult<()>;
+    fn ingress_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>>;
+    fn interaction_by_customer_token(&self, token_hash: &str)
+    -> StoreResult<Option<InteractionId>>;
+
+    /// Any interaction, live or completed, as last committed.
+    fn interaction(&self, id: &InteractionId) -> StoreResult<Option<Interaction>>;
+    /// An interaction's legs, oldest first, without their data.
+    fn legs(&self, id: &InteractionId) -> StoreResult<Vec<Leg>>;
+    /// The stored content of a leg's data, if not purged. For audits and tests.
+    fn transfer_data(&self, leg: &baton_core::TransferId) -> StoreResult<Option<String>>;
+    /// Deletes the data content of a tenant's interactions completed before `before`.
+    fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize>;
+    /// Cheap liveness probe for `/readyz`.
+    fn ping(&self) -> StoreResult<()>;
+}

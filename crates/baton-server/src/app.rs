@@ -1,0 +1,333 @@
+//! [`Application`]: settings in, a bound listener and a running engine out.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use baton_core::{AdminCommand, Command, Core, CoreConfig, TenantId, TenantSettings};
+use baton_store::{Batch, Credential, SqliteStore, Store};
+
+use crate::auth::{self, LoginLimiter};
+use crate::engine::{Clock, Engine, EngineHandle, Extra};
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::settings::{ConfigFile, Settings};
+
+/// Everything a handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<AppInner>);
+
+pub struct AppInner {
+    pub engine: EngineHandle,
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+    pub limiter: LoginLimiter,
+    pub clock: Clock,
+    /// The address actually bound (differs from settings with port 0).
+    pub local_addr: SocketAddr,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// Why the server could not start, said so an operator knows what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}{hint}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+        hint: &'static str,
+    },
+    #[error(transparent)]
+    Store(#[from] baton_store::StoreError),
+    #[error("cannot apply the configuration: {0}")]
+    Seed(String),
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    engine_task: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Opens the store, restores the core, binds the socket and seeds the configuration.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let store: Arc<dyn Store> = {
+            let dir = settings.data_dir.clone();
+            Arc::new(
+                tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
+                    .await
+                    .expect("open does not panic")?,
+            )
+        };
+        let clock = Clock::new();
+        let snapshot = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.load())
+                .await
+                .expect("load does not panic")?
+        };
+        tracing::info!(
+            tenants = snapshot.tenants.len(),
+            agents = snapshot.agents.len(),
+            live_interactions = snapshot.interactions.len(),
+            "restored state"
+        );
+        let core = Core::restore(
+            CoreConfig {
+                disconnect_grace_ms: settings.disconnect_grace_ms,
+            },
+            snapshot,
+            clock.now(),
+        );
+        let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            hint: match source.kind() {
+                std::io::ErrorKind::AddrInUse => " (the port is taken: stop the other process or pass --listen with another port)",
+                std::io::ErrorKind::PermissionDenied => " (permission denied: use a port above 1024)",
+                _ => "",
+            },
+            source,
+        })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+            hint: "",
+        })?;
+        let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(Hub::new(settings.limits.send_queue_frames, metrics.clone()));
+        let (engine, handle) =
+            Engine::new(core, store.clone(), hub.clone(), metrics.clone(), clock);
+        let limiter = LoginLimiter::new(settings.limits.login_attempts_per_minute);
+        let state = AppState(Arc::new(AppInner {
+            engine: handle,
+            store,
+            hub,
+            metrics,
+            settings,
+            limiter,
+            clock,
+            local_addr,
+        }));
+        let engine_task = tokio::spawn(engine.run());
+        let app = Self {
+            listener,
+            state,
+            engine_task,
+        };
+        let seed_config = app.state.settings.seed.clone();
+        app.seed(&seed_config).await?;
+        Ok(app)
+    }
+
+    /// Creates what `config` declares and is missing (see [`seed`]).
+    pub async fn seed(&self, config: &ConfigFile) -> Result<(), StartError> {
+        seed(&self.state, config).await.map_err(StartError::Seed)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.state.local_addr
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then closes sockets and lets the engine drain.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let engine_task = self.engine_task;
+        let purge = tokio::spawn(purge_loop(self.state.clone()));
+        let router = crate::http::router(self.state.clone());
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        purge.abort();
+        drop(self.state);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), engine_task).await;
+        result.map_err(|source| StartError::Bind {
+            addr: "0.0.0.0:0".parse().expect("valid"),
+            source,
+            hint: "",
+        })
+    }
+}
+
+/// Creates what the config file declares and is missing. Existing records are left alone,
+/// so restarting with the same file is harmless.
+pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
+    for t in &config.tenants {
+        let tenant = TenantId(t.name.clone());
+        let exists = state.engine.read({
+            let tenant = tenant.clone();
+            move |core| core.tenant(&tenant).is_some()
+        });
+        if !exists.await.map_err(|e| e.to_string())? {
+            call(
+                state,
+                AdminCommand::CreateTenant {
+                    id: tenant.clone(),
+                    settings: TenantSettings::default(),
+                },
+                Extra::default(),
+            )
+            .await?;
+        }
+        if let Some(s) = &t.settings {
+            call(
+                state,
+                AdminCommand::UpdateSettings {
+                    tenant: tenant.clone(),
+                    transfer_data_timeout_ms: s.transfer_data_timeout_ms,
+                    transfer_data_max_bytes: s.transfer_data_max_bytes,
+                    retention_secs: s.retention_secs,
+                },
+                Extra::default(),
+            )
+            .await?;
+        }
+        for s in &t.services {
+            let command = AdminCommand::CreateService {
+                id: baton_core::ServiceId(auth::new_id("svc")),
+                tenant: tenant.clone(),
+                name: s.name.clone(),
+                channels: s.channels.clone(),
+                ring_timeout_ms: s.ring_timeout_ms.unwrap_or(20_000),
+            };
+            call_if_new(state, command, Extra::default()).await?;
+        }
+        for a in &t.agents {
+            let known = state.engine.read({
+                let (tenant, username) = (tenant.clone(), a.username.clone());
+                move |core| core.agent_by_username(&tenant, &username).is_some()
+            });
+            if known.await.map_err(|e| e.to_string())? {
+                continue;
+            }
+            let password = a.password.clone();
+            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            let id = baton_core::AgentId(auth::new_id("agent"));
+            let extra = Extra {
+                credentials: vec![Credential {
+                    agent: id.clone(),
+                    tenant: tenant.clone(),
+                    username: a.username.clone(),
+                    password_hash: hash,
+                }],
+            };
+            let command = AdminCommand::CreateAgent {
+                id,
+                tenant: tenant.clone(),
+                username: a.username.clone(),
+                display_name: a.display_name.clone().unwrap_or_else(|| a.username.clone()),
+                extension: a.extension.clone(),
+                services: a.services.clone(),
+                max_chats: a.max_chats.unwrap_or(3),
+            };
+            call_if_new(state, command, extra).await?;
+        }
+        for i in &t.integrations {
+            let command = AdminCommand::CreateIntegration {
+                tenant: tenant.clone(),
+                key: i.key.clone(),
+                name: i.name.clone(),
+                allowed_origins: i.allowed_origins.clone(),
+            };
+            call_if_new(state, command, Extra::default()).await?;
+        }
+        if !t.ingress_tokens.is_empty() {
+            let mut batch = Batch::default();
+            batch.ingress_tokens = t
+                .ingress_tokens
+                .iter()
+                .map(|tok| (auth::token_hash(tok), tenant.clone()))
+                .collect();
+            let store = state.store.clone();
+            tokio::task::spawn_blocking(move || store.commit(&batch))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+async fn call(
+    state: &AppState,
+    command: AdminCommand,
+    extra: Extra,
+) -> Result<serde_json::Value, String> {
+    state
+        .engine
+        .call(Command::Admin(command), extra)
+        .await
+        .map_err(|e| e.message)
+}
+
+async fn call_if_new(state: &AppState, command: AdminCommand, extra: Extra) -> Result<(), String> {
+    match state.engine.call(Command::Admin(command), extra).await {
+        Ok(_) => Ok(()),
+        Err(e) if baton_core::engine::is_conflict(&e) => Ok(()),
+        Err(e) => Err(e.message),
+    }
+}
+
+/// Deletes transfer-data content `retentionSecs` after its interaction completed (rule 16).
+async fn purge_loop(state: AppState) {
+    let every = std::time::Duration::from_secs(state.settings.purge_interval_secs.max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        purge_once(&state).await;
+    }
+}
+
+pub async fn purge_once(state: &AppState) {
+    let Ok(tenants) = state
+        .engine
+        .read(|core| {
+            core.tenants()
+                .map(|t| (t.id.clone(), t.settings.retention_secs))
+                .collect::<Vec<_>>()
+        })
+        .await
+    else {
+        return;
+    };
+    let now = state.clock.now();
+    let store = state.store.clone();
+    let purged = tokio::task::spawn_blocking(move || {
+        let mut total = 0;
+        for (tenant, retention) in tenants {
+            match store.purge_transfer_data(&tenant, now - retention as i64 * 1000) {
+                Ok(n) => total += n,
+                Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+            }
+        }
+        total
+    })
+    .await
+    .unwrap_or(0);
+    if purged > 0 {
+        tracing::info!(purged, "deleted expired transfer data");
+        state
+            .metrics
+            .purged_transfer_data
+            .fetch_add(purged as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+}

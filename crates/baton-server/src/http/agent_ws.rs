@@ -1,0 +1,412 @@
+//! `GET /ws/agent`: hello, then requests, answers and events (PROTOCOL.md).
+//!
+//! One task reads, one writes. The writer drains a bounded queue fed by the engine; when
+//! that queue is full the hub cuts the socket off (slow consumer). The reader checks each
+//! frame's size and shape, counts pending requests, and hands the rest to the engine.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use baton_core::{Command, TenantId};
+use baton_protocol::frame::FrameError;
+use baton_protocol::{
+    ApiError, ClientFrame, ErrorCode, HelloArgs, Method, OperationResult, ServerFrame,
+};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+
+use crate::app::AppState;
+use crate::auth;
+use crate::engine::{Extra, ReplyTo};
+use crate::error::HttpError;
+use crate::hub::{Outbound, PeerHandle};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws/agent", get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.hub.connections() >= state.settings.limits.max_connections {
+        state
+            .metrics
+            .refused_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let mut e = HttpError::new(
+            ErrorCode::RateLimited,
+            "this node holds its maximum of connections",
+        );
+        e.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        return e.into_response();
+    }
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    if let Some(origin) = &origin
+        && !origin_allowed(&state, &headers, origin).await
+    {
+        state
+            .metrics
+            .refused_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(origin, "refused agent socket from a foreign origin");
+        return HttpError::new(
+            ErrorCode::NotEnoughPrivileges,
+            format!("origin {origin} is not allowed"),
+        )
+        .into_response();
+    }
+    let max = state.settings.limits.max_frame_bytes;
+    // Frames up to twice the limit are read and answered with `payload_too_large`; beyond
+    // that the transport refuses them (close 1009), so memory stays bounded.
+    ws.max_message_size(max * 2)
+        .max_frame_size(max * 2)
+        .on_upgrade(move |socket| run(state, socket, origin.is_some()))
+}
+
+/// A browser may connect from the server's own pages or from a registered CRM origin.
+pub(crate) async fn origin_allowed(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !host.is_empty()
+        && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+    {
+        return true;
+    }
+    let origin = origin.to_owned();
+    state
+        .engine
+        .read(move |core| {
+            core.integrations()
+                .any(|i| i.allowed_origins.iter().any(|o| o == &origin))
+        })
+        .await
+        .unwrap_or(false)
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+fn error_frame(id: Option<u64>, error: ApiError) -> String {
+    ServerFrame::response(id, OperationResult::err(error)).to_text()
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+async fn run(state: AppState, socket: WebSocket, browser: bool) {
+    let (mut sink, mut stream) = socket.split();
+    let hello_timeout = Duration::from_millis(state.settings.limits.hello_timeout_ms);
+    let hello = match tokio::time::timeout(hello_timeout, next_text(&mut stream)).await {
+        Ok(Some(text)) => text,
+        Ok(None) => return,
+        Err(_) => {
+            let _ = sink
+                .send(Message::Text(
+                    error_frame(
+                        Some(0),
+                        ApiError::new(ErrorCode::Timeout, "no hello in time"),
+                    )
+                    .into(),
+                ))
+                .await;
+            return close(&mut sink, 1008, "no hello").await;
+        }
+    };
+    let login = match check_hello(&state, &hello, browser).await {
+        Ok(login) => login,
+        Err(error) => {
+            tracing::info!(code = error.code, "hello refused");
+            let _ = sink
+                .send(Message::Text(error_frame(Some(0), error).into()))
+                .await;
+            return close(&mut sink, 1008, "hello refused").await;
+        }
+    };
+    state
+        .metrics
+        .agent_connections
+        .fetch_add(1, Ordering::Relaxed);
+    let PeerHandle {
+        id: conn,
+        rx,
+        kill,
+        pending,
+    } = state.hub.register_agent();
+    tracing::info!(conn, agent = %login.agent, "agent connected");
+    let connect = Command::Connect {
+        agent: login.agent.clone(),
+        session: login.session,
+        conn,
+        integration_key: login.integration_key,
+    };
+    let writer = tokio::spawn(write_loop(sink, rx, kill));
+    if state
+        .engine
+        .submit(
+            connect,
+            Extra::default(),
+            ReplyTo::Socket {
+                conn,
+                id: 0,
+                method: "hello",
+            },
+        )
+        .await
+        .is_ok()
+    {
+        read_loop(&state, conn, &mut stream, &pending, writer).await;
+    }
+    state.hub.unregister(conn);
+    let _ = state
+        .engine
+        .submit(
+            Command::Disconnect { conn },
+            Extra::default(),
+            ReplyTo::Nobody,
+        )
+        .await;
+    tracing::info!(conn, agent = %login.agent, "agent disconnected");
+}
+
+struct HelloOk {
+    agent: baton_core::AgentId,
+    session: baton_core::SessionId,
+    integration_key: Option<String>,
+}
+
+async fn check_hello(state: &AppState, text: &str, browser: bool) -> Result<HelloOk, ApiError> {
+    let hello: HelloArgs = match ClientFrame::parse(text) {
+        Ok(ClientFrame::Hello(hello)) => hello,
+        Ok(_) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "the first frame must be hello",
+            ));
+        }
+        Err(e) => return Err(e.to_api_error()),
+    };
+    if hello.protocol != baton_protocol::PROTOCOL_VERSION {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("protocol {} is not spoken here; use 1", hello.protocol),
+        ));
+    }
+    let hash = auth::token_hash(&hello.token);
+    let store = state.store.clone();
+    let session = tokio::task::spawn_blocking(move || store.session(&hash))
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::UnknownError, "session lookup failed"))?
+        .map_err(|_| ApiError::new(ErrorCode::UnknownError, "session lookup failed"))?
+        .filter(|s| s.expires_at > state.clock.now())
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
+    if let Some(key) = &hello.integration_key {
+        let (tenant, key_owned) = (session.tenant.clone(), key.clone());
+        let integration = state
+            .engine
+            .read(move |core| core.integration(&TenantId(tenant.0), &key_owned).cloned())
+            .await?;
+        let Some(integration) = integration else {
+            return Err(ApiError::new(
+                ErrorCode::ObjectNotFound,
+                format!("no integration {key:?}"),
+            ));
+        };
+        if browser {
+            let allowed = hello
+                .host_origin
+                .as_ref()
+                .is_some_and(|o| integration.allowed_origins.contains(o));
+            if !allowed {
+                return Err(ApiError::new(
+                    ErrorCode::NotEnoughPrivileges,
+                    format!(
+                        "host origin {} is not allowed for integration {key:?}",
+                        hello.host_origin.as_deref().unwrap_or("(none)")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(HelloOk {
+        agent: session.agent,
+        session: session.session,
+        integration_key: hello.integration_key,
+    })
+}
+
+async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
+    while let Some(Ok(msg)) = stream.next().await {
+        match msg {
+            Message::Text(t) => return Some(t.to_string()),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+async fn write_loop(
+    mut sink: Sink,
+    mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+    kill: std::sync::Arc<tokio::sync::Notify>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = kill.notified() => {
+                return close(&mut sink, 1008, "slow consumer: too many unread frames").await;
+            }
+            out = rx.recv() => match out {
+                Some(Outbound::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Outbound::Close(code, reason)) => return close(&mut sink, code, reason).await,
+                None => return close(&mut sink, 1001, "server closing").await,
+            }
+        }
+    }
+}
+
+async fn read_loop(
+    state: &AppState,
+    conn: u64,
+    stream: &mut SplitStream<WebSocket>,
+    pending: &std::sync::atomic::AtomicUsize,
+    mut writer: tokio::task::JoinHandle<()>,
+) {
+    let limits = state.settings.limits;
+    loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            _ = &mut writer => return,
+        };
+        let text = match msg {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                state.hub.send_agent(
+                    conn,
+                    Outbound::Text(error_frame(
+                        None,
+                        ApiError::new(ErrorCode::InvalidRequest, "frames must be JSON text"),
+                    )),
+                );
+                continue;
+            }
+            Some(Ok(Message::Close(_))) | None => return,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                tracing::debug!(conn, error = %e, "agent socket error");
+                return;
+            }
+        };
+        state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
+        if text.len() > limits.max_frame_bytes {
+            let e = ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "frame is {} bytes; the limit is {}",
+                    text.len(),
+                    limits.max_frame_bytes
+                ),
+            );
+            state
+                .hub
+                .send_agent(conn, Outbound::Text(error_frame(None, e)));
+            continue;
+        }
+        let frame = match ClientFrame::parse(&text) {
+            Ok(frame) => frame,
+            Err(FrameError { id, message }) => {
+                state.metrics.invalid_frames.fetch_add(1, Ordering::Relaxed);
+                state.hub.send_agent(
+                    conn,
+                    Outbound::Text(error_frame(
+                        id,
+                        ApiError::new(ErrorCode::InvalidRequest, message),
+                    )),
+                );
+                continue;
+            }
+        };
+        let (command, reply) = match frame {
+            ClientFrame::Hello(_) => {
+                let e = ApiError::new(ErrorCode::InvalidRequest, "hello was already said");
+                state
+                    .hub
+                    .send_agent(conn, Outbound::Text(error_frame(None, e)));
+                continue;
+            }
+            ClientFrame::Reply { rid, value, error } => (
+                Command::Reply {
+                    conn,
+                    rid,
+                    value: value.map(|v| v.get().to_owned()),
+                    error,
+                },
+                ReplyTo::Nobody,
+            ),
+            ClientFrame::Request { id, op, args } => {
+                let method = match Method::parse(&op, &args) {
+                    Ok(method) => method,
+                    Err(e) => {
+                        if e.code == ErrorCode::InvalidRequest.code() {
+                            state.metrics.invalid_frames.fetch_add(1, Ordering::Relaxed);
+                        }
+                        state
+                            .hub
+                            .send_agent(conn, Outbound::Text(error_frame(Some(id), e)));
+                        continue;
+                    }
+                };
+                if pending.fetch_add(1, Ordering::Relaxed) >= limits.max_pending_requests {
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                    let e = ApiError::new(
+                        ErrorCode::RateLimited,
+                        format!("more than {} requests pending", limits.max_pending_requests),
+                    );
+                    state
+                        .hub
+                        .send_agent(conn, Outbound::Text(error_frame(Some(id), e)));
+                    continue;
+                }
+                let name = method.name();
+                (
+                    Command::Request { conn, method },
+                    ReplyTo::Socket {
+                        conn,
+                        id,
+                        method: name,
+                    },
+                )
+            }
+        };
+        if state
+            .engine
+            .submit(command, Extra::default(), reply)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `GET /ws/customer?token=…`: the customer's side of a chat (or call status).
+//!
+//! The customer token is the credential, so any origin may connect: a company embeds the
+//! chat on its own site.
+
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use baton_core::{Command, InteractionId};
+use baton_protocol::{ApiError, ErrorCode, OperationResult, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::engine::Extra;
+use crate::error::HttpError;
+use crate::http::ingress::MAX_MESSAGE_CHARS;
+use crate::hub::{Outbound, PeerHandle};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws/customer", get(upgrade))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.hub.connections() >= state.settings.limits.max_connections {
+        state
+            .metrics
+            .refused_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let mut e = HttpError::new(
+            ErrorCode::RateLimited,
+            "this node holds its maximum of connections",
+        );
+        e.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        return e.into_response();
+    }
+    let interaction = match super::customer_interaction(&state, &q.token).await {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let live = state.engine.read({
+        let id = interaction.clone();
+        move |core| core.interaction(&id).is_some()
+    });
+    if !live.await.unwrap_or(false) {
+        return HttpError::new(ErrorCode::NoInteraction, "the interaction has ended")
+            .into_response();
+    }
+    let max = state.settings.limits.max_frame_bytes;
+    ws.max_message_size(max)
+        .on_upgrade(move |socket| run(state, socket, interaction))
+}
+
+#[derive(Deserialize)]
+struct CustomerFrame {
+    op: String,
+    #[serde(default)]
+    args: Vec<serde_json::Value>,
+}
+
+async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
+    let (mut sink, mut stream) = socket.split();
+    state
+        .metrics
+        .customer_connections
+        .fetch_add(1, Ordering::Relaxed);
+    let PeerHandle {
+        id, mut rx, kill, ..
+    } = state.hub.register_customer(interaction.clone());
+    let greeting = state.engine.read({
+        let id = interaction.clone();
+        move |core| core.customer_greeting(&id)
+    });
+    for frame in greeting.await.unwrap_or_default() {
+        if sink
+            .send(Message::Text(frame.to_text().into()))
+            .await
+            .is_err()
+        {
+            state.hub.unregister(id);
+            return;
+        }
+    }
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                biased;
+                _ = kill.notified() => break,
+                out = rx.recv() => match out {
+                    Some(Outbound::Text(t)) => if sink.send(Message::Text(t.into())).await.is_err() { break },
+                    Some(Outbound::Close(code, reason)) => {
+                        let _ = sink.send(Message::Close(Some(axum::extract::ws::CloseFrame { code, reason: reason.into() }))).await;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+    });
+    while let Some(Ok(msg)) = stream.next().await {
+        let Message::Text(text) = msg else {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+            continue;
+        };
+        let answer = match serde_json::from_str::<CustomerFrame>(&text) {
+            Ok(f) if f.op == "message" => match f.args.first().and_then(|v| v.as_str()) {
+                Some(t) if !t.trim().is_empty() && t.chars().count() <= MAX_MESSAGE_CHARS => {
+                    let command = Command::CustomerMessage {
+                        interaction: interaction.clone(),
+                        text: t.to_owned(),
+                    };
+                    state.engine.call(command, Extra::default()).await.err()
+                }
+                _ => Some(ApiError::new(
+                    ErrorCode::InvalidArgs,
+                    format!("message needs a text of 1 to {MAX_MESSAGE_CHARS} characters"),
+                )),
+            },
+            Ok(f) => Some(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("unknown op {:?}", f.op),
+            )),
+            Err(e) => Some(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("malformed frame: {e}"),
+            )),
+        };
+        if let Some(error) = answer {
+            state.hub.send_customers_one(
+                id,
+                &ServerFrame::response(None, OperationResult::err(error)).to_text(),
+            );
+        }
+    }
+    writer.abort();
+    state.hub.unregister(id);
+}

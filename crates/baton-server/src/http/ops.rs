@@ -1,0 +1,119 @@
+//! `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the engine and the store answer.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = String), (status = 503, body = String)))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let store = state.store.clone();
+    let store_ok = tokio::task::spawn_blocking(move || store.ping().is_ok())
+        .await
+        .unwrap_or(false);
+    let engine_ok = state.engine.read(|_| ()).await.is_ok();
+    if store_ok && engine_ok {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+/// Prometheus text.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String)))]
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let gauges = state
+        .engine
+        .read(|core| {
+            let mut by_status = [0u64; 5];
+            for i in core.interactions() {
+                by_status[i.status() as usize] += 1;
+            }
+            let logged_in = core.agents().filter(|a| a.is_logged_in()).count() as u64;
+            (by_status, logged_in)
+        })
+        .await;
+    let (by_status, logged_in) = gauges.unwrap_or_default();
+    let sockets = state.hub.connections() as u64;
+    let extra = [
+        (
+            "baton_interactions_queued",
+            "Interactions waiting in a queue",
+            by_status[0],
+        ),
+        (
+            "baton_interactions_offered",
+            "Interactions ringing at an agent",
+            by_status[1],
+        ),
+        (
+            "baton_interactions_connected",
+            "Interactions with an agent",
+            by_status[2],
+        ),
+        (
+            "baton_interactions_wrap_up",
+            "Interactions in wrap-up",
+            by_status[3],
+        ),
+        ("baton_agents_logged_in", "Agents logged in", logged_in),
+        ("baton_open_sockets", "Open WebSockets", sockets),
+    ];
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(&extra),
+    )
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in ["admin", "ingress", "customer"] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Baton", description = "Agent-desktop server: REST API of protocol v1. The agent WebSocket is described in docs/protocol.md."),
+    paths(
+        healthz, readyz, metrics,
+        super::admin::create_tenant, super::admin::create_service, super::admin::create_agent,
+        super::admin::create_integration, super::admin::update_settings, super::admin::create_ingress_token,
+        super::admin::get_interaction, super::admin::get_transfers,
+        super::sessions::login,
+        super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,103 @@
+//! `POST /api/v1/sessions`: an agent logs in and gets a session token.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use baton_core::{SessionId, TenantId};
+use baton_protocol::ErrorCode;
+use baton_store::SessionRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use crate::app::AppState;
+use crate::auth;
+use crate::error::{HttpError, HttpResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/sessions", post(login))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Login {
+    tenant: String,
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionCreated {
+    token: String,
+    agent_id: String,
+}
+
+/// Logs an agent in. Wrong tenant, username or password all answer 401 `invalid_credentials`.
+#[utoipa::path(post, path = "/api/v1/sessions", request_body = Login,
+    responses((status = 201, body = SessionCreated), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 429, body = super::admin::ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Login>,
+) -> HttpResult<(StatusCode, Json<SessionCreated>)> {
+    let key = format!("{}\u{0}{}", body.tenant, body.username.to_lowercase());
+    if !state.limiter.allow(&key) {
+        state
+            .metrics
+            .logins_rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(HttpError::new(
+            ErrorCode::RateLimited,
+            "too many login attempts; wait a minute",
+        ));
+    }
+    let tenant = TenantId(body.tenant);
+    let store = state.store.clone();
+    let (username, password) = (body.username, body.password);
+    let credential = tokio::task::spawn_blocking(move || {
+        let credential = store.credential(&tenant, &username)?;
+        let hash = credential
+            .as_ref()
+            .map_or(auth::dummy_hash(), |c| c.password_hash.as_str());
+        let ok = auth::verify_password(hash, &password);
+        Ok::<_, baton_store::StoreError>(credential.filter(|_| ok))
+    })
+    .await
+    .map_err(|e| HttpError::internal("login", e))?
+    .map_err(|e| HttpError::internal("login", e))?;
+    let Some(credential) = credential else {
+        state
+            .metrics
+            .logins_failed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(HttpError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong tenant, username or password",
+        ));
+    };
+    let token = auth::new_token();
+    let record = SessionRecord {
+        token_hash: auth::token_hash(&token),
+        session: SessionId(auth::new_id("session")),
+        agent: credential.agent.clone(),
+        tenant: credential.tenant,
+        expires_at: state.clock.now() + state.settings.session_ttl_secs as i64 * 1000,
+    };
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.create_session(&record))
+        .await
+        .map_err(|e| HttpError::internal("session storage", e))?
+        .map_err(|e| HttpError::internal("session storage", e))?;
+    state
+        .metrics
+        .logins_ok
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(agent = %credential.agent, "agent logged in");
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionCreated {
+            token,
+            agent_id: credential.agent.0,
+        }),
+    ))
+}

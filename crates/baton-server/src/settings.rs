@@ -1,0 +1,274 @@
+//! Settings: built-in defaults, then `baton.toml`, then command-line flags and environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A secret that never prints.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// Every limit the server enforces. Each is configurable and answered with a protocol error.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket text frame answered normally; larger ones get `payload_too_large`.
+    /// Frames over twice this size close the connection (close code 1009).
+    pub max_frame_bytes: usize,
+    /// Requests a connection may have waiting for an answer; more get `rate_limited`.
+    pub max_pending_requests: usize,
+    /// Frames queued for one socket; a client that lets more pile up is disconnected.
+    pub send_queue_frames: usize,
+    /// Largest REST request body; larger ones get HTTP 413 `payload_too_large`.
+    pub max_body_bytes: usize,
+    /// Login attempts per tenant and username per minute; more get HTTP 429 `rate_limited`.
+    pub login_attempts_per_minute: u32,
+    /// Open WebSockets (agents and customers) per node; more are refused with HTTP 503.
+    pub max_connections: usize,
+    /// How long a new WebSocket may take to say hello.
+    pub hello_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 256 * 1024,
+            max_pending_requests: 64,
+            send_queue_frames: 1024,
+            max_body_bytes: 1024 * 1024,
+            login_attempts_per_minute: 10,
+            max_connections: 20_000,
+            hello_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// What the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub admin_token: Option<Secret>,
+    pub limits: Limits,
+    /// How long an agent session token is valid.
+    pub session_ttl_secs: u64,
+    /// How long an agent whose socket dropped keeps their login and interactions.
+    pub disconnect_grace_ms: u64,
+    /// How often retention deletes old transfer data.
+    pub purge_interval_secs: u64,
+    /// Tenants, services, agents and integrations to create at start if missing.
+    pub seed: ConfigFile,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7878".parse().expect("valid"),
+            data_dir: PathBuf::from("./baton-data"),
+            admin_token: None,
+            limits: Limits::default(),
+            session_ttl_secs: 12 * 3600,
+            disconnect_grace_ms: 60_000,
+            purge_interval_secs: 60,
+            seed: ConfigFile::default(),
+        }
+    }
+}
+
+/// `baton.toml`. Every field is optional; see `docs/configuration.md`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub admin_token: Option<String>,
+    pub session_ttl_secs: Option<u64>,
+    pub disconnect_grace_ms: Option<u64>,
+    pub limits: Option<Limits>,
+    pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantConfig {
+    pub name: String,
+    pub settings: Option<TenantSettingsConfig>,
+    pub services: Vec<ServiceConfig>,
+    pub agents: Vec<AgentConfig>,
+    pub integrations: Vec<IntegrationConfig>,
+    /// Ingress tokens accepted for this tenant (stored hashed).
+    pub ingress_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettingsConfig {
+    pub transfer_data_timeout_ms: Option<u64>,
+    pub transfer_data_max_bytes: Option<usize>,
+    pub retention_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub channels: Vec<baton_protocol::Channel>,
+    #[serde(default)]
+    pub ring_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub extension: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub max_chats: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+/// A config file that could not be used: which file, where, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}, column {column}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("config file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses TOML text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |span| line_col(text, span.start));
+            ConfigError::Parse {
+                path: origin.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        file.validate().map_err(|message| ConfigError::Invalid {
+            path: origin.to_owned(),
+            message,
+        })?;
+        Ok(file)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if t.name.trim().is_empty() {
+                return Err("a tenant has an empty name".into());
+            }
+            if !names.insert(&t.name) {
+                return Err(format!("tenant {:?} is declared twice", t.name));
+            }
+            for a in &t.agents {
+                for s in &a.services {
+                    if !t.services.iter().any(|d| d.name.eq_ignore_ascii_case(s)) {
+                        return Err(format!(
+                            "agent {:?} of tenant {:?} names unknown service {s:?}",
+                            a.username, t.name
+                        ));
+                    }
+                }
+                if a.password.len() < 4 {
+                    return Err(format!(
+                        "agent {:?} of tenant {:?} needs a password of at least 4 characters",
+                        a.username, t.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_config_names_file_line_and_problem() {
+        let text = "[[tenants]]\nname = \"a\"\nbogus = 1\n";
+        let err = ConfigFile::parse(text, "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("baton.toml, line 3"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn unknown_service_of_agent_is_reported() {
+        let text = "[[tenants]]\nname = \"a\"\n[[tenants.agents]]\nusername = \"x\"\npassword = \"secret\"\nservices = [\"Nope\"]\n";
+        let err = ConfigFile::parse(text, "f.toml").unwrap_err().to_string();
+        assert!(err.contains("unknown service \"Nope\""), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(****)");
+    }
+}

@@ -1,0 +1,87 @@
+//! `baton demo`: the server with tenant `demo` seeded, and the URLs to try a transfer.
+
+use baton_server::settings::{AgentConfig, IntegrationConfig, Secret, ServiceConfig, TenantConfig};
+use baton_server::{Application, ConfigFile, Settings};
+
+use crate::cli::DemoArgs;
+
+pub const DEMO_PASSWORD: &str = "demo";
+pub const DEMO_INGRESS: &str = "demo-ingress";
+
+/// Tenant `demo`: Sales and Support for chat and voice, alice, bob and carol, the demo CRM.
+pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
+    use baton_protocol::Channel::{Chat, Voice};
+    let agent = |username: &str, name: &str, ext: &str| AgentConfig {
+        username: username.into(),
+        password: DEMO_PASSWORD.into(),
+        display_name: Some(name.into()),
+        extension: Some(ext.into()),
+        services: vec!["Sales".into(), "Support".into()],
+        max_chats: Some(3),
+    };
+    TenantConfig {
+        name: "demo".into(),
+        settings: None,
+        services: ["Sales", "Support"]
+            .into_iter()
+            .map(|name| ServiceConfig {
+                name: name.into(),
+                channels: vec![Chat, Voice],
+                ring_timeout_ms: None,
+            })
+            .collect(),
+        agents: vec![
+            agent("alice", "Alice Adams", "1001"),
+            agent("bob", "Bob Brown", "1002"),
+            agent("carol", "Carol Clark", "1003"),
+        ],
+        integrations: vec![IntegrationConfig {
+            key: "demo-crm".into(),
+            name: "Demo CRM".into(),
+            allowed_origins: origins,
+        }],
+        ingress_tokens: vec![DEMO_INGRESS.into()],
+    }
+}
+
+pub async fn run(args: DemoArgs) -> Result<(), String> {
+    let admin_token = baton_server::auth::new_token();
+    let settings = Settings {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        admin_token: Some(Secret::new(admin_token.clone())),
+        ..Settings::default()
+    };
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = app.local_addr();
+    let origins = vec![
+        format!("http://127.0.0.1:{}", addr.port()),
+        format!("http://localhost:{}", addr.port()),
+    ];
+    app.seed(&ConfigFile {
+        tenants: vec![demo_tenant(origins)],
+        ..ConfigFile::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    crate::cli::announce(&app);
+    let base = format!("http://{addr}");
+    println!();
+    println!(
+        "Baton demo — tenant \"demo\", agents alice, bob and carol, password \"{DEMO_PASSWORD}\""
+    );
+    println!("  Alice's CRM:    {base}/demo-crm/?agent=alice");
+    println!("  Bob's CRM:      {base}/demo-crm/?agent=bob");
+    println!("  Customer chat:  {base}/chat/?ingress={DEMO_INGRESS}");
+    println!("  Agent widget:   {base}/widget/");
+    println!("  Admin API:      Authorization: Bearer {admin_token}");
+    println!();
+    println!(
+        "Log in as alice and bob, set both Ready, start a chat as a customer, then blind-transfer it from alice to bob."
+    );
+    app.run_until(crate::cli::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
