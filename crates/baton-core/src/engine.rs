@@ -587,14 +587,8 @@ impl Core {
         let Some(login) = agent.login.clone() else {
             return;
         };
-        if let Some(conn) = login.conn {
-            self.emit(agent_id, events::ON_LOGOUT, vec![arg(&reason)]);
-            self.out.push(Effect::Close { conn });
-            self.conns.remove(&conn);
-        }
-        self.out.push(Effect::RevokeSession {
-            session: login.session,
-        });
+        // The interactions first: their `ON_INTERACTION_REMOVED` frames must reach the
+        // connection before `ON_LOGOUT` and the close, never after it.
         for id in self.agent_interaction_ids(agent_id) {
             let Some(party) = self.interactions[&id].party(agent_id).cloned() else {
                 continue;
@@ -630,6 +624,14 @@ impl Core {
                 }
             }
         }
+        if let Some(conn) = login.conn {
+            self.emit(agent_id, events::ON_LOGOUT, vec![arg(&reason)]);
+            self.out.push(Effect::Close { conn });
+            self.conns.remove(&conn);
+        }
+        self.out.push(Effect::RevokeSession {
+            session: login.session,
+        });
         let agent = self.agents.get_mut(agent_id).expect("checked");
         agent.login = None;
         agent.chosen = ChosenState::NotReady { reason: None };

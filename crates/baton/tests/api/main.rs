@@ -1,0 +1,8 @@
+//! Integration tests: every test starts a real server on a random port and talks to it over
+//! real HTTP and WebSockets. One binary, so the 2-core CI links once.
+
+mod helpers;
+
+mod core_flow;
+mod limits;
+mod restart;
