@@ -397,9 +397,8 @@ impl Core {
             self.touch_leg(leg_id);
         }
         // A leg cancelled while collecting (consult retrieved, customer gone) offers nothing.
-        if !failed {
-            self.proceed(leg_id);
-        }
+        let _ = failed;
+        self.proceed(leg_id);
     }
 
     /// Makes the offer a leg was collecting data for, if it still makes sense.

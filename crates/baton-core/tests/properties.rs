@@ -21,8 +21,8 @@ use proptest::prelude::*;
 use serde_json::value::RawValue;
 
 const AGENTS: [&str; 4] = ["a0", "a1", "a2", "a3"];
-/// `crm` twice: most hand-offs should be between hosts of one integration.
-const KEYS: [Option<&str>; 4] = [None, Some("crm"), Some("crm"), Some("erp")];
+/// `crm` thrice: most hand-offs should be between hosts of one integration.
+const KEYS: [Option<&str>; 5] = [None, Some("crm"), Some("crm"), Some("crm"), Some("erp")];
 const SERVICES: [&str; 2] = ["sales", "support"];
 const MAX_BYTES: usize = 300;
 const COLLECT_MS: u64 = 1000;
@@ -100,6 +100,21 @@ enum Op {
     },
 }
 
+/// 0 blind, 1 queue, 2 consult, 3 transfer, 4 merge, 5 conference, 6 chat invite,
+/// 7 remove from conference. Consultations get more weight: transfer and merge need one.
+fn handoff_kind() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        2 => Just(0usize),
+        2 => Just(1),
+        4 => Just(2),
+        3 => Just(3),
+        3 => Just(4),
+        2 => Just(5),
+        2 => Just(6),
+        1 => Just(7),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let agent = 0..AGENTS.len();
     let pick = 0usize..4;
@@ -119,9 +134,9 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(agent, pick, hold)| Op::Hold { agent, pick, hold }),
         1 => (agent.clone(), pick.clone()).prop_map(|(agent, pick)| Op::AgentChat { agent, pick }),
         1 => pick.clone().prop_map(|pick| Op::CustomerChat { pick }),
-        10 => (agent.clone(), 0usize..8, 0usize..10, proptest::option::of(0usize..3), pick.clone())
+        10 => (agent.clone(), handoff_kind(), 0usize..10, proptest::option::of(0usize..3), pick.clone())
             .prop_map(|(agent, kind, target, data, pick)| Op::HandOff { agent, kind, target, data, pick }),
-        5 => (0usize..8, 0usize..6, proptest::bool::weighted(0.8))
+        8 => (0usize..8, 0usize..10, proptest::bool::weighted(0.8))
             .prop_map(|(which, how, from_current)| Op::Reply { which, how, from_current }),
         2 => (0usize..8).prop_map(|which| Op::Ack { which }),
         1 => (0usize..8).prop_map(|pick| Op::Hangup { pick }),
@@ -206,7 +221,7 @@ fn request(
     w.apply(Command::Request { conn, method }).reply
 }
 
-fn run(keys: Vec<usize>, ops: Vec<Op>) {
+fn run(keys: Vec<usize>, initial: Vec<(bool, bool)>, ops: Vec<Op>) {
     let mut w = World::with_config(CoreConfig {
         disconnect_grace_ms: GRACE_MS,
     });
@@ -228,6 +243,28 @@ fn run(keys: Vec<usize>, ops: Vec<Op>) {
         observe(&mut w, &mut m);
         w.ready(a);
         observe(&mut w, &mut m);
+    }
+    // A few interactions already routed, most of them answered, so that hand-offs can
+    // start right away.
+    for (chat, answer) in initial {
+        step(&mut w, &mut m, Op::NewInteraction { chat, service: 0 });
+        observe(&mut w, &mut m);
+        let ringing: Vec<&str> = AGENTS
+            .iter()
+            .copied()
+            .filter(|a| {
+                w.core
+                    .agent_state(w.core.agent(&AgentId((*a).into())).unwrap())
+                    .state
+                    == baton_protocol::AgentStateName::Ringing
+            })
+            .collect();
+        if answer {
+            for a in ringing {
+                request(&mut w, a, Method::AcceptInteraction { id: None });
+                observe(&mut w, &mut m);
+            }
+        }
     }
     for op in ops {
         step(&mut w, &mut m, op);
@@ -461,15 +498,15 @@ fn step(w: &mut World, m: &mut Model, op: Op) {
                 conn
             };
             let (value, error) = match how {
-                0 => (Some(m.unique_data()), None),
-                1 => (None, None),
-                2 => (None, Some("error: handler threw".to_owned())),
-                3 => (None, Some("invalid: cyclic".to_owned())),
-                4 => (Some(format!("\"{}\"", "y".repeat(MAX_BYTES))), None),
-                _ => (Some("{ nope".to_owned()), None),
+                5 => (None, None),
+                6 => (None, Some("error: handler threw".to_owned())),
+                7 => (None, Some("invalid: cyclic".to_owned())),
+                8 => (Some(format!("\"{}\"", "y".repeat(MAX_BYTES))), None),
+                9 => (Some("{ nope".to_owned()), None),
+                _ => (Some(m.unique_data()), None),
             };
             if let Some(v) = &value
-                && how == 0
+                && how < 5
             {
                 m.candidates.entry(rid.clone()).or_default().push(v.clone());
             }
@@ -710,8 +747,9 @@ proptest! {
     #[test]
     fn random_commands_keep_every_rule(
         keys in proptest::collection::vec(0..KEYS.len(), AGENTS.len()),
+        initial in proptest::collection::vec((proptest::bool::weighted(0.3), proptest::bool::weighted(0.8)), 0..5),
         ops in proptest::collection::vec(op(), 1..60),
     ) {
-        run(keys, ops);
+        run(keys, initial, ops);
     }
 }

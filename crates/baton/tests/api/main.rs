@@ -6,3 +6,4 @@ mod helpers;
 mod core_flow;
 mod limits;
 mod restart;
+mod transfers;
