@@ -397,8 +397,9 @@ impl Core {
             self.touch_leg(leg_id);
         }
         // A leg cancelled while collecting (consult retrieved, customer gone) offers nothing.
-        let _ = failed;
-        self.proceed(leg_id);
+        if !failed {
+            self.proceed(leg_id);
+        }
     }
 
     /// Makes the offer a leg was collecting data for, if it still makes sense.

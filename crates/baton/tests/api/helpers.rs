@@ -63,6 +63,18 @@ pub async fn spawn_with(dir: tempfile::TempDir, settings: Settings) -> TestApp {
 }
 
 impl TestApp {
+    /// A handle on a server this test did not start in-process (a child process).
+    pub fn external(addr: SocketAddr) -> TestApp {
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            data_dir: tempfile::tempdir().unwrap(),
+            stop: None,
+            task: None,
+        }
+    }
+
     /// Stops the server gracefully and starts a new one on the same data directory.
     pub async fn restart(mut self) -> TestApp {
         self.stop.take().unwrap().send(()).ok();

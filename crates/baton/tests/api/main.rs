@@ -5,5 +5,7 @@ mod helpers;
 
 mod core_flow;
 mod limits;
+mod process;
+mod protocol_only;
 mod restart;
 mod transfers;

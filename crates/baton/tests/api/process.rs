@@ -1,0 +1,187 @@
+//! Tests against the real `baton` binary: SIGKILL and restart, and what it writes to its logs.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use baton_client::ConnectOptions;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::transfers::DATA;
+
+pub const INGRESS: &str = "ingress-token-for-tests";
+
+pub fn write_config(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("baton.toml");
+    let agents: String = [("alice", "1001"), ("bob", "1002"), ("carol", "1003")]
+        .iter()
+        .map(|(u, e)| {
+            format!(
+                "[[tenants.agents]]\nusername = \"{u}\"\npassword = \"{PASSWORD}\"\nextension = \"{e}\"\nservices = [\"Sales\"]\nmax_chats = 2\n"
+            )
+        })
+        .collect();
+    let text = format!(
+        "admin_token = \"{ADMIN}\"\n\n[[tenants]]\nname = \"acme\"\ningress_tokens = [\"{INGRESS}\"]\n\
+         [[tenants.services]]\nname = \"Sales\"\nchannels = [\"chat\", \"voice\"]\n\
+         [[tenants.integrations]]\nkey = \"crm\"\nname = \"CRM\"\nallowed_origins = [\"https://crm.example.com\"]\n{agents}"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A `baton serve` child process and the address it bound.
+pub struct Server {
+    pub child: Child,
+    pub app: TestApp,
+}
+
+/// Starts the binary on `dir` (stderr to `log` when given) and waits for its listening line.
+pub async fn start(dir: &tempfile::TempDir, log: Option<&Path>) -> Server {
+    let config = write_config(dir.path());
+    let stderr = match log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap(),
+        ),
+        None => Stdio::null(),
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args([
+            "--log",
+            "debug",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("baton binary runs");
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                panic!("baton exited before listening");
+            }
+            if let Some(addr) = line.trim().strip_prefix("Baton listening on http://") {
+                return addr.to_owned();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let addr = line.parse().unwrap();
+    let app = TestApp::external(addr);
+    Server { child, app }
+}
+
+#[tokio::test]
+async fn an_offer_committed_before_a_sigkill_still_brings_its_data_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(&dir, None).await;
+    let app = &server.app;
+    let mut alice = app.agent("acme", "alice", Some("crm")).await;
+    let bob_token = app.login("acme", "bob").await;
+    let bob = app
+        .connect(bob_token.clone(), Some("crm"), ConnectOptions::new(""))
+        .await;
+    alice.ready().await;
+    let tenant = Tenant {
+        name: "acme".into(),
+        ingress: INGRESS.into(),
+    };
+    let (id, _) = app.customer(&tenant, "voice", "Sales", "Carl").await;
+    alice.accept_next().await;
+    bob.client.close();
+    let transfer = alice
+        .client
+        .blind_transfer("bob", Some(DATA), Some(&id))
+        .await
+        .unwrap();
+    // The answer comes after the commit: kill at once.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let mut server = start(&dir, None).await;
+    let app = &server.app;
+    let mut bob = app
+        .connect(bob_token, Some("crm"), ConnectOptions::new(""))
+        .await;
+    let offer = bob.expect("ON_NEW_INTERACTION").await;
+    assert_eq!(offer.arg(0)["id"], id.as_str());
+    assert_eq!(offer.arg(0)["state"], "ringing");
+    let load = bob.expect("ON_LOAD_TRANSFER_DATA").await;
+    assert_eq!(load.raw(1), Some(DATA));
+    assert_eq!(load.arg(2)["transferId"], transfer.as_str());
+    assert_eq!(load.arg(2)["replay"], true);
+    bob.client.accept_interaction(Some(&id)).await.unwrap();
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn logs_never_contain_passwords_tokens_or_transfer_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("baton.log");
+    let mut server = start(&dir, Some(&log)).await;
+    let app = &server.app;
+    let mut alice = app.agent("acme", "alice", Some("crm")).await;
+    let mut bob = app.agent("acme", "bob", Some("crm")).await;
+    alice.ready().await;
+    let tenant = Tenant {
+        name: "acme".into(),
+        ingress: INGRESS.into(),
+    };
+    let (id, customer_token) = app.customer(&tenant, "chat", "Sales", "Carl").await;
+    alice.accept_next().await;
+    alice
+        .client
+        .blind_transfer("bob", Some(DATA), Some(&id))
+        .await
+        .unwrap();
+    bob.expect("ON_LOAD_TRANSFER_DATA").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"tenant": "acme", "username": "alice", "password": "wrong-password-xyz"}),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let _ = app.get("/metrics", None).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("agent logged in"),
+        "the log was captured: {}",
+        &text[..text.len().min(500)]
+    );
+    for secret in [
+        PASSWORD,
+        "wrong-password-xyz",
+        ADMIN,
+        INGRESS,
+        &alice.token,
+        &bob.token,
+        &customer_token,
+        "C-1042",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "log contains a secret or transfer data: {secret}"
+        );
+    }
+}
