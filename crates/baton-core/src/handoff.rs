@@ -140,6 +140,14 @@ impl Core {
                     "chat invitations are for chats",
                 ));
             }
+            // The consulted agent helps the primary, who still holds the customer; passing
+            // the customer on from there would leave two primaries.
+            TransferKind::Blind | TransferKind::Queue if me.role == PartyRole::Consult => {
+                return Err(err(
+                    ErrorCode::NotSuitableState,
+                    "a consulted agent cannot transfer the customer",
+                ));
+            }
             TransferKind::Consult if me.role != PartyRole::Primary => {
                 return Err(err(
                     ErrorCode::NotSuitableState,
@@ -711,6 +719,14 @@ impl Core {
                 format!("no party {party_id:?}"),
             ));
         };
+        // Conference members and a consulted agent can be dropped; the primary cannot: the
+        // interaction would be left without the agent who owns it.
+        if party.role == PartyRole::Primary {
+            return Err(err(
+                ErrorCode::NotSuitableState,
+                "the primary agent leaves with leaveInteraction",
+            ));
+        }
         if party.state == PartyState::Ringing {
             self.fail_pending(id, "cancelled");
         }

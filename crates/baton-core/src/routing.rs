@@ -180,8 +180,12 @@ impl Core {
                 i.queue = Some(entry);
             }
             self.touch_interaction(id);
-        } else if party.via_leg.is_some() && party.via_leg == pending {
-            self.leg_failed(party.via_leg.as_ref().expect("some"), reason, true);
+        } else if let Some(leg) = party
+            .via_leg
+            .as_ref()
+            .filter(|l| Some(*l) == pending.as_ref())
+        {
+            self.leg_failed(leg, reason, true);
         }
         self.rehome(id);
     }

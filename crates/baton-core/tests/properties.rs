@@ -98,6 +98,8 @@ enum Op {
     Tick {
         ms: Millis,
     },
+    /// The process restarts from what the change sets committed.
+    Restart,
 }
 
 /// 0 blind, 1 queue, 2 consult, 3 transfer, 4 merge, 5 conference, 6 chat invite,
@@ -140,6 +142,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(which, how, from_current)| Op::Reply { which, how, from_current }),
         2 => (0usize..8).prop_map(|which| Op::Ack { which }),
         1 => (0usize..8).prop_map(|pick| Op::Hangup { pick }),
+        1 => Just(Op::Restart),
         4 => prop_oneof![0..2000i64, Just(COLLECT_MS as i64), Just(RING_MS), Just(GRACE_MS as i64), 0..30_000i64]
             .prop_map(|ms| Op::Tick { ms }),
     ]
@@ -270,37 +273,6 @@ fn run(keys: Vec<usize>, initial: Vec<(bool, bool)>, ops: Vec<Op>) {
         step(&mut w, &mut m, op);
         observe(&mut w, &mut m);
     }
-    if std::env::var("STATS").is_ok() {
-        let h = &w.history;
-        let c = |e: &str| h.iter().filter(|f| f.is(e)).count();
-        let replays = h
-            .iter()
-            .filter(|f| f.is("ON_LOAD_TRANSFER_DATA") && f.arg(2)["replay"] == true)
-            .count();
-        let kinds: Vec<String> = h
-            .iter()
-            .filter(|f| f.is("ON_LOAD_TRANSFER_DATA"))
-            .map(|f| f.arg(2)["kind"].as_str().unwrap().to_owned())
-            .collect();
-        let failed = h
-            .iter()
-            .filter(|f| f.is("ON_TRANSFER_STATUS") && f.arg(0)["phase"] == "failed")
-            .count();
-        let accepted = h
-            .iter()
-            .filter(|f| f.is("ON_TRANSFER_STATUS") && f.arg(0)["phase"] == "accepted")
-            .count();
-        eprintln!(
-            "STAT req={} load={} replay={} failed={} accepted={} kinds={:?} completed={}",
-            c("ON_REQUEST_TRANSFER_DATA"),
-            c("ON_LOAD_TRANSFER_DATA"),
-            replays,
-            failed,
-            accepted,
-            kinds,
-            w.completed.len()
-        );
-    }
 }
 
 fn step(w: &mut World, m: &mut Model, op: Op) {
@@ -397,6 +369,7 @@ fn step(w: &mut World, m: &mut Model, op: Op) {
             }
         }
         Op::Tick { ms } => w.advance(ms),
+        Op::Restart => w.restart(),
         Op::HandOff {
             agent,
             kind,
@@ -460,12 +433,6 @@ fn step(w: &mut World, m: &mut Model, op: Op) {
             };
             let takes_data = matches!(kind, 0 | 1 | 3 | 4 | 5);
             let reply = w.apply(Command::Request { conn, method }).reply.unwrap();
-            if std::env::var("STATS").is_ok() {
-                eprintln!(
-                    "HANDOFF kind={kind} {:?}",
-                    reply.as_ref().map(|_| "ok").map_err(|e| e.message.clone())
-                );
-            }
             if let Ok(v) = &reply
                 && let Some(t) = v.get("transferId").and_then(|t| t.as_str())
             {
@@ -601,7 +568,7 @@ fn observe(w: &mut World, m: &mut Model) {
             i.status()
         );
         assert!(
-            !(queued && !i.parties.is_empty()),
+            !queued || i.parties.is_empty(),
             "{} queued with parties",
             i.id
         );

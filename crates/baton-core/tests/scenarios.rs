@@ -1315,3 +1315,74 @@ fn when_the_primary_logs_out_during_a_consultation_the_consulted_agent_takes_ove
     assert_eq!(bob.role, baton_protocol::PartyRole::Primary);
     assert!(!i.customer_on_hold);
 }
+
+#[test]
+fn a_consulted_agent_cannot_pass_the_customer_on_and_the_primary_cannot_be_removed() {
+    let (mut w, _) = consulting(Path::NoHost);
+    w.add_agent("erin", &["sales"]);
+    w.connect("erin", None);
+    assert_eq!(w.req("bob", blind("erin", None)).unwrap_err().code, 15);
+    assert_eq!(
+        w.req("bob", blind("service:support", None))
+            .unwrap_err()
+            .code,
+        15
+    );
+    assert_eq!(
+        w.req(
+            "bob",
+            Method::RemoveFromCallConference {
+                party_id: "alice".into(),
+                id: None
+            }
+        )
+        .unwrap_err()
+        .code,
+        15
+    );
+    // The primary may drop the consulted agent.
+    w.ok(
+        "alice",
+        Method::RemoveFromCallConference {
+            party_id: "bob".into(),
+            id: None,
+        },
+    );
+    assert_eq!(w.party("i1", "bob"), None);
+    assert_eq!(w.party("i1", "alice").as_deref(), Some("hold"));
+}
+
+#[test]
+fn after_a_restart_offers_ring_again_and_the_data_is_replayed_when_the_agent_comes_back() {
+    let mut w = alice_on(Channel::Chat, Some("crm"));
+    let t = hand_off(&mut w, "alice", blind("bob", None), Path::Handler);
+    assert_eq!(w.ringing("i1"), ["bob"]);
+    // A second interaction waiting in the queue when the process dies.
+    w.chat("i2");
+    w.ok(
+        "bob",
+        Method::SetAgentState {
+            state: "not_ready".into(),
+            reason: None,
+        },
+    );
+    w.now += 5_000;
+    w.restart();
+    assert_eq!(w.ringing("i1"), ["bob"], "the offer survives");
+    assert_eq!(w.status("i2"), "queued");
+
+    w.now += 1_000;
+    w.clear();
+    w.connect("bob", Some("crm"));
+    let frames = w.take("bob");
+    let load = find(&frames, "ON_LOAD_TRANSFER_DATA").expect("data survives the restart");
+    assert!(load.text.contains(DATA));
+    assert_eq!(load.arg(2)["transferId"], json!(t));
+    assert_eq!(load.arg(2)["replay"], true);
+    w.accept("bob");
+    assert_eq!(w.status("i1"), "connected");
+
+    // alice never comes back: her grace ends and she is logged out.
+    w.advance(baton_core::CoreConfig::default().disconnect_grace_ms as i64);
+    assert!(!w.core.agent(&"alice".into()).unwrap().is_logged_in());
+}

@@ -252,12 +252,10 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
             call_if_new(state, command, Extra::default()).await?;
         }
         if !t.ingress_tokens.is_empty() {
-            let mut batch = Batch::default();
-            batch.ingress_tokens = t
-                .ingress_tokens
-                .iter()
-                .map(|tok| (auth::token_hash(tok), tenant.clone()))
-                .collect();
+            let batch = Batch {
+                ingress_tokens: t.ingress_tokens.iter().map(|tok| (auth::token_hash(tok), tenant.clone())).collect(),
+                ..Batch::default()
+            };
             let store = state.store.clone();
             tokio::task::spawn_blocking(move || store.commit(&batch))
                 .await

@@ -72,7 +72,7 @@ type Read = Box<dyn FnOnce(&Core) + Send>;
 
 enum Job {
     Command {
-        command: Command,
+        command: Box<Command>,
         extra: Extra,
         reply: ReplyTo,
     },
@@ -95,7 +95,7 @@ impl EngineHandle {
     ) -> Result<(), ApiError> {
         self.tx
             .send(Job::Command {
-                command,
+                command: Box::new(command),
                 extra,
                 reply,
             })
@@ -178,7 +178,7 @@ impl Engine {
             let first = match deadline {
                 Some(at) => tokio::select! {
                     job = self.rx.recv() => job,
-                    _ = tokio::time::sleep_until(at) => Some(Job::Command { command: Command::Tick, extra: Extra::default(), reply: ReplyTo::Nobody }),
+                    _ = tokio::time::sleep_until(at) => Some(Job::Command { command: Box::new(Command::Tick), extra: Extra::default(), reply: ReplyTo::Nobody }),
                 },
                 None => self.rx.recv().await,
             };
@@ -217,7 +217,7 @@ impl Engine {
                     reply,
                 } => {
                     commands += 1;
-                    let output = self.core.apply(command, now);
+                    let output = self.core.apply(*command, now);
                     let result = output.reply.unwrap_or(Ok(serde_json::Value::Null));
                     if result.is_ok() {
                         batch.credentials.extend(extra.credentials);

@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use baton_core::{AdminCommand, AgentId, Command, Core, CoreConfig, Effect, InteractionId, Output};
+use baton_core::{Agent, Integration, Interaction, Leg, Service, Snapshot, Tenant, TransferId};
 use baton_core::{Recipient, SessionId, TenantId, TenantSettings};
-use baton_protocol::{ApiError, Channel, Customer, Method, Millis};
+use baton_protocol::{ApiError, Channel, Customer, Method, Millis, TransferData};
 use serde_json::Value;
 
 pub const TENANT: &str = "acme";
@@ -51,8 +52,77 @@ impl Frame {
     }
 }
 
+/// What a store would hold after committing every change set.
+#[derive(Default)]
+pub struct Store {
+    pub tenants: BTreeMap<TenantId, Tenant>,
+    pub services: BTreeMap<String, Service>,
+    pub integrations: BTreeMap<(TenantId, String), Integration>,
+    pub agents: BTreeMap<AgentId, Agent>,
+    pub interactions: BTreeMap<InteractionId, Interaction>,
+    pub legs: BTreeMap<TransferId, Leg>,
+    pub leg_data: BTreeMap<TransferId, TransferData>,
+}
+
+impl Store {
+    fn commit(&mut self, c: baton_core::Changes) {
+        for t in c.tenants {
+            self.tenants.insert(t.id.clone(), t);
+        }
+        for s in c.services {
+            self.services.insert(s.id.0.clone(), s);
+        }
+        for i in c.integrations {
+            self.integrations
+                .insert((i.tenant.clone(), i.key.clone()), i);
+        }
+        for a in c.agents {
+            self.agents.insert(a.id.clone(), a);
+        }
+        for i in c.interactions {
+            self.interactions.insert(i.id.clone(), i);
+        }
+        for l in c.legs {
+            self.legs.insert(l.id.clone(), l);
+        }
+        for (id, _, data) in c.leg_data {
+            self.leg_data.insert(id, data);
+        }
+    }
+
+    /// What `baton serve` reads at start: live interactions and their legs, with data.
+    pub fn snapshot(&self) -> Snapshot {
+        let live: Vec<Interaction> = self
+            .interactions
+            .values()
+            .filter(|i| i.completed_at.is_none())
+            .cloned()
+            .collect();
+        let legs = live
+            .iter()
+            .flat_map(|i| i.legs.iter())
+            .filter_map(|l| self.legs.get(l))
+            .map(|l| {
+                let mut l = l.clone();
+                l.data = self.leg_data.get(&l.id).cloned();
+                l
+            })
+            .collect();
+        Snapshot {
+            tenants: self.tenants.values().cloned().collect(),
+            services: self.services.values().cloned().collect(),
+            integrations: self.integrations.values().cloned().collect(),
+            agents: self.agents.values().cloned().collect(),
+            interactions: live,
+            legs,
+        }
+    }
+}
+
 pub struct World {
     pub core: Core,
+    pub config: CoreConfig,
+    pub store: Store,
     pub now: Millis,
     next_conn: u64,
     /// The live connection of each agent, as the shell sees it.
@@ -83,6 +153,8 @@ impl World {
     pub fn with_config(config: CoreConfig) -> Self {
         let mut w = World {
             core: Core::new(config),
+            config,
+            store: Store::default(),
             now: START,
             next_conn: 1,
             conn_of: BTreeMap::new(),
@@ -132,6 +204,7 @@ impl World {
                 self.completed.insert(i.id.0.clone());
             }
         }
+        self.store.commit(changes);
         self.last.clear();
         for e in &out.effects {
             match e {
@@ -172,6 +245,17 @@ impl World {
         }
         self.last_effects = out.effects.clone();
         out
+    }
+
+    /// The process restarts: every connection is gone, the core is rebuilt from the store.
+    pub fn restart(&mut self) {
+        let open: Vec<u64> = self.conn_of.values().copied().collect();
+        self.closed.extend(open);
+        self.conn_of.clear();
+        self.pending.clear();
+        self.last.clear();
+        self.last_effects.clear();
+        self.core = Core::restore(self.config, self.store.snapshot(), self.now);
     }
 
     pub fn admin(&mut self, command: AdminCommand) -> Result<Value, ApiError> {

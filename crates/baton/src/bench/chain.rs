@@ -1,0 +1,300 @@
+//! The load shape every system under test gets: `concurrency` chains, each an item (an
+//! interaction, for Baton) handed from one participant to the next, one hop at a time.
+//! A hop sends the payload, waits until the receiver has it (that is the latency), then
+//! waits for the hop's acknowledgement (Baton: the receiver accepts; relays and NATS: the
+//! receiver answers the sender), and the receiver becomes the next sender.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+/// How long one hop may take before it counts as failed.
+pub const HOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a receiver got, and when.
+#[derive(Debug)]
+pub struct Arrival {
+    pub at: Instant,
+    pub participant: usize,
+    pub data: String,
+}
+
+/// Meets a value with whoever waits for it, in either order.
+pub struct Rendezvous<V> {
+    slots: Mutex<HashMap<String, Slot<V>>>,
+}
+
+enum Slot<V> {
+    Waiting(oneshot::Sender<V>),
+    Arrived(V),
+}
+
+impl<V> Default for Rendezvous<V> {
+    fn default() -> Self {
+        Self {
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V> Rendezvous<V> {
+    pub fn expect(&self, key: &str) -> oneshot::Receiver<V> {
+        let (tx, rx) = oneshot::channel();
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        match slots.remove(key) {
+            Some(Slot::Arrived(v)) => {
+                let _ = tx.send(v);
+            }
+            _ => {
+                slots.insert(key.to_owned(), Slot::Waiting(tx));
+            }
+        }
+        rx
+    }
+
+    pub fn deliver(&self, key: &str, value: V) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        match slots.remove(key) {
+            Some(Slot::Waiting(tx)) => {
+                let _ = tx.send(value);
+            }
+            _ => {
+                slots.insert(key.to_owned(), Slot::Arrived(value));
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Waits for a rendezvous within [`HOP_TIMEOUT`].
+pub async fn within<V>(what: &str, rx: oneshot::Receiver<V>) -> Result<V, String> {
+    match tokio::time::timeout(HOP_TIMEOUT, rx).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(format!("{what}: the waiter was dropped")),
+        Err(_) => Err(format!("{what}: nothing within {HOP_TIMEOUT:?}")),
+    }
+}
+
+/// A system that can carry one hop.
+pub trait Transport: Send + Sync + 'static {
+    /// Hands item `key` from participant `from` to `to` with `payload`; answers the time
+    /// from just before the send to the receiver having the payload (checked byte for byte).
+    fn hop(
+        &self,
+        key: &str,
+        from: usize,
+        to: usize,
+        payload: &str,
+    ) -> impl Future<Output = Result<Duration, String>> + Send;
+}
+
+/// JSON of exactly `bytes` bytes when `bytes` is at least the skeleton's size (about 40),
+/// different for every chain and hop, and the same for every system under test.
+pub fn payload(bytes: usize, chain: usize, hop: u64) -> String {
+    let head = format!(r#"{{"chain":{chain},"hop":{hop},"pad":""#);
+    let pad = bytes.saturating_sub(head.len() + 2);
+    let mut s = String::with_capacity(head.len() + pad + 2);
+    s.push_str(&head);
+    // Printable and varied, so compression or dedup in a path would not flatter it.
+    s.extend((0..pad).map(|i| (b'a' + ((i as u64 + hop) % 26) as u8) as char));
+    s.push_str("\"}");
+    s
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub participants: usize,
+    pub handoffs: u64,
+    pub payload_bytes: usize,
+    pub max: Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub latencies: Vec<Duration>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
+    /// The run was stopped by `--max-secs` before all hand-offs were done.
+    pub timed_out: bool,
+}
+
+/// Runs `starts.len()` chains (item key, first holder) until `load.handoffs` hops were
+/// started or `load.max` passed.
+pub async fn drive<T: Transport>(
+    transport: Arc<T>,
+    starts: Vec<(String, usize)>,
+    load: Load,
+    progress: indicatif::ProgressBar,
+) -> Outcome {
+    let issued = Arc::new(AtomicU64::new(0));
+    let next_target = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + load.max;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (chain, (key, first)) in starts.into_iter().enumerate() {
+        let (transport, issued, next_target, progress) = (
+            transport.clone(),
+            issued.clone(),
+            next_target.clone(),
+            progress.clone(),
+        );
+        tasks.spawn(async move {
+            let mut out = Outcome::default();
+            let mut holder = first;
+            loop {
+                if Instant::now() >= deadline {
+                    out.timed_out = true;
+                    break;
+                }
+                let hop = issued.fetch_add(1, Ordering::Relaxed);
+                if hop >= load.handoffs {
+                    break;
+                }
+                let to = loop {
+                    let t = next_target.fetch_add(1, Ordering::Relaxed) % load.participants;
+                    if t != holder {
+                        break t;
+                    }
+                };
+                let data = payload(load.payload_bytes, chain, hop);
+                match transport.hop(&key, holder, to, &data).await {
+                    Ok(latency) => {
+                        out.latencies.push(latency);
+                        holder = to;
+                        progress.inc(1);
+                    }
+                    Err(e) => {
+                        out.errors += 1;
+                        out.first_error.get_or_insert(e);
+                        // The chain's item is in an unknown state: stop this chain.
+                        break;
+                    }
+                }
+            }
+            out
+        });
+    }
+    let mut total = Outcome::default();
+    while let Some(joined) = tasks.join_next().await {
+        let out = joined.unwrap_or_else(|e| Outcome {
+            errors: 1,
+            first_error: Some(format!("chain task failed: {e}")),
+            ..Outcome::default()
+        });
+        total.latencies.extend(out.latencies);
+        total.errors += out.errors;
+        total.timed_out |= out.timed_out;
+        if total.first_error.is_none() {
+            total.first_error = out.first_error;
+        }
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Latency percentiles and throughput of one run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub handoffs: u64,
+    pub errors: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    pub timed_out: bool,
+    pub elapsed_secs: f64,
+    pub per_sec: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+impl Summary {
+    pub fn of(mut out: Outcome) -> Self {
+        out.latencies.sort_unstable();
+        let l = &out.latencies;
+        let pct = |p: f64| -> f64 {
+            if l.is_empty() {
+                return f64::NAN;
+            }
+            // Nearest rank.
+            let rank = ((p / 100.0) * l.len() as f64).ceil() as usize;
+            ms(l[rank.clamp(1, l.len()) - 1])
+        };
+        let n = l.len() as u64;
+        let elapsed = out.elapsed.as_secs_f64();
+        Summary {
+            handoffs: n,
+            errors: out.errors,
+            first_error: out.first_error,
+            timed_out: out.timed_out,
+            elapsed_secs: elapsed,
+            per_sec: if elapsed > 0.0 {
+                n as f64 / elapsed
+            } else {
+                0.0
+            },
+            p50_ms: pct(50.0),
+            p90_ms: pct(90.0),
+            p99_ms: pct(99.0),
+            max_ms: l.last().map_or(f64::NAN, |d| ms(*d)),
+            mean_ms: if n == 0 {
+                f64::NAN
+            } else {
+                ms(l.iter().sum::<Duration>()) / n as f64
+            },
+        }
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_is_json_of_the_asked_size() {
+        for bytes in [64, 100, 1024, 65536] {
+            let p = payload(bytes, 3, 17);
+            assert_eq!(p.len(), bytes);
+            serde_json::from_str::<serde_json::Value>(&p).unwrap();
+        }
+        assert_ne!(payload(1024, 0, 1), payload(1024, 0, 2));
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let out = Outcome {
+            latencies: (1..=100).map(Duration::from_millis).collect(),
+            elapsed: Duration::from_secs(1),
+            ..Outcome::default()
+        };
+        let s = Summary::of(out);
+        assert_eq!(s.p50_ms, 50.0);
+        assert_eq!(s.p99_ms, 99.0);
+        assert_eq!(s.max_ms, 100.0);
+        assert_eq!(s.per_sec, 100.0);
+    }
+
+    #[tokio::test]
+    async fn rendezvous_meets_in_either_order() {
+        let r = Rendezvous::<u32>::default();
+        r.deliver("a", 1);
+        assert_eq!(r.expect("a").await.unwrap(), 1);
+        let rx = r.expect("b");
+        r.deliver("b", 2);
+        assert_eq!(rx.await.unwrap(), 2);
+    }
+}
