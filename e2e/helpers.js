@@ -13,7 +13,7 @@
  * A failing test saves a screenshot of every page it opened to `e2e/screenshots/`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,40 +57,60 @@ ring_timeout_ms = 20000
 ${agents}`;
 }
 
-/** Starts `baton serve` on 127.0.0.1:0 and resolves once it prints its address. */
-export async function startServer() {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
+/** Spawns `baton serve` and resolves `{child, addr, log}` once it prints its address. */
+function spawnBaton(dir, listen) {
   const config = join(dir, 'baton.toml');
-  writeFileSync(config, configToml());
-  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'),
+  const args = ['serve', '--listen', listen, '--data-dir', join(dir, 'data'),
     '--admin-token', ADMIN_TOKEN, '--config', config];
   const child = spawn(BATON_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' } });
-  let log = '';
-  child.stderr.on('data', (d) => { log += d; });
-  const addr = await new Promise((resolveAddr, reject) => {
+  const proc = { child, log: '' };
+  child.stderr.on('data', (d) => { proc.log += d; });
+  return new Promise((resolveAddr, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error('baton did not print its address within 20 s\n' + out + log)), 20000);
+    let found = false;
+    const timer = setTimeout(() => reject(new Error('baton did not print its address within 20 s\n' + out + proc.log)), 20000);
     child.stdout.on('data', (d) => {
+      proc.log += d;
+      if (found) return;
       out += d;
       const m = out.match(/Baton listening on http:\/\/(\S+)/);
-      if (m) { clearTimeout(timer); resolveAddr(m[1]); }
+      if (m) { found = true; clearTimeout(timer); proc.addr = m[1]; resolveAddr(proc); }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`baton exited with ${code}\n${out}${log}`)); });
+    child.on('exit', (code) => { if (!found) { clearTimeout(timer); reject(new Error(`baton exited with ${code}\n${out}${proc.log}`)); } });
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
   });
-  child.stdout.on('data', (d) => { log += d; });
+}
+
+async function killChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Starts `baton serve` on 127.0.0.1:0 with a fresh data directory. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
+  writeFileSync(join(dir, 'baton.toml'), configToml());
+  let proc = await spawnBaton(dir, '127.0.0.1:0');
+  const addr = proc.addr;
+  let oldLogs = '';
   const port = Number(addr.split(':').pop());
   const server = {
-    dir, child, port,
+    dir, port,
     base: `http://127.0.0.1:${port}`,
     localhostBase: `http://localhost:${port}`,
-    log: () => log,
+    log: () => oldLogs + proc.log,
+    /** Stops the process but keeps its data directory. */
+    async kill() { await killChild(proc.child); },
+    /** Starts the server again on the same port and data directory. */
+    async restart() {
+      await killChild(proc.child);
+      oldLogs += proc.log + '\n--- restart ---\n';
+      proc = await spawnBaton(dir, addr);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await killChild(proc.child);
       rmSync(dir, { recursive: true, force: true });
     },
     /** A REST call; resolves `{status, body}`. */
@@ -218,6 +238,8 @@ export async function withBaton(t, body) {
   };
   try {
     await body(env);
+    const uncaught = consoleLog.filter((l) => l.includes('] pageerror: '));
+    if (uncaught.length) throw new Error(`uncaught errors in the pages:\n${uncaught.join('\n')}`);
   } catch (e) {
     const dir = join(here, 'screenshots');
     mkdirSync(dir, { recursive: true });
@@ -234,4 +256,3 @@ export async function withBaton(t, body) {
   }
 }
 
-export function readJson(path) { return JSON.parse(readFileSync(path, 'utf8')); }

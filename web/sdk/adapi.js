@@ -311,6 +311,11 @@
   AdApi.prototype.on = function (event, handler) {
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     (this._handlers[event] = this._handlers[event] || []).push(handler);
+    if (event === 'ON_HOST_REFUSED' && this._refused) {
+      // Late subscribers still learn about a refusal that already happened.
+      var info = this._refused;
+      setTimeout(function () { runHandler(handler, [info], event); }, 0);
+    }
     return this;
   };
 

@@ -208,6 +208,7 @@
   var ws = null;
   var nextId = 1;
   var pending = new Map();
+  var early = [];
   var attempt = 0;
   var retryTimer = null;
   var retryAt = 0;
@@ -257,6 +258,7 @@
       if (ws) { try { ws.close(); } catch (e) { /* ignore */ } }
       var sock = new WebSocket(wsUrl());
       ws = sock;
+      early = [];
       sock.onopen = function () {
         sock.send(JSON.stringify({ op: 'hello', args: {
           token: S.token,
@@ -311,7 +313,12 @@
       if (p.resolve) p.resolve(f.result); else answerHost(p.host, f.result);
       return;
     }
-    if (f && typeof f.event === 'string') onEvent(f.event, Array.isArray(f.args) ? f.args : [], f.rid);
+    if (f && typeof f.event === 'string') {
+      // Events that arrive before the hello's answer wait for it, so the host (accepted by
+      // that answer) gets them too.
+      if (!S.connected) { early.push(f); return; }
+      onEvent(f.event, Array.isArray(f.args) ? f.args : [], f.rid);
+    }
   }
 
   function onHelloResult(r) {
@@ -327,10 +334,13 @@
         postHost({ type: 'baton:ready' });
         flushHostQueue();
       }
+      var ev = early; early = [];
+      ev.forEach(function (f) { onEvent(f.event, Array.isArray(f.args) ? f.args : [], f.rid); });
       resync();
       render();
       return;
     }
+    early = [];
     var e = r.error || {};
     if (e.code === 1 || e.code === 17) {
       host.refused = { code: e.code, name: e.name || (e.code === 1 ? 'not_enough_privileges' : 'object_not_found'),
@@ -436,6 +446,7 @@
         break;
       case 'ON_TRANSFER_STATUS':
         if (a0 && a0.transferId) S.transfers.set(a0.transferId, a0);
+        if (S.connected) refreshDirectory();
         break;
       case 'ON_SERVER_ERROR':
         if (a0 && a0.code === 100) {
@@ -610,6 +621,7 @@
     return null;
   }
   $('refresh-members').addEventListener('click', refreshDirectory);
+  $('transfer-target').addEventListener('focus', function () { if (S.connected) refreshDirectory(); });
   $('blind-transfer').addEventListener('click', function () {
     var ix = active(); if (ix && target()) call('blindTransfer', target(), null, ix.id).then(report('Blind transfer'));
   });
@@ -704,7 +716,7 @@
         'aria-label': ((ix.customer && ix.customer.name) || 'Customer') + ', ' + ix.channel + ', ' + humanState(st),
         onclick: function () { S.activeId = id; render(); call('switchActiveInteraction', id); },
       }, [
-        el('span', { class: 'icon', 'aria-hidden': 'true', text: ix.channel === 'voice' ? '☎' : '💬' }),
+        el('span', { class: 'icon', 'aria-hidden': 'true', text: ix.channel === 'voice' ? 'Call' : 'Chat' }),
         el('span', { class: 'name', text: (ix.customer && ix.customer.name) || 'Customer' }),
         el('span', { class: 'pill state-' + st, text: humanState(st) }),
       ]);
@@ -765,7 +777,6 @@
         ]);
       }));
       if (atBottom) t.scrollTop = t.scrollHeight;
-      $('chat-input').disabled = ringing;
     }
     var notes = $('notes');
     notes.replaceChildren.apply(notes, (ix.notes || []).map(function (n) {
@@ -785,6 +796,9 @@
     opts.push(agents, svcs);
     sel.replaceChildren.apply(sel, opts);
     if (prev) sel.value = prev;
+    show('transfer-panel', !ringing && st !== 'wrap_up' && st !== 'completed');
+    show('note-form', !ringing);
+    show('chat-form', !ringing);
     var voice = ix.channel === 'voice';
     var consulting = (ix.parties || []).some(function (p) { return p.role === 'consult'; });
     $('merge').hidden = !voice; $('conference').hidden = !voice; $('consult').hidden = !voice;
@@ -810,7 +824,8 @@
         el('strong', { text: t.kind + ' → ' + t.target + ': ' }),
         el('span', { class: 'pill phase-' + t.phase, text: t.phase }),
         ' ',
-        (t.outcomes || []).map(function (o) { return o.integrationKey + ': ' + o.outcome + (o.bytes ? ' (' + o.bytes + ' B)' : ''); }).join(', '),
+        (t.outcomes || []).map(function (o) { return (o.integrationKey || 'no integration') + ': ' + o.outcome + (o.bytes ? ' (' + o.bytes + ' B)' : ''); }).join(', ') +
+          (t.reason ? ' — ' + humanState(t.reason) : ''),
       ]);
     }));
   }
@@ -818,7 +833,7 @@
   setInterval(function () {
     if (S.connected) refreshDirectory();
     else if (S.token && !S.stopped) render();
-  }, 5000);
+  }, 3000);
 
   // ---------------------------------------------------------------- start
 
