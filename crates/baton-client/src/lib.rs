@@ -208,7 +208,15 @@ impl WeakClient {
     }
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<OperationResult>>>>;
+type Pending = Arc<Mutex<Waiters>>;
+
+/// Calls waiting for their answer. Once the connection is gone it stays `closed`, so a call
+/// made afterwards fails at once instead of waiting for an answer that cannot come.
+#[derive(Default)]
+struct Waiters {
+    closed: bool,
+    map: HashMap<u64, oneshot::Sender<OperationResult>>,
+}
 
 /// A handle to one agent connection. Clones share it; it closes when the last is dropped
 /// or [`Client::close`] is called.
@@ -286,6 +294,7 @@ pub async fn connect(url: &str, options: ConnectOptions) -> Result<(Client, Even
                         .pending
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
+                        .map
                         .remove(&id)
                     {
                         let _ = tx.send(result);
@@ -305,12 +314,10 @@ pub async fn connect(url: &str, options: ConnectOptions) -> Result<(Client, Even
                 Err(e) => tracing::warn!(error = %e, "unreadable frame from server"),
             }
         }
-        // Wake every waiter: the connection is gone.
-        reader
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        // Wake every waiter, and refuse later calls: the connection is gone.
+        let mut waiters = reader.pending.lock().unwrap_or_else(|p| p.into_inner());
+        waiters.closed = true;
+        waiters.map.clear();
     });
     Ok((client, Events { rx: event_rx }))
 }
@@ -432,10 +439,13 @@ impl Client {
     ) -> Result<serde_json::Value, ClientError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tx);
+        {
+            let mut waiters = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            if waiters.closed {
+                return Err(ClientError::Closed);
+            }
+            waiters.map.insert(id, tx);
+        }
         let args: Vec<&str> = args.iter().map(|a| a.get()).collect();
         let frame = format!(
             r#"{{"id":{id},"op":{},"args":[{}]}}"#,

@@ -1,10 +1,12 @@
 //! Everything that can happen to the domain. Ids of new things are chosen by the shell.
 
 use baton_protocol::{Channel, Customer, Method};
+use serde::{Deserialize, Serialize};
 
 use crate::entity::*;
 
-#[derive(Debug, Clone)]
+/// Serialisable: in a cluster, nodes forward commands to the engine over NATS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Command {
     /// A WebSocket said hello with a valid token.
     Connect {
@@ -50,9 +52,14 @@ pub enum Command {
     Admin(AdminCommand),
     /// Time passed: fire every timer that is due.
     Tick,
+    /// A cluster node died: every connection it held is gone. Connection ids carry their
+    /// node in the top 16 bits (see `node_of`).
+    NodeDown {
+        node: u16,
+    },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminCommand {
     CreateTenant {
         id: TenantId,
@@ -86,4 +93,9 @@ pub enum AdminCommand {
         transfer_data_max_bytes: Option<usize>,
         retention_secs: Option<u64>,
     },
+}
+
+/// The node a connection id belongs to: its top 16 bits.
+pub fn node_of(conn: u64) -> u16 {
+    (conn >> 48) as u16
 }

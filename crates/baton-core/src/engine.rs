@@ -263,6 +263,18 @@ impl Core {
                 self.fire_due_timers();
                 None
             }
+            Command::NodeDown { node } => {
+                let gone: Vec<u64> = self
+                    .conns
+                    .keys()
+                    .copied()
+                    .filter(|c| crate::command::node_of(*c) == node)
+                    .collect();
+                for conn in gone {
+                    self.disconnect(conn);
+                }
+                None
+            }
         };
         self.route_all();
         self.flush_views();
@@ -491,7 +503,8 @@ impl Core {
         };
         let previous = agent.login.clone();
         if let Some(old) = &previous {
-            if let Some(old_conn) = old.conn {
+            // The same connection announcing itself again (a new cluster engine) is no rival.
+            if let Some(old_conn) = old.conn.filter(|c| *c != conn) {
                 self.out.push(Effect::Send {
                     to: Recipient::Agent(old_conn),
                     frame: ServerFrame::event(
@@ -1047,6 +1060,7 @@ impl Core {
         party.state = PartyState::Connected;
         party.ring_expires_at = None;
         party.routed_from = None;
+        party.reason = None;
         let via = party.via_leg.clone();
         let role = party.role;
         i.skipped.clear();

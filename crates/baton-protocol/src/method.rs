@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 
 use crate::error::{ApiError, ErrorCode};
 
-/// Every method of protocol v1.
-#[derive(Debug, Clone, PartialEq)]
+/// Every method of protocol v1. Serialisable so a cluster node can forward it to the engine.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Method {
     GetLoginState,
     Logout,

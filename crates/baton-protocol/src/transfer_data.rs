@@ -22,8 +22,10 @@ pub enum TransferDataError {
 impl TransferData {
     /// Checks `text` is one JSON value of at most `max_bytes` UTF-8 bytes.
     ///
-    /// Surrounding whitespace is kept: the bytes are what the sender sent.
+    /// Whitespace around the value is not part of it and is dropped (a frame cannot carry
+    /// it anyway); every byte inside is kept as the sender wrote it.
     pub fn parse(text: &str, max_bytes: usize) -> Result<Self, TransferDataError> {
+        let text = text.trim_matches([' ', '\t', '\n', '\r']);
         if text.len() > max_bytes {
             return Err(TransferDataError::TooLarge {
                 size: text.len(),
@@ -115,6 +117,7 @@ mod tests {
             Err(TransferDataError::TooLarge { size: 7, max: 5 })
         );
         assert!(TransferData::parse("null", 4).is_ok());
+        assert_eq!(TransferData::parse(" [1] ", 10).unwrap().as_str(), "[1]");
     }
 
     #[test]

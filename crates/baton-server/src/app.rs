@@ -5,12 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use baton_core::{AdminCommand, Command, Core, CoreConfig, TenantId, TenantSettings};
-use baton_store::{Batch, Credential, SqliteStore, Store};
+use baton_store::{Batch, Credential, PostgresStore, SqliteStore, Store};
 
 use crate::auth::{self, LoginLimiter};
 use crate::engine::{Clock, Engine, EngineHandle, Extra};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::query::Query;
 use crate::settings::{ConfigFile, Settings};
 
 /// Everything a handler may use. Cheap to clone.
@@ -27,6 +28,10 @@ pub struct AppInner {
     pub clock: Clock,
     /// The address actually bound (differs from settings with port 0).
     pub local_addr: SocketAddr,
+    /// In a cluster: this node's link to the engine.
+    pub remote: Option<Arc<crate::cluster::Remote>>,
+    /// This node's number (0 on a single node).
+    pub node: u16,
 }
 
 impl std::ops::Deref for AppState {
@@ -49,45 +54,35 @@ pub enum StartError {
     Store(#[from] baton_store::StoreError),
     #[error("cannot apply the configuration: {0}")]
     Seed(String),
+    #[error("cannot join the cluster: {0}")]
+    Cluster(String),
 }
 
 pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
-    engine_task: tokio::task::JoinHandle<()>,
+    /// The local engine (single node); in a cluster the engine moves between nodes.
+    engine_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
-    /// Opens the store, restores the core, binds the socket and seeds the configuration.
+    /// Opens the store, restores the core (or joins the cluster), binds the socket and
+    /// seeds the configuration.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let store: Arc<dyn Store> = {
-            let dir = settings.data_dir.clone();
-            Arc::new(
-                tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
-                    .await
-                    .expect("open does not panic")?,
-            )
-        };
         let clock = Clock::new();
-        let snapshot = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.load())
-                .await
-                .expect("load does not panic")?
+        let core_config = CoreConfig {
+            disconnect_grace_ms: settings.disconnect_grace_ms,
         };
-        tracing::info!(
-            tenants = snapshot.tenants.len(),
-            agents = snapshot.agents.len(),
-            live_interactions = snapshot.interactions.len(),
-            "restored state"
-        );
-        let core = Core::restore(
-            CoreConfig {
-                disconnect_grace_ms: settings.disconnect_grace_ms,
-            },
-            snapshot,
-            clock.now(),
-        );
+        let node = match &settings.cluster {
+            Some(c) => c.node_id.unwrap_or_else(crate::cluster::random_node_id),
+            None => 0,
+        };
+        let metrics = Arc::new(Metrics::with_node(node));
+        let hub = Arc::new(Hub::new(
+            settings.limits.send_queue_frames,
+            metrics.clone(),
+            node,
+        ));
         let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Bind {
             addr: settings.listen,
             hint: match source.kind() {
@@ -102,13 +97,64 @@ impl Application {
             source,
             hint: "",
         })?;
-        let metrics = Arc::new(Metrics::default());
-        let hub = Arc::new(Hub::new(settings.limits.send_queue_frames, metrics.clone()));
-        let (engine, handle) =
-            Engine::new(core, store.clone(), hub.clone(), metrics.clone(), clock);
+
+        let (store, engine, remote, engine_task): (Arc<dyn Store>, EngineHandle, _, _) =
+            match &settings.cluster {
+                Some(cluster) => {
+                    let (url, schema) = (cluster.database_url.clone(), cluster.schema.clone());
+                    let pg = Arc::new(
+                        tokio::task::spawn_blocking(move || {
+                            PostgresStore::open(&url, schema.as_deref())
+                        })
+                        .await
+                        .expect("open does not panic")?,
+                    );
+                    let started = crate::cluster::start(
+                        cluster,
+                        pg.clone(),
+                        hub.clone(),
+                        metrics.clone(),
+                        clock,
+                        core_config,
+                        node,
+                    )
+                    .await
+                    .map_err(StartError::Cluster)?;
+                    tracing::info!(node, "joined the cluster");
+                    let handle = EngineHandle::Remote(started.remote.clone());
+                    (pg, handle, Some(started.remote), None)
+                }
+                None => {
+                    let dir = settings.data_dir.clone();
+                    let cipher = settings.data_cipher.clone();
+                    let store: Arc<dyn Store> = Arc::new(
+                        tokio::task::spawn_blocking(move || SqliteStore::open_with(&dir, cipher))
+                            .await
+                            .expect("open does not panic")?,
+                    );
+                    let snapshot = {
+                        let store = store.clone();
+                        tokio::task::spawn_blocking(move || store.load())
+                            .await
+                            .expect("load does not panic")?
+                    };
+                    tracing::info!(
+                        tenants = snapshot.tenants.len(),
+                        agents = snapshot.agents.len(),
+                        live_interactions = snapshot.interactions.len(),
+                        "restored state"
+                    );
+                    let core = Core::restore(core_config, snapshot, clock.now());
+                    let outlet: Arc<dyn crate::engine::Outlet> = hub.clone();
+                    let (engine, jobs) =
+                        Engine::new(core, store.clone(), outlet, metrics.clone(), clock);
+                    let task = tokio::spawn(engine.run());
+                    (store, EngineHandle::Local(jobs), None, Some(task))
+                }
+            };
         let limiter = LoginLimiter::new(settings.limits.login_attempts_per_minute);
         let state = AppState(Arc::new(AppInner {
-            engine: handle,
+            engine,
             store,
             hub,
             metrics,
@@ -116,8 +162,9 @@ impl Application {
             limiter,
             clock,
             local_addr,
+            remote,
+            node,
         }));
-        let engine_task = tokio::spawn(engine.run());
         let app = Self {
             listener,
             state,
@@ -149,15 +196,30 @@ impl Application {
         let engine_task = self.engine_task;
         let purge = tokio::spawn(purge_loop(self.state.clone()));
         let router = crate::http::router(self.state.clone());
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = match &self.state.settings.tls {
+            None => {
+                axum::serve(
+                    self.listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+            // Same server, same shutdown; only the listener differs (see `tls`).
+            Some(tls) => {
+                axum::serve(
+                    crate::tls::listener(self.listener, tls),
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+        };
         purge.abort();
         drop(self.state);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), engine_task).await;
+        if let Some(task) = engine_task {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
         result.map_err(|source| StartError::Bind {
             addr: "0.0.0.0:0".parse().expect("valid"),
             source,
@@ -171,11 +233,9 @@ impl Application {
 pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
     for t in &config.tenants {
         let tenant = TenantId(t.name.clone());
-        let exists = state.engine.read({
-            let tenant = tenant.clone();
-            move |core| core.tenant(&tenant).is_some()
-        });
-        if !exists.await.map_err(|e| e.to_string())? {
+        let exists: bool =
+            retry(|| state.engine.query(Query::TenantExists(tenant.clone()))).await?;
+        if !exists {
             call(
                 state,
                 AdminCommand::CreateTenant {
@@ -210,11 +270,14 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
             call_if_new(state, command, Extra::default()).await?;
         }
         for a in &t.agents {
-            let known = state.engine.read({
-                let (tenant, username) = (tenant.clone(), a.username.clone());
-                move |core| core.agent_by_username(&tenant, &username).is_some()
-            });
-            if known.await.map_err(|e| e.to_string())? {
+            let known: bool = retry(|| {
+                state.engine.query(Query::AgentExists {
+                    tenant: tenant.clone(),
+                    username: a.username.clone(),
+                })
+            })
+            .await?;
+            if known {
                 continue;
             }
             let password = a.password.clone();
@@ -253,7 +316,11 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
         }
         if !t.ingress_tokens.is_empty() {
             let batch = Batch {
-                ingress_tokens: t.ingress_tokens.iter().map(|tok| (auth::token_hash(tok), tenant.clone())).collect(),
+                ingress_tokens: t
+                    .ingress_tokens
+                    .iter()
+                    .map(|tok| (auth::token_hash(tok), tenant.clone()))
+                    .collect(),
                 ..Batch::default()
             };
             let store = state.store.clone();
@@ -264,6 +331,26 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Retries while no engine answers (a cluster that is still choosing one), up to 30 s.
+async fn retry<T, F, Fut>(mut f: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, baton_protocol::ApiError>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match f().await {
+            Err(e)
+                if e.code == baton_protocol::ErrorCode::ApiNotAnswer.code()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => return other.map_err(|e| e.message),
+        }
+    }
 }
 
 async fn call(
@@ -298,11 +385,7 @@ async fn purge_loop(state: AppState) {
 pub async fn purge_once(state: &AppState) {
     let Ok(tenants) = state
         .engine
-        .read(|core| {
-            core.tenants()
-                .map(|t| (t.id.clone(), t.settings.retention_secs))
-                .collect::<Vec<_>>()
-        })
+        .query::<Vec<(TenantId, u64)>>(Query::Retention)
         .await
     else {
         return;

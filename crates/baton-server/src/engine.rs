@@ -2,18 +2,25 @@
 //! all their changes in one store transaction, and only then sends replies and events.
 //! Many hand-offs thus share one fsync (group commit), and nobody ever sees a state that a
 //! crash could take back.
+//!
+//! Handlers reach the engine through an [`EngineHandle`]: a channel on a single node, NATS
+//! in a cluster (see [`crate::cluster`]). The engine sends through an [`Outlet`]: the local
+//! hub, or the hub plus NATS for sockets held by other nodes.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use baton_core::{Command, Core, Effect, Recipient};
+use baton_core::{Command, Core, Effect, InteractionId, Recipient};
 use baton_protocol::{ApiError, ErrorCode, Millis, OperationResult, ServerFrame};
 use baton_store::{Batch, Credential, Store};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{Hub, Outbound};
 use crate::metrics::Metrics;
+use crate::query::{self, Query};
 
 /// Milliseconds since the epoch, advancing with tokio's clock so tests can pause time.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +56,7 @@ impl Default for Clock {
 }
 
 /// Writes that must commit with a command, and only if it succeeds.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Extra {
     pub credentials: Vec<Credential>,
 }
@@ -58,31 +65,48 @@ pub struct Extra {
 pub enum ReplyTo {
     /// Nobody waits (disconnects, timers, replies to events).
     Nobody,
-    /// A frame `{"id":…,"result":…}` on an agent socket.
+    /// A frame `{"id":…,"result":…}` on an agent socket of this node.
     Socket {
         conn: u64,
         id: u64,
         method: &'static str,
     },
-    /// A REST handler or the hello handshake.
+    /// A REST handler or the hello handshake on this node.
     Channel(oneshot::Sender<Result<serde_json::Value, ApiError>>),
+    /// Another node, over NATS: the subject to publish the answer on.
+    Remote(String),
 }
 
-type Read = Box<dyn FnOnce(&Core) + Send>;
+/// Where a query's answer goes.
+pub enum QueryReply {
+    Channel(oneshot::Sender<serde_json::Value>),
+    Remote(String),
+}
 
-enum Job {
+pub enum Job {
     Command {
         command: Box<Command>,
         extra: Extra,
         reply: ReplyTo,
     },
-    Read(Read),
+    Query {
+        query: Query,
+        reply: QueryReply,
+    },
 }
 
-/// A cheap handle to the engine task.
+/// What travels to the engine's node in a cluster.
+#[derive(Serialize, Deserialize)]
+pub enum Envelope {
+    Command { command: Command, extra: Extra },
+    Query(Query),
+}
+
+/// A cheap handle to the engine, wherever it runs.
 #[derive(Clone)]
-pub struct EngineHandle {
-    tx: mpsc::Sender<Job>,
+pub enum EngineHandle {
+    Local(mpsc::Sender<Job>),
+    Remote(Arc<crate::cluster::Remote>),
 }
 
 impl EngineHandle {
@@ -93,14 +117,17 @@ impl EngineHandle {
         extra: Extra,
         reply: ReplyTo,
     ) -> Result<(), ApiError> {
-        self.tx
-            .send(Job::Command {
-                command: Box::new(command),
-                extra,
-                reply,
-            })
-            .await
-            .map_err(|_| stopped())
+        match self {
+            EngineHandle::Local(tx) => tx
+                .send(Job::Command {
+                    command: Box::new(command),
+                    extra,
+                    reply,
+                })
+                .await
+                .map_err(|_| stopped()),
+            EngineHandle::Remote(remote) => remote.submit(command, extra, reply).await,
+        }
     }
 
     /// Sends a command and waits for its answer (committed before it arrives).
@@ -115,21 +142,70 @@ impl EngineHandle {
     }
 
     /// Reads the committed state of the core.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Core) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let (tx, rx) = oneshot::channel();
-        let job = Job::Read(Box::new(move |core| {
-            let _ = tx.send(f(core));
-        }));
-        self.tx.send(job).await.map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())
+    pub async fn query<T: DeserializeOwned>(&self, query: Query) -> Result<T, ApiError> {
+        let value = match self {
+            EngineHandle::Local(tx) => {
+                let (reply, rx) = oneshot::channel();
+                tx.send(Job::Query {
+                    query,
+                    reply: QueryReply::Channel(reply),
+                })
+                .await
+                .map_err(|_| stopped())?;
+                rx.await.map_err(|_| stopped())?
+            }
+            EngineHandle::Remote(remote) => remote.query(query).await?,
+        };
+        serde_json::from_value(value)
+            .map_err(|e| ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}")))
     }
 }
 
-fn stopped() -> ApiError {
-    ApiError::new(ErrorCode::UnknownError, "the server is shutting down")
+pub(crate) fn stopped() -> ApiError {
+    ApiError::new(
+        ErrorCode::ApiNotAnswer,
+        "the engine is not answering (shutting down, or a new one is starting)",
+    )
+}
+
+/// Where the engine's output goes.
+pub trait Outlet: Send + Sync + 'static {
+    fn agent(&self, conn: u64, out: Outbound);
+    fn customers(&self, interaction: &InteractionId, text: &str);
+    fn close_customers(&self, interaction: &InteractionId);
+    /// A socket request was answered (the pending count goes down).
+    fn answered(&self, conn: u64);
+    /// Publishes an answer for another node.
+    fn remote_reply(&self, subject: String, payload: Vec<u8>);
+    /// Sends what was buffered during one batch.
+    fn flush(&self) {}
+}
+
+impl Outlet for Hub {
+    fn agent(&self, conn: u64, out: Outbound) {
+        self.send_agent(conn, out);
+    }
+    fn customers(&self, interaction: &InteractionId, text: &str) {
+        self.send_customers(interaction, text);
+    }
+    fn close_customers(&self, interaction: &InteractionId) {
+        Hub::close_customers(self, interaction);
+    }
+    fn answered(&self, conn: u64) {
+        Hub::answered(self, conn);
+    }
+    fn remote_reply(&self, _subject: String, _payload: Vec<u8>) {}
+}
+
+/// The answer of a command as it travels: an `OperationResult`.
+pub fn encode_result(result: &Result<serde_json::Value, ApiError>) -> Vec<u8> {
+    let r = match result {
+        Ok(data) => OperationResult::Success { data: data.clone() },
+        Err(error) => OperationResult::Error {
+            error: error.clone(),
+        },
+    };
+    serde_json::to_vec(&r).expect("results serialise")
 }
 
 /// Most commands one transaction takes; more wait for the next.
@@ -138,7 +214,7 @@ const MAX_BATCH: usize = 1024;
 pub struct Engine {
     core: Core,
     store: Arc<dyn Store>,
-    hub: Arc<Hub>,
+    outlet: Arc<dyn Outlet>,
     metrics: Arc<Metrics>,
     clock: Clock,
     rx: mpsc::Receiver<Job>,
@@ -148,25 +224,25 @@ impl Engine {
     pub fn new(
         core: Core,
         store: Arc<dyn Store>,
-        hub: Arc<Hub>,
+        outlet: Arc<dyn Outlet>,
         metrics: Arc<Metrics>,
         clock: Clock,
-    ) -> (Self, EngineHandle) {
+    ) -> (Self, mpsc::Sender<Job>) {
         let (tx, rx) = mpsc::channel(8192);
         (
             Self {
                 core,
                 store,
-                hub,
+                outlet,
                 metrics,
                 clock,
                 rx,
             },
-            EngineHandle { tx },
+            tx,
         )
     }
 
-    /// Runs until every handle is dropped. A store failure stops the process: memory and
+    /// Runs until every sender is dropped. A store failure stops the process: memory and
     /// disk would disagree, and the durable state is the one to restart from.
     pub async fn run(mut self) {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -178,7 +254,9 @@ impl Engine {
             let first = match deadline {
                 Some(at) => tokio::select! {
                     job = self.rx.recv() => job,
-                    _ = tokio::time::sleep_until(at) => Some(Job::Command { command: Box::new(Command::Tick), extra: Extra::default(), reply: ReplyTo::Nobody }),
+                    _ = tokio::time::sleep_until(at) => Some(Job::Command {
+                        command: Box::new(Command::Tick), extra: Extra::default(), reply: ReplyTo::Nobody,
+                    }),
                 },
                 None => self.rx.recv().await,
             };
@@ -202,7 +280,7 @@ impl Engine {
         let now = self.clock.now();
         let mut replies = Vec::new();
         let mut effects = Vec::new();
-        let mut reads = Vec::new();
+        let mut queries = Vec::new();
         let mut batch = Batch::default();
         let mut commands = 0u64;
         if self.core.next_deadline().is_some_and(|at| at <= now) {
@@ -210,7 +288,7 @@ impl Engine {
         }
         for job in jobs.drain(..) {
             match job {
-                Job::Read(read) => reads.push(read),
+                Job::Query { query, reply } => queries.push((query, reply)),
                 Job::Command {
                     command,
                     extra,
@@ -231,10 +309,9 @@ impl Engine {
         if !batch.is_empty() {
             let started = Instant::now();
             let store = self.store.clone();
-            batch = tokio::task::spawn_blocking(move || store.commit(&batch).map(|()| batch))
+            tokio::task::spawn_blocking(move || store.commit(&batch))
                 .await
                 .expect("commit task does not panic")?;
-            drop(batch);
             self.metrics.commits.fetch_add(1, Ordering::Relaxed);
             self.metrics
                 .commit_commands
@@ -245,34 +322,49 @@ impl Engine {
         }
         // Committed: now the world may know. Answers first, then the events they caused.
         for (reply, result) in replies {
+            self.reply(reply, result);
+        }
+        self.carry_out(effects);
+        for (query, reply) in queries {
+            let answer = query::answer(&self.core, &query);
             match reply {
-                ReplyTo::Nobody => {}
-                ReplyTo::Channel(tx) => {
-                    let _ = tx.send(result);
+                QueryReply::Channel(tx) => {
+                    let _ = tx.send(answer);
                 }
-                ReplyTo::Socket { conn, id, method } => {
-                    let label = match &result {
-                        Ok(_) => "success",
-                        Err(e) => e.kind().map_or("unknown_error", |k| k.name()),
-                    };
-                    self.metrics.request(method, label);
-                    let result = match result {
-                        Ok(data) => OperationResult::Success { data },
-                        Err(error) => OperationResult::Error { error },
-                    };
-                    self.hub.answered(conn);
-                    self.hub.send_agent(
-                        conn,
-                        Outbound::Text(ServerFrame::response(Some(id), result).to_text()),
-                    );
+                QueryReply::Remote(subject) => {
+                    self.outlet
+                        .remote_reply(subject, serde_json::to_vec(&answer).expect("json"));
                 }
             }
         }
-        self.carry_out(effects);
-        for read in reads {
-            read(&self.core);
-        }
+        self.outlet.flush();
         Ok(())
+    }
+
+    fn reply(&self, reply: ReplyTo, result: Result<serde_json::Value, ApiError>) {
+        match reply {
+            ReplyTo::Nobody => {}
+            ReplyTo::Channel(tx) => {
+                let _ = tx.send(result);
+            }
+            ReplyTo::Remote(subject) => self.outlet.remote_reply(subject, encode_result(&result)),
+            ReplyTo::Socket { conn, id, method } => {
+                let label = match &result {
+                    Ok(_) => "success",
+                    Err(e) => e.kind().map_or("unknown_error", |k| k.name()),
+                };
+                self.metrics.request(method, label);
+                let result = match result {
+                    Ok(data) => OperationResult::Success { data },
+                    Err(error) => OperationResult::Error { error },
+                };
+                self.outlet.answered(conn);
+                self.outlet.agent(
+                    conn,
+                    Outbound::Text(ServerFrame::response(Some(id), result).to_text()),
+                );
+            }
+        }
     }
 
     fn carry_out(&self, effects: Vec<Effect>) {
@@ -282,15 +374,15 @@ impl Engine {
                 Effect::Send {
                     to: Recipient::Agent(conn),
                     frame,
-                } => self.hub.send_agent(conn, Outbound::Text(frame.to_text())),
+                } => self.outlet.agent(conn, Outbound::Text(frame.to_text())),
                 Effect::Send {
                     to: Recipient::Customer(interaction),
                     frame,
-                } => self.hub.send_customers(&interaction, &frame.to_text()),
-                Effect::Close { conn } => self
-                    .hub
-                    .send_agent(conn, Outbound::Close(1000, "logged out")),
-                Effect::CloseCustomer { interaction } => self.hub.close_customers(&interaction),
+                } => self.outlet.customers(&interaction, &frame.to_text()),
+                Effect::Close { conn } => {
+                    self.outlet.agent(conn, Outbound::Close(1000, "logged out"))
+                }
+                Effect::CloseCustomer { interaction } => self.outlet.close_customers(&interaction),
                 Effect::RevokeSession { session } => revoked.push(session),
             }
         }

@@ -34,9 +34,18 @@ pub struct PeerHandle {
     pub pending: Arc<AtomicUsize>,
 }
 
+/// Who an agent socket belongs to, so it can announce itself again to a new cluster engine.
+#[derive(Debug, Clone)]
+pub struct AgentMeta {
+    pub agent: baton_core::AgentId,
+    pub session: baton_core::SessionId,
+    pub integration_key: Option<String>,
+}
+
 #[derive(Default)]
 struct Peers {
     agents: HashMap<u64, Peer>,
+    meta: HashMap<u64, AgentMeta>,
     customers: HashMap<u64, (InteractionId, Peer)>,
 }
 
@@ -48,13 +57,29 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(queue: usize, metrics: Arc<Metrics>) -> Self {
+    /// A hub whose connection ids carry `node` in their top 16 bits (0 on a single node).
+    pub fn new(queue: usize, metrics: Arc<Metrics>, node: u16) -> Self {
         Self {
             peers: Mutex::new(Peers::default()),
-            next_id: AtomicU64::new(1),
+            next_id: AtomicU64::new(((node as u64) << 48) + 1),
             queue: queue.max(1),
             metrics,
         }
+    }
+
+    pub fn set_agent_meta(&self, id: u64, meta: AgentMeta) {
+        self.lock().meta.insert(id, meta);
+    }
+
+    /// Every live agent socket of this node with its owner.
+    pub fn agent_sockets(&self) -> Vec<(u64, AgentMeta)> {
+        let peers = self.lock();
+        peers
+            .meta
+            .iter()
+            .filter(|(id, _)| peers.agents.contains_key(id))
+            .map(|(id, m)| (*id, m.clone()))
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Peers> {
@@ -101,6 +126,7 @@ impl Hub {
     pub fn unregister(&self, id: u64) {
         let mut peers = self.lock();
         peers.agents.remove(&id);
+        peers.meta.remove(&id);
         peers.customers.remove(&id);
     }
 
@@ -139,6 +165,11 @@ impl Hub {
         if let Some((_, peer)) = peers.customers.get(&id) {
             let _ = peer.tx.try_send(Outbound::Text(text.to_owned()));
         }
+    }
+
+    /// Whether this node holds a socket with this id.
+    pub fn has_agent(&self, id: u64) -> bool {
+        self.lock().agents.contains_key(&id)
     }
 
     pub fn close_customers(&self, interaction: &InteractionId) {

@@ -9,17 +9,23 @@
 //! - [`auth`]: token hashing, password hashing off the async threads, login rate limits.
 //! - [`http`]: the axum router: REST (`admin`, `sessions`, `ingress`), the agent and
 //!   customer WebSockets, ops endpoints, and the embedded web pages.
+//! - [`query`]: reads of the engine's state, as data (so they can cross nodes).
+//! - [`cluster`]: cluster mode: the engine lease in PostgreSQL, NATS between nodes.
 //! - [`metrics`]: counters exposed in Prometheus text at `/metrics`.
+//! - [`tls`]: HTTPS and WSS on the listen address; PEM loading; the demo's self-signed certificate.
 //! - [`app`]: [`Application`], which wires it all and runs until a shutdown future resolves.
 
 pub mod app;
 pub mod auth;
+pub mod cluster;
 pub mod engine;
 pub mod error;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod query;
 pub mod settings;
+pub mod tls;
 
 pub use app::Application;
 pub use settings::{ConfigFile, Limits, Settings};

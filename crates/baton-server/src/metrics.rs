@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Default)]
 pub struct Metrics {
+    /// `node="<n>"`, on every sample: which node of a cluster said it (0 on a single node).
+    node_label: String,
     pub agent_connections: AtomicU64,
     pub customer_connections: AtomicU64,
     pub frames_in: AtomicU64,
@@ -25,6 +27,13 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    pub fn with_node(node: u16) -> Self {
+        Self {
+            node_label: format!("node=\"{node}\""),
+            ..Self::default()
+        }
+    }
+
     /// Counts one answered agent request by method and result (`success` or the error name).
     pub fn request(&self, method: &'static str, result: &'static str) {
         *self
@@ -104,7 +113,8 @@ impl Metrics {
         for (name, help, value) in counters {
             let _ = writeln!(
                 out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{}}} {}",
+                self.node_label,
                 value.load(Ordering::Relaxed)
             );
         }
@@ -120,13 +130,15 @@ impl Metrics {
         {
             let _ = writeln!(
                 out,
-                "baton_requests_total{{method=\"{method}\",result=\"{result}\"}} {n}"
+                "baton_requests_total{{{},method=\"{method}\",result=\"{result}\"}} {n}",
+                self.node_label
             );
         }
         for (name, help, value) in extra {
             let _ = writeln!(
                 out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{}}} {value}",
+                self.node_label
             );
         }
         out

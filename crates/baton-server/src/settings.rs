@@ -79,6 +79,13 @@ pub struct Settings {
     pub purge_interval_secs: u64,
     /// Tenants, services, agents and integrations to create at start if missing.
     pub seed: ConfigFile,
+    /// Encrypts transfer-data content at rest (`--data-key-file`, `BATON_DATA_KEY`);
+    /// `None` stores it as plaintext. See SECURITY.md.
+    pub data_cipher: Option<baton_store::DataCipher>,
+    /// Serve HTTPS and WSS instead of HTTP and WS on `listen` (`--tls-cert`, `--tls-key`).
+    pub tls: Option<crate::tls::TlsConfig>,
+    /// Cluster mode (PostgreSQL + NATS) instead of the embedded store.
+    pub cluster: Option<crate::cluster::ClusterSettings>,
 }
 
 impl Default for Settings {
@@ -92,6 +99,9 @@ impl Default for Settings {
             disconnect_grace_ms: 60_000,
             purge_interval_secs: 60,
             seed: ConfigFile::default(),
+            data_cipher: None,
+            tls: None,
+            cluster: None,
         }
     }
 }
@@ -103,10 +113,28 @@ pub struct ConfigFile {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub admin_token: Option<String>,
+    /// File of transfer-data encryption keys (see SECURITY.md).
+    pub data_key_file: Option<PathBuf>,
     pub session_ttl_secs: Option<u64>,
     pub disconnect_grace_ms: Option<u64>,
     pub limits: Option<Limits>,
+    /// `[tls]`: serve HTTPS and WSS with these PEM files.
+    pub tls: Option<TlsFiles>,
+    /// `postgres://…`: cluster mode with this database (needs `nats`).
+    pub database: Option<String>,
+    /// `nats://…`: the cluster's message bus.
+    pub nats: Option<String>,
     pub tenants: Vec<TenantConfig>,
+}
+
+/// `[tls]` of `baton.toml`. Relative paths are relative to the working directory.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1), unencrypted.
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -270,5 +298,20 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(****)");
+    }
+
+    #[test]
+    fn tls_section_takes_a_cert_and_a_key() {
+        let file =
+            ConfigFile::parse("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n", "f.toml").unwrap();
+        let tls = file.tls.unwrap();
+        assert_eq!(
+            (tls.cert, tls.key),
+            (PathBuf::from("c.pem"), PathBuf::from("k.pem"))
+        );
+        let err = ConfigFile::parse("[tls]\ncert = \"c.pem\"\n", "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `key`"), "{err}");
     }
 }

@@ -5,11 +5,15 @@
 //!   the embedded default without touching the server.
 //! - [`Batch`]: one transaction's worth of writes: the core's change set plus the writes
 //!   that must land with it (credentials of a new agent, ingress tokens).
+//! - [`cipher`]: [`DataCipher`], AES-256-GCM encryption at rest of transfer-data content.
 //! - [`sqlite`]: the embedded implementation (WAL, `synchronous=FULL`, migrations at open).
+//! - [`postgres`]: the cluster implementation, with the engine lease and optimistic versions.
 //!
 //! Records are stored as JSON bodies beside the few columns that are queried. Transfer-data
 //! content lives in its own table so retention can delete it and keep the history.
 
+pub mod cipher;
+pub mod postgres;
 pub mod sqlite;
 
 use baton_core::{
@@ -17,6 +21,8 @@ use baton_core::{
 };
 use baton_protocol::Millis;
 
+pub use self::postgres::PostgresStore;
+pub use cipher::{CipherError, DataCipher};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +36,14 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("this node no longer holds the engine lease")]
+    Fenced,
+    #[error("interaction {0} was changed by someone else")]
+    VersionConflict(String),
+    #[error(transparent)]
+    Cipher(#[from] cipher::CipherError),
     #[error("the database schema is version {found}, newer than this binary ({supported})")]
     TooNew { found: i64, supported: i64 },
 }
@@ -37,7 +51,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// An agent's login secret. Only the argon2 hash is kept.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Credential {
     pub agent: AgentId,
     pub tenant: TenantId,

@@ -10,6 +10,7 @@ use baton_core::{
 use baton_protocol::{Millis, TransferData};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::cipher::{self, DataCipher};
 use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
 
 /// Migrations, applied in order at open. Append only.
@@ -40,11 +41,20 @@ CREATE TABLE transfer_data (leg_id TEXT PRIMARY KEY, interaction_id TEXT NOT NUL
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Encrypts transfer-data content at rest; `None` stores it as plaintext.
+    cipher: Option<DataCipher>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `baton.db` in `dir` and runs pending migrations.
+    /// Transfer data is stored as plaintext; see [`open_with`](Self::open_with).
     pub fn open(dir: &Path) -> StoreResult<Self> {
+        Self::open_with(dir, None)
+    }
+
+    /// Opens the store; with a cipher, transfer-data content is encrypted at rest, and rows
+    /// written as plaintext or with an older key are re-encrypted with the current key.
+    pub fn open_with(dir: &Path, cipher: Option<DataCipher>) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
             path: dir.display().to_string(),
             source,
@@ -60,12 +70,78 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content (retention, re-encryption) is overwritten, not left in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
-        Ok(Self {
+        let store = Self {
             conn: Mutex::new(conn),
             path,
-        })
+            cipher,
+        };
+        match &store.cipher {
+            Some(c) => {
+                let rewritten = store.reencrypt_transfer_data()?;
+                tracing::info!(
+                    current_key = c.current_key_id(),
+                    keys = c.key_ids().len(),
+                    rewritten,
+                    "transfer data is encrypted at rest"
+                );
+            }
+            None => {
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    tracing::warn!(
+                        "transfer data is stored unencrypted: set --data-key-file or BATON_DATA_KEY (see SECURITY.md)"
+                    )
+                });
+            }
+        }
+        Ok(store)
+    }
+
+    /// Re-encrypts every stored transfer-data row that is plaintext or was written with a
+    /// key other than the current one, then truncates the WAL so the old bytes leave the
+    /// disk. Returns how many rows were rewritten. Without a cipher, does nothing.
+    pub fn reencrypt_transfer_data(&self) -> StoreResult<usize> {
+        let Some(c) = &self.cipher else {
+            return Ok(0);
+        };
+        let rewritten = self.with(|conn| {
+            let tx = conn.transaction()?;
+            let rows: Vec<(String, String)> = {
+                let mut stmt = tx.prepare("SELECT leg_id, data FROM transfer_data")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut n = 0;
+            for (leg, stored) in rows {
+                if c.is_current(&stored) {
+                    continue;
+                }
+                let plain = c.decrypt_with_aad(&stored, leg.as_bytes())?;
+                tx.execute(
+                    "UPDATE transfer_data SET data = ?1 WHERE leg_id = ?2",
+                    params![c.encrypt_with_aad(&plain, leg.as_bytes()), leg],
+                )?;
+                n += 1;
+            }
+            tx.commit()?;
+            if n > 0 {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            Ok(n)
+        })?;
+        Ok(rewritten)
+    }
+
+    fn open_data(&self, leg: &str, stored: String) -> StoreResult<String> {
+        Ok(cipher::open_stored(
+            self.cipher.as_ref(),
+            stored,
+            leg.as_bytes(),
+        )?)
     }
 
     pub fn path(&self) -> &Path {
@@ -138,7 +214,10 @@ impl Store for SqliteStore {
             for leg in &mut legs {
                 let text: Option<String> =
                     data.query_row([leg.id.as_str()], |r| r.get(0)).optional()?;
-                leg.data = text.map(TransferData::from_trusted);
+                leg.data = text
+                    .map(|t| self.open_data(leg.id.as_str(), t))
+                    .transpose()?
+                    .map(TransferData::from_trusted);
             }
             Ok(Snapshot {
                 tenants,
@@ -207,7 +286,11 @@ impl Store for SqliteStore {
             }
             for (leg, interaction, data) in &c.leg_data {
                 tx.prepare_cached("INSERT OR IGNORE INTO transfer_data (leg_id, interaction_id, data) VALUES (?1, ?2, ?3)")?
-                    .execute(params![leg.as_str(), interaction.as_str(), data.as_str()])?;
+                    .execute(params![
+                        leg.as_str(),
+                        interaction.as_str(),
+                        cipher::seal(self.cipher.as_ref(), data.as_str(), leg.as_str().as_bytes())
+                    ])?;
             }
             tx.commit()?;
             Ok(())
@@ -330,7 +413,7 @@ impl Store for SqliteStore {
     }
 
     fn transfer_data(&self, leg: &TransferId) -> StoreResult<Option<String>> {
-        self.with(|conn| {
+        let stored: Option<String> = self.with(|conn| {
             Ok(conn
                 .query_row(
                     "SELECT data FROM transfer_data WHERE leg_id = ?1",
@@ -338,7 +421,8 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?)
-        })
+        })?;
+        stored.map(|s| self.open_data(leg.as_str(), s)).transpose()
     }
 
     fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize> {
@@ -362,6 +446,88 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const K1: &str = "k1:0101010101010101010101010101010101010101010101010101010101010101";
+    const K2: &str = "k2:0202020202020202020202020202020202020202020202020202020202020202";
+    const SECRET: &str = r#"{"caseId": "C-SECRET-1042",  "n": 1.50}"#;
+
+    fn data_batch(leg: &str) -> Batch {
+        let mut batch = Batch::default();
+        batch.changes.leg_data.push((
+            TransferId(leg.into()),
+            InteractionId("i1".into()),
+            TransferData::parse(SECRET, 1000).unwrap(),
+        ));
+        batch
+    }
+
+    fn files_contain(dir: &Path, needle: &str) -> bool {
+        std::fs::read_dir(dir).unwrap().any(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+    }
+
+    #[test]
+    fn transfer_data_is_encrypted_at_rest_and_keys_rotate() {
+        let dir = tempfile_dir("cipher");
+        let cipher = |text: &str| Some(DataCipher::parse(text).unwrap());
+        let leg = TransferId("leg-1".into());
+        {
+            let store = SqliteStore::open_with(&dir, cipher(K1)).unwrap();
+            store.commit(&data_batch("leg-1")).unwrap();
+            assert_eq!(store.transfer_data(&leg).unwrap().as_deref(), Some(SECRET));
+            assert!(!files_contain(&dir, "C-SECRET"), "plaintext on disk");
+        }
+        // Rotation: k2 is appended and becomes current; the k1 row is rewritten with k2.
+        {
+            let store = SqliteStore::open_with(&dir, cipher(&format!("{K1}\n{K2}"))).unwrap();
+            store.commit(&data_batch("leg-2")).unwrap();
+            assert_eq!(store.transfer_data(&leg).unwrap().as_deref(), Some(SECRET));
+        }
+        // k1 can now be dropped; without k2 nothing is readable, and nothing is guessed.
+        let store = SqliteStore::open_with(&dir, cipher(K2)).unwrap();
+        assert_eq!(store.transfer_data(&leg).unwrap().as_deref(), Some(SECRET));
+        drop(store);
+        let err = SqliteStore::open_with(&dir, cipher(K1)).err().unwrap();
+        assert!(err.to_string().contains("\"k2\""), "{err}");
+        let store = SqliteStore::open(&dir).unwrap();
+        assert!(store.transfer_data(&leg).is_err());
+        assert!(!files_contain(&dir, "C-SECRET"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn plaintext_rows_are_encrypted_when_a_key_is_first_configured() {
+        let dir = tempfile_dir("upgrade");
+        let leg = TransferId("leg-1".into());
+        SqliteStore::open(&dir)
+            .unwrap()
+            .commit(&data_batch("leg-1"))
+            .unwrap();
+        let store = SqliteStore::open_with(&dir, Some(DataCipher::parse(K1).unwrap())).unwrap();
+        assert_eq!(store.transfer_data(&leg).unwrap().as_deref(), Some(SECRET));
+        let raw: String = store
+            .with(|c| Ok(c.query_row("SELECT data FROM transfer_data", [], |r| r.get(0))?))
+            .unwrap();
+        assert!(raw.starts_with("v1:k1:"), "{raw}");
+        drop(store);
+        assert!(
+            !files_contain(&dir, "C-SECRET"),
+            "the old plaintext stayed on disk"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "baton-store-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
 
     #[test]
     fn migrations_run_once_and_reopen_keeps_data() {

@@ -4,8 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use baton_server::cluster::ClusterSettings;
 use baton_server::settings::Secret;
+use baton_server::tls::TlsConfig;
 use baton_server::{Application, ConfigFile, Settings};
+use baton_store::DataCipher;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -49,6 +52,31 @@ pub struct ServeArgs {
     /// How long an agent whose socket dropped keeps their login, in milliseconds.
     #[arg(long)]
     pub disconnect_grace_ms: Option<u64>,
+    /// Cluster mode: the PostgreSQL database shared by every node (needs --nats).
+    #[arg(long, env = "BATON_DATABASE", requires = "nats")]
+    pub database: Option<String>,
+    /// Cluster mode: the NATS server carrying events between nodes.
+    #[arg(long, env = "BATON_NATS", requires = "database")]
+    pub nats: Option<String>,
+    /// A PostgreSQL schema for Baton's tables (created if missing).
+    #[arg(long)]
+    pub database_schema: Option<String>,
+    /// Prefix of the cluster's NATS subjects, so clusters can share a NATS server.
+    #[arg(long, default_value = "baton")]
+    pub cluster_name: String,
+    /// This node's number in the cluster, 1..=65535 [default: random].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub node_id: Option<u16>,
+    /// File of transfer-data encryption keys, `<id>:<key>` per line, the last one current
+    /// (see SECURITY.md). Env BATON_DATA_KEY holds the same text directly.
+    #[arg(long, env = "BATON_DATA_KEY_FILE")]
+    pub data_key_file: Option<PathBuf>,
+    /// Serve HTTPS and WSS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (unencrypted).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -59,6 +87,10 @@ pub struct DemoArgs {
     /// Directory for the embedded database.
     #[arg(long, default_value = "./baton-data")]
     pub data_dir: PathBuf,
+    /// Serve HTTPS and WSS with a self-signed certificate for localhost and 127.0.0.1, made
+    /// on first use and kept in the data directory.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 /// Builds settings from defaults, the config file, then flags.
@@ -84,6 +116,12 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         if let Some(v) = file.limits {
             s.limits = v;
         }
+        if let Some(v) = &file.data_key_file {
+            s.data_cipher = Some(DataCipher::from_file(v).map_err(|e| e.to_string())?);
+        }
+        if let (Some(db), Some(nats)) = (&file.database, &file.nats) {
+            s.cluster = Some(ClusterSettings::new(db.clone(), nats.clone()));
+        }
         s.seed = file;
     }
     if let Some(v) = args.listen {
@@ -98,7 +136,42 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
     if let Some(v) = args.disconnect_grace_ms {
         s.disconnect_grace_ms = v;
     }
+    if let (Some(db), Some(nats)) = (&args.database, &args.nats) {
+        s.cluster = Some(ClusterSettings::new(db.clone(), nats.clone()));
+    }
+    if let Some(cluster) = s.cluster.as_mut() {
+        cluster.schema = args.database_schema.clone().or(cluster.schema.take());
+        cluster.node_id = args.node_id.or(cluster.node_id);
+        cluster.name = args.cluster_name.clone();
+    }
+    if let Some(cipher) = data_cipher(args)? {
+        s.data_cipher = Some(cipher);
+    }
+    // The flags replace the file's `[tls]` as a pair (clap makes them come together).
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => s.seed.tls.as_ref().map(|f| (f.cert.clone(), f.key.clone())),
+    };
+    if let Some((cert, key)) = tls {
+        s.tls = Some(TlsConfig::load(&cert, &key).map_err(|e| e.to_string())?);
+    }
     Ok(s)
+}
+
+/// Transfer-data keys: `--data-key-file` / `BATON_DATA_KEY_FILE`, else `BATON_DATA_KEY`,
+/// else the config file's `data_key_file` (already loaded), else none.
+fn data_cipher(args: &ServeArgs) -> Result<Option<DataCipher>, String> {
+    if let Some(path) = &args.data_key_file {
+        return DataCipher::from_file(path)
+            .map(Some)
+            .map_err(|e| e.to_string());
+    }
+    match std::env::var("BATON_DATA_KEY") {
+        Ok(text) if !text.trim().is_empty() => DataCipher::parse(&text)
+            .map(Some)
+            .map_err(|e| format!("BATON_DATA_KEY: {e}")),
+        _ => Ok(None),
+    }
 }
 
 pub async fn run(cli: Cli) -> Result<(), String> {
@@ -119,7 +192,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 
 /// The line scripts wait for: the address actually bound.
 pub fn announce(app: &Application) {
-    println!("Baton listening on http://{}", app.local_addr());
+    let scheme = if app.state().settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("Baton listening on {scheme}://{}", app.local_addr());
 }
 
 pub async fn shutdown_signal() {

@@ -46,20 +46,34 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let admin_token = baton_server::auth::new_token();
+    let tls = if args.tls {
+        // Kept in the data directory, so a browser told to trust it once keeps trusting it.
+        let dir = args.data_dir.join("tls");
+        Some(
+            baton_server::tls::self_signed(&dir, &["localhost", "127.0.0.1", "::1"])
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        None
+    };
     let settings = Settings {
         listen: args.listen,
         data_dir: args.data_dir,
         admin_token: Some(Secret::new(admin_token.clone())),
+        tls: tls.clone(),
         ..Settings::default()
     };
     let app = Application::build(settings)
         .await
         .map_err(|e| e.to_string())?;
     let addr = app.local_addr();
-    let origins = vec![
-        format!("http://127.0.0.1:{}", addr.port()),
-        format!("http://localhost:{}", addr.port()),
-    ];
+    // Both schemes, so the same data directory works with and without --tls.
+    let origins = ["http", "https"]
+        .into_iter()
+        .flat_map(|scheme| {
+            ["127.0.0.1", "localhost"].map(|host| format!("{scheme}://{host}:{}", addr.port()))
+        })
+        .collect();
     app.seed(&ConfigFile {
         tenants: vec![demo_tenant(origins)],
         ..ConfigFile::default()
@@ -67,7 +81,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     crate::cli::announce(&app);
-    let base = format!("http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{addr}");
     println!();
     println!(
         "Baton demo — tenant \"demo\", agents alice, bob and carol, password \"{DEMO_PASSWORD}\""
@@ -77,6 +92,13 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     println!("  Customer chat:  {base}/chat/?ingress={DEMO_INGRESS}");
     println!("  Agent widget:   {base}/widget/");
     println!("  Admin API:      Authorization: Bearer {admin_token}");
+    if let Some(tls) = &tls {
+        println!();
+        println!(
+            "The certificate is self-signed ({}): the browser warns once per profile; accept it, or trust the file.",
+            tls.cert_path().display()
+        );
+    }
     println!();
     println!(
         "Log in as alice and bob, set both Ready, start a chat as a customer, then blind-transfer it from alice to bob."

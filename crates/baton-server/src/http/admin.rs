@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::engine::Extra;
 use crate::error::{HttpError, HttpResult};
+use crate::query::Query;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -300,11 +301,11 @@ async fn create_ingress_token(
     Path(tenant): Path<String>,
 ) -> HttpResult<(StatusCode, Json<IngressToken>)> {
     let tenant = TenantId(tenant);
-    let exists = state.engine.read({
-        let tenant = tenant.clone();
-        move |core| core.tenant(&tenant).is_some()
-    });
-    if !exists.await? {
+    let exists: bool = state
+        .engine
+        .query(Query::TenantExists(tenant.clone()))
+        .await?;
+    if !exists {
         return Err(HttpError::new(
             ErrorCode::ObjectNotFound,
             format!("no tenant {tenant}"),
@@ -346,12 +347,9 @@ async fn get_interaction(
             "no such interaction",
         ));
     };
-    let summary = state
+    let summary: InteractionSummary = state
         .engine
-        .read(move |core| match core.interaction(&id) {
-            Some(live) => core.interaction_summary(live),
-            None => core.interaction_summary(&stored),
-        })
+        .query(Query::InteractionSummary(Box::new(stored)))
         .await?;
     Ok(Json(summary))
 }

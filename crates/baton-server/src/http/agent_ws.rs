@@ -13,7 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use baton_core::{Command, TenantId};
+use baton_core::Command;
 use baton_protocol::frame::FrameError;
 use baton_protocol::{
     ApiError, ClientFrame, ErrorCode, HelloArgs, Method, OperationResult, ServerFrame,
@@ -25,7 +25,8 @@ use crate::app::AppState;
 use crate::auth;
 use crate::engine::{Extra, ReplyTo};
 use crate::error::HttpError;
-use crate::hub::{Outbound, PeerHandle};
+use crate::hub::{AgentMeta, Outbound, PeerHandle};
+use crate::query::Query;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws/agent", get(upgrade))
@@ -85,13 +86,9 @@ pub(crate) async fn origin_allowed(state: &AppState, headers: &HeaderMap, origin
     {
         return true;
     }
-    let origin = origin.to_owned();
     state
         .engine
-        .read(move |core| {
-            core.integrations()
-                .any(|i| i.allowed_origins.iter().any(|o| o == &origin))
-        })
+        .query::<bool>(Query::OriginAllowed(origin.to_owned()))
         .await
         .unwrap_or(false)
 }
@@ -150,6 +147,12 @@ async fn run(state: AppState, socket: WebSocket, browser: bool) {
         kill,
         pending,
     } = state.hub.register_agent();
+    let meta = AgentMeta {
+        agent: login.agent.clone(),
+        session: login.session.clone(),
+        integration_key: login.integration_key.clone(),
+    };
+    state.hub.set_agent_meta(conn, meta);
     tracing::info!(conn, agent = %login.agent, "agent connected");
     let connect = Command::Connect {
         agent: login.agent.clone(),
@@ -218,10 +221,12 @@ async fn check_hello(state: &AppState, text: &str, browser: bool) -> Result<Hell
         .filter(|s| s.expires_at > state.clock.now())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
     if let Some(key) = &hello.integration_key {
-        let (tenant, key_owned) = (session.tenant.clone(), key.clone());
-        let integration = state
+        let integration: Option<baton_core::Integration> = state
             .engine
-            .read(move |core| core.integration(&TenantId(tenant.0), &key_owned).cloned())
+            .query(Query::Integration {
+                tenant: session.tenant.clone(),
+                key: key.clone(),
+            })
             .await?;
         let Some(integration) = integration else {
             return Err(ApiError::new(

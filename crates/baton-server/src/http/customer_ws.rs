@@ -51,11 +51,11 @@ async fn upgrade(
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
-    let live = state.engine.read({
-        let id = interaction.clone();
-        move |core| core.interaction(&id).is_some()
-    });
-    if !live.await.unwrap_or(false) {
+    let live = state
+        .engine
+        .query::<bool>(crate::query::Query::InteractionLive(interaction.clone()))
+        .await;
+    if !live.unwrap_or(false) {
         return HttpError::new(ErrorCode::NoInteraction, "the interaction has ended")
             .into_response();
     }
@@ -80,16 +80,12 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
     let PeerHandle {
         id, mut rx, kill, ..
     } = state.hub.register_customer(interaction.clone());
-    let greeting = state.engine.read({
-        let id = interaction.clone();
-        move |core| core.customer_greeting(&id)
-    });
-    for frame in greeting.await.unwrap_or_default() {
-        if sink
-            .send(Message::Text(frame.to_text().into()))
-            .await
-            .is_err()
-        {
+    let greeting = state
+        .engine
+        .query::<Vec<String>>(crate::query::Query::CustomerGreeting(interaction.clone()))
+        .await;
+    for text in greeting.unwrap_or_default() {
+        if sink.send(Message::Text(text.into())).await.is_err() {
             state.hub.unregister(id);
             return;
         }

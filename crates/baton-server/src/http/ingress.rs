@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::engine::Extra;
 use crate::error::{HttpError, HttpResult};
+use crate::query::Query;
 
 /// Longest chat message a customer or agent may send.
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
@@ -86,12 +87,7 @@ async fn list_services(
     State(state): State<AppState>,
     IngressAuth(tenant): IngressAuth,
 ) -> HttpResult<Json<Vec<ServiceInfo>>> {
-    Ok(Json(
-        state
-            .engine
-            .read(move |core| core.services_of(&tenant))
-            .await?,
-    ))
+    Ok(Json(state.engine.query(Query::Services(tenant)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::app::AppState;
+use crate::query::{Gauges, Query};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,8 +32,13 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     let store_ok = tokio::task::spawn_blocking(move || store.ping().is_ok())
         .await
         .unwrap_or(false);
-    let engine_ok = state.engine.read(|_| ()).await.is_ok();
-    if store_ok && engine_ok {
+    let engine_ok = state
+        .engine
+        .query::<serde_json::Value>(Query::Ping)
+        .await
+        .is_ok();
+    let nats_ok = state.remote.as_ref().is_none_or(|r| r.nats_connected());
+    if store_ok && engine_ok && nats_ok {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")
@@ -42,18 +48,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 /// Prometheus text.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let gauges = state
-        .engine
-        .read(|core| {
-            let mut by_status = [0u64; 5];
-            for i in core.interactions() {
-                by_status[i.status() as usize] += 1;
-            }
-            let logged_in = core.agents().filter(|a| a.is_logged_in()).count() as u64;
-            (by_status, logged_in)
-        })
-        .await;
-    let (by_status, logged_in) = gauges.unwrap_or_default();
+    let gauges: Gauges = state.engine.query(Query::Gauges).await.unwrap_or_default();
+    let (by_status, logged_in) = (gauges.by_status, gauges.logged_in);
     let sockets = state.hub.connections() as u64;
     let extra = [
         (

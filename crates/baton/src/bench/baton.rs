@@ -134,7 +134,10 @@ async fn pump(
     while let Some(e) = events.next().await {
         if e.name == events::ON_LOAD_TRANSFER_DATA {
             let at = Instant::now();
-            let Some(id) = e.raw(0).and_then(|r| serde_json::from_str::<String>(r).ok()) else {
+            let Some(id) = e
+                .raw(0)
+                .and_then(|r| serde_json::from_str::<String>(r).ok())
+            else {
                 continue;
             };
             let data = e.raw(1).unwrap_or_default().to_owned();
@@ -146,16 +149,23 @@ async fn pump(
                     data,
                 },
             );
-        } else if e.name == events::ON_NEW_INTERACTION && routing.load(Ordering::Relaxed) {
-            if let Some(id) = e.arg(0)["id"].as_str() {
-                routed.deliver(id, me);
-            }
+        } else if e.name == events::ON_NEW_INTERACTION
+            && routing.load(Ordering::Relaxed)
+            && let Some(id) = e.arg(0)["id"].as_str()
+        {
+            routed.deliver(id, me);
         }
     }
 }
 
 impl Transport for BatonAgents {
-    async fn hop(&self, key: &str, from: usize, to: usize, payload: &str) -> Result<Duration, String> {
+    async fn hop(
+        &self,
+        key: &str,
+        from: usize,
+        to: usize,
+        payload: &str,
+    ) -> Result<Duration, String> {
         let arrived = self.arrivals.expect(key);
         let sent = Instant::now();
         self.clients[from]

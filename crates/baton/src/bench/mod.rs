@@ -234,7 +234,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
                 .ok_or("--url needs --admin-token (or BATON_ADMIN_TOKEN)")?,
             args.server_pid,
         )?,
-        None if args.spawn => Server::child(&data_parent, limits).await?,
+        None if args.spawn => Server::child(&data_parent, limits, args.connections > 0).await?,
         None => Server::in_process(&data_parent, limits).await?,
     };
     let mut report = Report {
@@ -272,10 +272,16 @@ async fn measure(
     let json = args.json;
     let rest = Rest::new(server);
     let setup_parallel = sys::nproc() * 2;
-    say(json, format!("server: {} at {}", server.describe(), server.base));
+    say(
+        json,
+        format!("server: {} at {}", server.describe(), server.base),
+    );
     let tenant = target::tenant(&rest, args.payload_bytes).await?;
     report.tenant = tenant.name.clone();
-    say(json, format!("tenant {}: creating {} agents", tenant.name, args.agents));
+    say(
+        json,
+        format!("tenant {}: creating {} agents", tenant.name, args.agents),
+    );
     let (usernames, created) =
         target::create_agents(&rest, &tenant.name, "agent", args.agents, setup_parallel).await?;
     let (tokens, logged_in) =
@@ -360,13 +366,18 @@ async fn connections(
     let json = args.json;
     let k = args.connections;
     let parallel = sys::nproc() * 2;
-    say(json, format!("connections: creating {k} idle agents (one argon2 hash each)"));
+    say(
+        json,
+        format!("connections: creating {k} idle agents (one argon2 hash each)"),
+    );
     let (names, created) = target::create_agents(rest, tenant, "idle", k, parallel).await?;
-    say(json, format!("connections: {k} logins (one argon2 verification each)"));
+    say(
+        json,
+        format!("connections: {k} logins (one argon2 verification each)"),
+    );
     let (tokens, logged_in) = target::login_all(rest, tenant, &names, parallel).await?;
     let settle = Duration::from_millis(1500);
     tokio::time::sleep(settle).await;
-    server.trim();
     let before = server.usage();
     let bar = progress(json, "connect", k as u64);
     let started = Instant::now();
@@ -384,7 +395,6 @@ async fn connections(
     let connect = started.elapsed();
     bar.finish_and_clear();
     tokio::time::sleep(settle).await;
-    server.trim();
     let after = server.usage();
     let in_process = matches!(server.at, target::Where::InProcess { .. });
     let per = match (before, after) {
@@ -458,7 +468,9 @@ async fn compare(
         let clients = Arc::new(relay::RelayClients::connect(addr, args.agents).await?);
         let before = sys::threads_named("bench-relay");
         let s = run_baseline(json, name, clients, starts.clone(), load).await;
-        let cpu = sys::threads_named("bench-relay").cpu.saturating_sub(before.cpu);
+        let cpu = sys::threads_named("bench-relay")
+            .cpu
+            .saturating_sub(before.cpu);
         baselines.push(Baseline {
             name: name.into(),
             relay_cpu_micros_per_handoff: Some(cpu.as_secs_f64() * 1e6 / s.handoffs.max(1) as f64),
@@ -600,7 +612,11 @@ fn print_report(r: &Report) {
             "connections: {} idle agents — created in {:.1}s, logged in in {:.1}s, connected in {:.1}s",
             c.count, c.create_agents_secs, c.logins_secs, c.connect_secs
         );
-        match (c.rss_before_bytes, c.rss_after_bytes, c.bytes_per_connection) {
+        match (
+            c.rss_before_bytes,
+            c.rss_after_bytes,
+            c.bytes_per_connection,
+        ) {
             (Some(b), Some(a), Some(per)) => println!(
                 "  RSS {} → {}: {:.1} KiB per connection ({})",
                 mib(b),

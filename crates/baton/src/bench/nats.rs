@@ -101,10 +101,18 @@ impl NatsClients {
         })
     }
 
-    fn publish(&self, from: usize, subject: &str, reply: Option<&str>, body: &str) -> Result<(), String> {
+    fn publish(
+        &self,
+        from: usize,
+        subject: &str,
+        reply: Option<&str>,
+        body: &str,
+    ) -> Result<(), String> {
         let mut frame = Vec::with_capacity(body.len() + 128);
         match reply {
-            Some(r) => frame.extend_from_slice(format!("PUB {subject} {r} {}\r\n", body.len()).as_bytes()),
+            Some(r) => {
+                frame.extend_from_slice(format!("PUB {subject} {r} {}\r\n", body.len()).as_bytes())
+            }
             None => frame.extend_from_slice(format!("PUB {subject} {}\r\n", body.len()).as_bytes()),
         }
         frame.extend_from_slice(body.as_bytes());
@@ -135,7 +143,9 @@ async fn read_loop(
                 .and_then(|n| n.parse().ok())
                 .ok_or_else(|| format!("bad MSG line {line:?}"))?;
             body.resize(len + 2, 0);
-            read.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+            read.read_exact(&mut body)
+                .await
+                .map_err(|e| e.to_string())?;
             let text = std::str::from_utf8(&body[..len]).map_err(|e| e.to_string())?;
             receive(me, at, text, arrivals, answers);
         } else if line.starts_with("PING") {
@@ -148,7 +158,13 @@ async fn read_loop(
 }
 
 impl Transport for NatsClients {
-    async fn hop(&self, key: &str, from: usize, to: usize, payload: &str) -> Result<Duration, String> {
+    async fn hop(
+        &self,
+        key: &str,
+        from: usize,
+        to: usize,
+        payload: &str,
+    ) -> Result<Duration, String> {
         let arrived = self.arrivals.expect(key);
         let answered = self.answers.expect(key);
         let (to_subject, reply) = (
@@ -156,7 +172,12 @@ impl Transport for NatsClients {
             format!("{}.{from}", self.prefix),
         );
         let sent = Instant::now();
-        self.publish(from, &to_subject, Some(&reply), &format!("D {key}\n{payload}"))?;
+        self.publish(
+            from,
+            &to_subject,
+            Some(&reply),
+            &format!("D {key}\n{payload}"),
+        )?;
         let arrival = within("NATS request", arrived).await?;
         if arrival.participant != to || arrival.data != payload {
             return Err(format!("NATS delivered the wrong payload for {key}"));

@@ -74,7 +74,9 @@ async fn relay_conn(stream: TcpStream, peers: Peers, file: Option<Arc<std::fs::F
         let Some((to, rest)) = text.as_str().split_once('|') else {
             continue;
         };
-        let Ok(to) = to.parse::<usize>() else { continue };
+        let Ok(to) = to.parse::<usize>() else {
+            continue;
+        };
         let rest = rest.to_owned();
         let rest = match &file {
             None => rest,
@@ -181,7 +183,13 @@ pub fn receive(
 }
 
 impl Transport for RelayClients {
-    async fn hop(&self, key: &str, from: usize, to: usize, payload: &str) -> Result<Duration, String> {
+    async fn hop(
+        &self,
+        key: &str,
+        from: usize,
+        to: usize,
+        payload: &str,
+    ) -> Result<Duration, String> {
         let arrived = self.arrivals.expect(key);
         let answered = self.answers.expect(key);
         let sent = Instant::now();
@@ -201,7 +209,11 @@ impl Transport for RelayClients {
 
 /// One `write` + `sync_data` of `bytes` at a time, sequentially: what a single durable
 /// write costs on this disk.
-pub fn fsync_alone(dir: &std::path::Path, bytes: usize, n: usize) -> std::io::Result<Vec<Duration>> {
+pub fn fsync_alone(
+    dir: &std::path::Path,
+    bytes: usize,
+    n: usize,
+) -> std::io::Result<Vec<Duration>> {
     let path = dir.join("fsync-probe");
     let mut file = std::fs::OpenOptions::new()
         .create(true)

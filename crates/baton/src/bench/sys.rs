@@ -83,6 +83,12 @@ pub fn trim_heap() {
     }
 }
 
+/// Makes glibc serve big allocations (argon2's 19 MiB blocks) from `mmap` and give them
+/// back on free, instead of raising its threshold and keeping them in the heap, where later
+/// allocations would reuse them and hide growth. Set for a child server only when
+/// connections are measured (this process uses [`trim_heap`] instead).
+pub const MMAP_THRESHOLD_ENV: (&str, &str) = ("MALLOC_MMAP_THRESHOLD_", "131072");
+
 /// Raises the soft open-file limit to the hard one; returns the limit now in force.
 pub fn raise_nofile() -> u64 {
     let mut lim = libc::rlimit {
@@ -104,7 +110,7 @@ pub fn raise_nofile() -> u64 {
             }
         }
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 pub fn nproc() -> usize {

@@ -113,7 +113,13 @@ impl Server {
     }
 
     /// Starts `baton serve` (this very binary) on a free loopback port.
-    pub async fn child(data_parent: &std::path::Path, limits: Limits) -> Result<Server, String> {
+    /// With `fixed_mmap`, glibc in the child returns big blocks on free (see
+    /// [`sys::MMAP_THRESHOLD_ENV`]), so an RSS delta measures live memory.
+    pub async fn child(
+        data_parent: &std::path::Path,
+        limits: Limits,
+        fixed_mmap: bool,
+    ) -> Result<Server, String> {
         let dir = tempfile::Builder::new()
             .prefix("baton-bench-")
             .tempdir_in(data_parent)
@@ -129,8 +135,19 @@ impl Server {
         )
         .map_err(|e| e.to_string())?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = tokio::process::Command::new(exe)
-            .args(["--log", "warn", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut command = tokio::process::Command::new(exe);
+        if fixed_mmap {
+            command.env(sys::MMAP_THRESHOLD_ENV.0, sys::MMAP_THRESHOLD_ENV.1);
+        }
+        let mut child = command
+            .args([
+                "--log",
+                "warn",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(dir.path().join("data"))
             .arg("--config")
             .arg(&config)
@@ -190,7 +207,9 @@ impl Server {
     pub fn ws_url(&self) -> String {
         format!(
             "ws://{}/ws/agent",
-            self.base.trim_start_matches("http://").trim_end_matches('/')
+            self.base
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
         )
     }
 
@@ -206,16 +225,12 @@ impl Server {
     /// server runtime's threads and RSS is the whole (shared) process.
     pub fn usage(&self) -> Option<sys::Usage> {
         match &self.at {
-            Where::InProcess { .. } => Some(sys::threads_named(SERVER_THREADS)),
+            Where::InProcess { .. } => {
+                sys::trim_heap();
+                Some(sys::threads_named(SERVER_THREADS))
+            }
             Where::Child { child, .. } => sys::process(&child.id()?.to_string()),
             Where::Remote { pid } => sys::process(&pid.as_ref()?.to_string()),
-        }
-    }
-
-    /// Frees what the allocator keeps, where that is this process.
-    pub fn trim(&self) {
-        if matches!(self.at, Where::InProcess { .. }) {
-            sys::trim_heap();
         }
     }
 
@@ -269,7 +284,9 @@ impl Rest {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Result<Value, String> {
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -415,8 +432,10 @@ where
     while let Some(done) = set.join_next().await {
         keep(done)?;
     }
-    drop(keep);
-    Ok(out.into_iter().map(|v| v.expect("every index ran")).collect())
+    Ok(out
+        .into_iter()
+        .map(|v| v.expect("every index ran"))
+        .collect())
 }
 
 /// Creates agents `{prefix}{i}` for `i in 0..n` with the bench service.

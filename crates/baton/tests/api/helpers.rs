@@ -76,12 +76,22 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and starts a new one on the same data directory.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(settings).await
+    }
+
+    /// [`restart`](Self::restart) with settings made for the data directory by `make`.
+    pub async fn restart_with(self, make: impl FnOnce(&std::path::Path) -> Settings) -> TestApp {
+        let dir = self.shut_down().await;
+        let s = make(dir.path());
+        spawn_with(dir, s).await
+    }
+
+    /// Stops the server gracefully and hands back its data directory.
+    pub async fn shut_down(mut self) -> tempfile::TempDir {
         self.stop.take().unwrap().send(()).ok();
         self.task.take().unwrap().await.unwrap();
-        let dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
-        let s = settings(dir.path());
-        spawn_with(dir, s).await
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap())
     }
 
     pub fn ws_url(&self) -> String {

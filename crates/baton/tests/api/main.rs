@@ -3,9 +3,13 @@
 
 mod helpers;
 
+mod cluster;
 mod core_flow;
+mod crash_loop;
 mod limits;
 mod process;
 mod protocol_only;
 mod restart;
+mod security;
+mod tls;
 mod transfers;

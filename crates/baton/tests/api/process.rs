@@ -39,6 +39,15 @@ pub struct Server {
 
 /// Starts the binary on `dir` (stderr to `log` when given) and waits for its listening line.
 pub async fn start(dir: &tempfile::TempDir, log: Option<&Path>) -> Server {
+    start_with(dir, log, &[]).await
+}
+
+/// [`start`] with extra environment variables for the child.
+pub async fn start_with(
+    dir: &tempfile::TempDir,
+    log: Option<&Path>,
+    envs: &[(&str, &str)],
+) -> Server {
     let config = write_config(dir.path());
     let stderr = match log {
         Some(path) => Stdio::from(
@@ -62,6 +71,7 @@ pub async fn start(dir: &tempfile::TempDir, log: Option<&Path>) -> Server {
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.path().join("data"))
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()

@@ -1,0 +1,712 @@
+//! Cluster mode: identical nodes on PostgreSQL and NATS.
+//!
+//! One node at a time runs the engine. It holds the `engine` lease in PostgreSQL, renews it
+//! every second, and proves it still holds it in every commit (fencing), so a node that lost
+//! the lease can never write. When it dies, another node takes the lease after it expires,
+//! rebuilds the core from PostgreSQL — every interaction, leg, transfer data and deadline is
+//! there — and carries on. See `docs/cluster.md` and decision 0005.
+//!
+//! Every node forwards its commands and queries to the engine over NATS (`baton.engine`,
+//! answers on `baton.reply.<node>.<n>`); the engine sends frames for sockets of other nodes
+//! to `baton.node.<node>` and customer frames to `baton.customers`. Nodes say they are alive
+//! on `baton.alive`; the engine logs out the sockets of a node that goes silent. A new
+//! engine announces itself on `baton.leader`, and every node then announces its live agent
+//! sockets again, which also replays their pending transfer data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use baton_core::{Command, Core, CoreConfig, InteractionId};
+use baton_protocol::{ApiError, ErrorCode, OperationResult, ServerFrame};
+use baton_store::{PostgresStore, Store};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{Clock, Engine, Envelope, Extra, Job, Outlet, QueryReply, ReplyTo};
+use crate::hub::{Hub, Outbound};
+use crate::metrics::Metrics;
+use crate::query::Query;
+
+/// NATS subjects of one cluster, all under its name, so clusters can share a NATS server.
+#[derive(Debug, Clone)]
+struct Subjects {
+    engine: String,
+    alive: String,
+    leader: String,
+    customers: String,
+    prefix: String,
+}
+
+impl Subjects {
+    fn new(name: &str) -> Self {
+        Self {
+            engine: format!("{name}.engine"),
+            alive: format!("{name}.alive"),
+            leader: format!("{name}.leader"),
+            customers: format!("{name}.customers"),
+            prefix: name.to_owned(),
+        }
+    }
+
+    fn node(&self, node: u16) -> String {
+        format!("{}.node.{node}", self.prefix)
+    }
+
+    fn reply(&self, node: u16, id: &str) -> String {
+        format!("{}.reply.{node}.{id}", self.prefix)
+    }
+}
+
+/// How to reach the other parts of a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    pub database_url: String,
+    /// A PostgreSQL schema to use (created if missing); tests use one each.
+    pub schema: Option<String>,
+    pub nats_url: String,
+    /// This node's number (1..=65535); random when not given.
+    pub node_id: Option<u16>,
+    /// How long the engine lease lasts without renewal; a dead engine is replaced after it.
+    pub lease_ttl_ms: u64,
+    /// How long a node may be silent before the engine logs its sockets out.
+    pub node_timeout_ms: u64,
+    /// How long a node waits for the engine to answer a command.
+    pub request_timeout_ms: u64,
+    /// Prefix of every NATS subject, so several clusters can share one NATS server.
+    pub name: String,
+}
+
+impl ClusterSettings {
+    pub fn new(database_url: impl Into<String>, nats_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            schema: None,
+            nats_url: nats_url.into(),
+            node_id: None,
+            lease_ttl_ms: 5_000,
+            node_timeout_ms: 6_000,
+            request_timeout_ms: 15_000,
+            name: "baton".into(),
+        }
+    }
+}
+
+/// A frame for a socket held by another node.
+#[derive(Serialize, Deserialize)]
+struct Delivery {
+    conn: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    close: Option<u16>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CustomerDelivery {
+    interaction: InteractionId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default)]
+    close: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CustomerBatch {
+    origin: u16,
+    items: Vec<CustomerDelivery>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LeaderNotice {
+    node: u16,
+    epoch: i64,
+}
+
+fn close_reason(code: u16) -> &'static str {
+    match code {
+        1000 => "logged out",
+        1008 => "slow consumer: too many unread frames",
+        _ => "closed",
+    }
+}
+
+/// This node's side of the conversation with the engine, wherever it runs.
+pub struct Remote {
+    nats: async_nats::Client,
+    subjects: Subjects,
+    node: u16,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<bytes::Bytes>>>,
+    next: AtomicU64,
+    timeout: Duration,
+    /// The newest engine epoch seen; 0 before any.
+    pub leader_epoch: AtomicI64,
+}
+
+impl Remote {
+    async fn start(
+        nats: async_nats::Client,
+        subjects: Subjects,
+        node: u16,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+        timeout: Duration,
+    ) -> Result<Arc<Self>, String> {
+        let mut replies = nats
+            .subscribe(subjects.reply(node, "*"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let remote = Arc::new(Self {
+            nats,
+            subjects,
+            node,
+            hub,
+            metrics,
+            pending: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            timeout,
+            leader_epoch: AtomicI64::new(0),
+        });
+        let weak = Arc::downgrade(&remote);
+        tokio::spawn(async move {
+            while let Some(msg) = replies.next().await {
+                let Some(remote) = weak.upgrade() else { break };
+                let Some(id) = msg
+                    .subject
+                    .rsplit('.')
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                else {
+                    continue;
+                };
+                if let Some(tx) = remote
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id)
+                {
+                    let _ = tx.send(msg.payload);
+                }
+            }
+        });
+        Ok(remote)
+    }
+
+    /// Publishes an envelope with a reply subject, in order with every earlier one.
+    async fn send(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<(u64, oneshot::Receiver<bytes::Bytes>), ApiError> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
+        let payload = serde_json::to_vec(envelope).expect("envelopes serialise");
+        self.nats
+            .publish_with_reply(
+                self.subjects.engine.clone(),
+                self.subjects.reply(self.node, &id.to_string()),
+                payload.into(),
+            )
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::ApiNotAnswer,
+                    format!("cannot reach the engine: {e}"),
+                )
+            })?;
+        Ok((id, rx))
+    }
+
+    async fn wait(
+        self: &Arc<Self>,
+        id: u64,
+        rx: oneshot::Receiver<bytes::Bytes>,
+    ) -> Result<bytes::Bytes, ApiError> {
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(payload)) => Ok(payload),
+            _ => {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                Err(crate::engine::stopped())
+            }
+        }
+    }
+
+    pub async fn submit(
+        self: &Arc<Self>,
+        command: Command,
+        extra: Extra,
+        reply: ReplyTo,
+    ) -> Result<(), ApiError> {
+        let envelope = Envelope::Command { command, extra };
+        if matches!(reply, ReplyTo::Nobody) {
+            let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
+            return self
+                .nats
+                .publish(self.subjects.engine.clone(), payload.into())
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::ApiNotAnswer,
+                        format!("cannot reach the engine: {e}"),
+                    )
+                });
+        }
+        let (id, rx) = self.send(&envelope).await?;
+        let this = self.clone();
+        tokio::spawn(async move {
+            let result = this.wait(id, rx).await.and_then(|payload| {
+                serde_json::from_slice::<OperationResult>(&payload)
+                    .map_err(|e| {
+                        ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}"))
+                    })?
+                    .into_result()
+            });
+            match reply {
+                ReplyTo::Channel(tx) => {
+                    let _ = tx.send(result);
+                }
+                ReplyTo::Socket { conn, id, method } => {
+                    let label = match &result {
+                        Ok(_) => "success",
+                        Err(e) => e.kind().map_or("unknown_error", |k| k.name()),
+                    };
+                    this.metrics.request(method, label);
+                    this.hub.answered(conn);
+                    let result = match result {
+                        Ok(data) => OperationResult::Success { data },
+                        Err(error) => OperationResult::Error { error },
+                    };
+                    this.hub.send_agent(
+                        conn,
+                        Outbound::Text(ServerFrame::response(Some(id), result).to_text()),
+                    );
+                }
+                ReplyTo::Nobody | ReplyTo::Remote(_) => {}
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn query(self: &Arc<Self>, query: Query) -> Result<serde_json::Value, ApiError> {
+        let (id, rx) = self.send(&Envelope::Query(query)).await?;
+        let payload = self.wait(id, rx).await?;
+        serde_json::from_slice(&payload)
+            .map_err(|e| ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}")))
+    }
+
+    pub fn nats_connected(&self) -> bool {
+        self.nats.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// The engine's output in a cluster: local sockets directly, the rest over NATS, in order.
+struct ClusterOutlet {
+    hub: Arc<Hub>,
+    subjects: Subjects,
+    node: u16,
+    buffer: Mutex<OutBuffer>,
+    publisher: mpsc::UnboundedSender<Vec<(String, Vec<u8>)>>,
+}
+
+#[derive(Default)]
+struct OutBuffer {
+    replies: Vec<(String, Vec<u8>)>,
+    nodes: BTreeMap<u16, Vec<Delivery>>,
+    customers: Vec<CustomerDelivery>,
+}
+
+impl ClusterOutlet {
+    fn buffer(&self) -> std::sync::MutexGuard<'_, OutBuffer> {
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Outlet for ClusterOutlet {
+    fn agent(&self, conn: u64, out: Outbound) {
+        let node = baton_core::command::node_of(conn);
+        if node == self.node {
+            return self.hub.send_agent(conn, out);
+        }
+        let delivery = match out {
+            Outbound::Text(text) => Delivery {
+                conn,
+                text: Some(text),
+                close: None,
+            },
+            Outbound::Close(code, _) => Delivery {
+                conn,
+                text: None,
+                close: Some(code),
+            },
+        };
+        self.buffer().nodes.entry(node).or_default().push(delivery);
+    }
+
+    fn customers(&self, interaction: &InteractionId, text: &str) {
+        self.hub.send_customers(interaction, text);
+        self.buffer().customers.push(CustomerDelivery {
+            interaction: interaction.clone(),
+            text: Some(text.to_owned()),
+            close: false,
+        });
+    }
+
+    fn close_customers(&self, interaction: &InteractionId) {
+        self.hub.close_customers(interaction);
+        self.buffer().customers.push(CustomerDelivery {
+            interaction: interaction.clone(),
+            text: None,
+            close: true,
+        });
+    }
+
+    fn answered(&self, conn: u64) {
+        if baton_core::command::node_of(conn) == self.node {
+            self.hub.answered(conn);
+        }
+    }
+
+    fn remote_reply(&self, subject: String, payload: Vec<u8>) {
+        self.buffer().replies.push((subject, payload));
+    }
+
+    fn flush(&self) {
+        let out = std::mem::take(&mut *self.buffer());
+        let mut messages = out.replies;
+        for (node, deliveries) in out.nodes {
+            messages.push((
+                self.subjects.node(node),
+                serde_json::to_vec(&deliveries).expect("json"),
+            ));
+        }
+        if !out.customers.is_empty() {
+            let batch = CustomerBatch {
+                origin: self.node,
+                items: out.customers,
+            };
+            messages.push((
+                self.subjects.customers.clone(),
+                serde_json::to_vec(&batch).expect("json"),
+            ));
+        }
+        if !messages.is_empty() {
+            let _ = self.publisher.send(messages);
+        }
+    }
+}
+
+/// Everything cluster mode runs on one node.
+pub struct Cluster {
+    pub remote: Arc<Remote>,
+    pub node: u16,
+}
+
+/// Connects to NATS and starts this node's cluster tasks: deliveries, heartbeats, and the
+/// contest for the engine lease.
+pub async fn start(
+    settings: &ClusterSettings,
+    store: Arc<PostgresStore>,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+    core_config: CoreConfig,
+    node: u16,
+) -> Result<Cluster, String> {
+    let nats = async_nats::connect(&settings.nats_url)
+        .await
+        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.nats_url))?;
+    let subjects = Subjects::new(&settings.name);
+    let timeout = Duration::from_millis(settings.request_timeout_ms);
+    let remote = Remote::start(
+        nats.clone(),
+        subjects.clone(),
+        node,
+        hub.clone(),
+        metrics.clone(),
+        timeout,
+    )
+    .await?;
+
+    // Frames for this node's sockets.
+    let mut mine = nats
+        .subscribe(subjects.node(node))
+        .await
+        .map_err(|e| e.to_string())?;
+    let h = hub.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = mine.next().await {
+            let Ok(deliveries) = serde_json::from_slice::<Vec<Delivery>>(&msg.payload) else {
+                continue;
+            };
+            for d in deliveries {
+                match (d.text, d.close) {
+                    (Some(text), _) => h.send_agent(d.conn, Outbound::Text(text)),
+                    (None, Some(code)) => {
+                        h.send_agent(d.conn, Outbound::Close(code, close_reason(code)))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    let mut customers = nats
+        .subscribe(subjects.customers.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let h = hub.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = customers.next().await {
+            let Ok(batch) = serde_json::from_slice::<CustomerBatch>(&msg.payload) else {
+                continue;
+            };
+            if batch.origin == node {
+                continue;
+            }
+            for item in batch.items {
+                match item.text {
+                    Some(text) => h.send_customers(&item.interaction, &text),
+                    None if item.close => h.close_customers(&item.interaction),
+                    None => {}
+                }
+            }
+        }
+    });
+
+    // A new engine: announce this node's agent sockets again.
+    let mut leaders = nats
+        .subscribe(subjects.leader.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (r, h) = (remote.clone(), hub.clone());
+    tokio::spawn(async move {
+        while let Some(msg) = leaders.next().await {
+            let Ok(notice) = serde_json::from_slice::<LeaderNotice>(&msg.payload) else {
+                continue;
+            };
+            if notice.epoch <= r.leader_epoch.fetch_max(notice.epoch, Ordering::SeqCst) {
+                continue;
+            }
+            tracing::info!(
+                engine_node = notice.node,
+                epoch = notice.epoch,
+                "a new engine leads the cluster"
+            );
+            for (conn, meta) in h.agent_sockets() {
+                let connect = Command::Connect {
+                    agent: meta.agent,
+                    session: meta.session,
+                    conn,
+                    integration_key: meta.integration_key,
+                };
+                let _ = r.submit(connect, Extra::default(), ReplyTo::Nobody).await;
+            }
+        }
+    });
+
+    // Heartbeats.
+    let alive = nats.clone();
+    let alive_subject = subjects.alive.clone();
+    tokio::spawn(async move {
+        let payload = serde_json::to_vec(&node).expect("json");
+        loop {
+            let _ = alive
+                .publish(alive_subject.clone(), payload.clone().into())
+                .await;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+    });
+
+    // The publisher keeps the engine's messages in order.
+    let (publisher, mut outbox) = mpsc::unbounded_channel::<Vec<(String, Vec<u8>)>>();
+    let p = nats.clone();
+    tokio::spawn(async move {
+        while let Some(messages) = outbox.recv().await {
+            for (subject, payload) in messages {
+                if let Err(e) = p.publish(subject, payload.into()).await {
+                    tracing::warn!(error = %e, "could not publish to NATS");
+                }
+            }
+        }
+    });
+    let outlet: Arc<dyn Outlet> = Arc::new(ClusterOutlet {
+        hub: hub.clone(),
+        subjects: subjects.clone(),
+        node,
+        buffer: Mutex::default(),
+        publisher,
+    });
+    tokio::spawn(contend(
+        settings.clone(),
+        subjects,
+        nats,
+        store,
+        outlet,
+        metrics,
+        clock,
+        core_config,
+        node,
+    ));
+    Ok(Cluster { remote, node })
+}
+
+/// Tries for the engine lease every second; runs the engine while holding it.
+#[allow(clippy::too_many_arguments)]
+async fn contend(
+    settings: ClusterSettings,
+    subjects: Subjects,
+    nats: async_nats::Client,
+    store: Arc<PostgresStore>,
+    outlet: Arc<dyn Outlet>,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+    core_config: CoreConfig,
+    node: u16,
+) {
+    let holder = format!("node-{node}-{}", crate::auth::new_id("run"));
+    let ttl = settings.lease_ttl_ms as i64;
+    loop {
+        let s = store.clone();
+        let h = holder.clone();
+        let acquired = tokio::task::spawn_blocking(move || s.try_acquire_lease(&h, ttl)).await;
+        match acquired {
+            Ok(Ok(Some(epoch))) => {
+                tracing::info!(node, epoch, "this node now runs the engine");
+                lead(
+                    &settings,
+                    &subjects,
+                    &nats,
+                    &store,
+                    &outlet,
+                    &metrics,
+                    clock,
+                    core_config,
+                    node,
+                    &holder,
+                    epoch,
+                )
+                .await;
+                tracing::warn!(node, epoch, "this node no longer runs the engine");
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "lease check failed"),
+            Err(e) => tracing::warn!(error = %e, "lease task failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn lead(
+    settings: &ClusterSettings,
+    subjects: &Subjects,
+    nats: &async_nats::Client,
+    store: &Arc<PostgresStore>,
+    outlet: &Arc<dyn Outlet>,
+    metrics: &Arc<Metrics>,
+    clock: Clock,
+    core_config: CoreConfig,
+    node: u16,
+    holder: &str,
+    epoch: i64,
+) {
+    store.set_fence(Some((holder.to_owned(), epoch)));
+    let s = store.clone();
+    let snapshot = match tokio::task::spawn_blocking(move || s.load()).await {
+        Ok(Ok(snapshot)) => snapshot,
+        other => {
+            tracing::error!(?other, "cannot load the state to run the engine");
+            return;
+        }
+    };
+    let core = Core::restore(core_config, snapshot, clock.now());
+    let store_dyn: Arc<dyn Store> = store.clone();
+    let (engine, jobs) = Engine::new(core, store_dyn, outlet.clone(), metrics.clone(), clock);
+    let engine_task = tokio::spawn(engine.run());
+    let Ok(mut inbox) = nats.subscribe(subjects.engine.clone()).await else {
+        return engine_task.abort();
+    };
+    let Ok(mut alive) = nats.subscribe(subjects.alive.clone()).await else {
+        return engine_task.abort();
+    };
+    let notice = serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json");
+    let _ = nats
+        .publish(subjects.leader.clone(), notice.clone().into())
+        .await;
+
+    let node_timeout = Duration::from_millis(settings.node_timeout_ms);
+    let mut last_seen: HashMap<u16, tokio::time::Instant> = HashMap::new();
+    let mut renew =
+        tokio::time::interval(Duration::from_millis((settings.lease_ttl_ms / 4).max(200)));
+    loop {
+        tokio::select! {
+            msg = inbox.next() => {
+                let Some(msg) = msg else { break };
+                let Ok(envelope) = serde_json::from_slice::<Envelope>(&msg.payload) else {
+                    tracing::warn!("unreadable envelope on the engine subject");
+                    continue;
+                };
+                let reply = msg.reply.map(|s| s.to_string());
+                let job = match envelope {
+                    Envelope::Command { command, extra } => Job::Command {
+                        command: Box::new(command),
+                        extra,
+                        reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
+                    },
+                    Envelope::Query(query) => match reply {
+                        Some(subject) => Job::Query { query, reply: QueryReply::Remote(subject) },
+                        None => continue,
+                    },
+                };
+                if jobs.send(job).await.is_err() {
+                    break;
+                }
+            }
+            msg = alive.next() => {
+                let Some(msg) = msg else { break };
+                if let Ok(n) = serde_json::from_slice::<u16>(&msg.payload) {
+                    last_seen.insert(n, tokio::time::Instant::now());
+                }
+            }
+            _ = renew.tick() => {
+                let (s, h) = (store.clone(), holder.to_owned());
+                let ttl = settings.lease_ttl_ms as i64;
+                match tokio::task::spawn_blocking(move || s.renew_lease(&h, epoch, ttl)).await {
+                    Ok(Ok(true)) => {}
+                    _ => break,
+                }
+                let _ = nats.publish(subjects.leader.clone(), notice.clone().into()).await;
+                let now = tokio::time::Instant::now();
+                let gone: Vec<u16> = last_seen.iter().filter(|(_, t)| now - **t > node_timeout).map(|(n, _)| *n).collect();
+                for n in gone {
+                    last_seen.remove(&n);
+                    tracing::warn!(node = n, "a node went silent: logging its sockets out");
+                    let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
+                    let _ = jobs.send(job).await;
+                }
+            }
+        }
+    }
+    engine_task.abort();
+    store.set_fence(None);
+}
+
+/// A random node number, never 0 (0 is the single-node hub).
+pub fn random_node_id() -> u16 {
+    use rand::Rng;
+    rand::rng().random_range(1..=u16::MAX)
+}
+
+/// For readiness: whether an engine answers.
+pub async fn engine_answers(remote: &Arc<Remote>) -> bool {
+    remote.query(Query::Ping).await.is_ok()
+}

@@ -1,0 +1,85 @@
+//! Reads of the engine's state, as data: in a cluster they travel to the engine's node.
+
+use baton_core::{Core, Integration, Interaction, InteractionId, TenantId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Query {
+    /// Whether some integration lists this origin (agent sockets from CRM pages).
+    OriginAllowed(String),
+    Integration {
+        tenant: TenantId,
+        key: String,
+    },
+    TenantExists(TenantId),
+    AgentExists {
+        tenant: TenantId,
+        username: String,
+    },
+    InteractionLive(InteractionId),
+    /// The customer socket's opening frames, as text.
+    CustomerGreeting(InteractionId),
+    /// Admin view; the stored copy is used when the interaction is no longer live.
+    InteractionSummary(Box<Interaction>),
+    Services(TenantId),
+    /// `(tenant, retentionSecs)` of every tenant.
+    Retention,
+    /// Interaction counts by status and logged-in agents, for `/metrics`.
+    Gauges,
+    Ping,
+}
+
+/// Answers a query from the core's committed state.
+pub fn answer(core: &Core, query: &Query) -> Value {
+    match query {
+        Query::OriginAllowed(origin) => json!(
+            core.integrations()
+                .any(|i| i.allowed_origins.iter().any(|o| o == origin))
+        ),
+        Query::Integration { tenant, key } => json!(core.integration(tenant, key).cloned()),
+        Query::TenantExists(tenant) => json!(core.tenant(tenant).is_some()),
+        Query::AgentExists { tenant, username } => {
+            json!(core.agent_by_username(tenant, username).is_some())
+        }
+        Query::InteractionLive(id) => json!(core.interaction(id).is_some()),
+        Query::CustomerGreeting(id) => json!(
+            core.customer_greeting(id)
+                .iter()
+                .map(|f| f.to_text())
+                .collect::<Vec<_>>()
+        ),
+        Query::InteractionSummary(stored) => {
+            let summary = match core.interaction(&stored.id) {
+                Some(live) => core.interaction_summary(live),
+                None => core.interaction_summary(stored),
+            };
+            json!(summary)
+        }
+        Query::Services(tenant) => json!(core.services_of(tenant)),
+        Query::Retention => json!(
+            core.tenants()
+                .map(|t| (t.id.clone(), t.settings.retention_secs))
+                .collect::<Vec<_>>()
+        ),
+        Query::Gauges => {
+            let mut by_status = [0u64; 5];
+            for i in core.interactions() {
+                by_status[i.status() as usize] += 1;
+            }
+            let logged_in = core.agents().filter(|a| a.is_logged_in()).count() as u64;
+            json!({"byStatus": by_status, "loggedIn": logged_in})
+        }
+        Query::Ping => Value::Null,
+    }
+}
+
+/// The answer to [`Query::Gauges`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gauges {
+    pub by_status: [u64; 5],
+    pub logged_in: u64,
+}
+
+pub type MaybeIntegration = Option<Integration>;

@@ -1,0 +1,423 @@
+//! The cluster store: PostgreSQL, the source of truth for every node.
+//!
+//! Same records as SQLite (JSON bodies beside queried columns). Two additions make it safe
+//! with several nodes: an `engine` lease with an epoch (one node applies commands at a time;
+//! every commit checks it still holds the lease, so a node that lost it cannot write), and
+//! optimistic versions on interactions (an older version never overwrites a newer one).
+
+use std::sync::Mutex;
+
+use baton_core::{
+    Agent, AgentId, Integration, Interaction, InteractionId, Leg, Service, SessionId, Snapshot,
+    Tenant, TenantId, TransferId,
+};
+use baton_protocol::{Millis, TransferData};
+use postgres::{Client, NoTls, Transaction};
+
+use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE tenants (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE services (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE integrations (tenant TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tenant, key));
+CREATE TABLE agents (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, username TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE credentials (
+    agent_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL);
+CREATE UNIQUE INDEX credentials_login ON credentials (tenant, lower(username));
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE, agent_id TEXT NOT NULL,
+    tenant TEXT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE TABLE ingress_tokens (token_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL);
+CREATE TABLE interactions (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT NOT NULL, completed_at BIGINT,
+    customer_token_hash TEXT NOT NULL, version BIGINT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX interactions_live ON interactions (completed_at);
+CREATE INDEX interactions_customer ON interactions (customer_token_hash);
+CREATE TABLE legs (
+    id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, tenant TEXT NOT NULL, created_at BIGINT NOT NULL,
+    body TEXT NOT NULL);
+CREATE INDEX legs_interaction ON legs (interaction_id, created_at);
+CREATE TABLE transfer_data (leg_id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+"#];
+
+/// Milliseconds on the database's clock, so nodes with skewed clocks agree on leases.
+const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// Any number taken to serialise migrations of every node and schema.
+const MIGRATION_LOCK: i64 = 0x6261_746f_6e;
+
+pub struct PostgresStore {
+    writer: Mutex<Client>,
+    reader: Mutex<Client>,
+    /// `(holder, epoch)` of the engine lease this node must hold to commit.
+    fence: Mutex<Option<(String, i64)>>,
+}
+
+fn connect(url: &str, schema: Option<&str>) -> StoreResult<Client> {
+    let mut client = Client::connect(url, NoTls)?;
+    if let Some(schema) = schema {
+        let quoted = format!("\"{}\"", schema.replace('"', ""));
+        client.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {quoted}; SET search_path TO {quoted}"
+        ))?;
+    }
+    Ok(client)
+}
+
+impl PostgresStore {
+    /// Connects, optionally inside `schema` (created if missing), and runs migrations under
+    /// an advisory lock so nodes starting together do not race.
+    pub fn open(url: &str, schema: Option<&str>) -> StoreResult<Self> {
+        let mut writer = connect(url, schema)?;
+        let reader = connect(url, schema)?;
+        migrate(&mut writer)?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            fence: Mutex::new(None),
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Client> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Client> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the engine lease if it is free or expired. Returns the new epoch.
+    pub fn try_acquire_lease(&self, holder: &str, ttl_ms: i64) -> StoreResult<Option<i64>> {
+        let row = self.writer().query_opt(
+            &format!(
+                "INSERT INTO leases (name, holder, epoch, expires_at) VALUES ('engine', $1, 1, {DB_NOW} + $2) \
+                 ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = leases.epoch + 1, \
+                 expires_at = EXCLUDED.expires_at WHERE leases.expires_at < {DB_NOW} RETURNING epoch"
+            ),
+            &[&holder, &ttl_ms],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Extends the lease; `false` when another node has taken it.
+    pub fn renew_lease(&self, holder: &str, epoch: i64, ttl_ms: i64) -> StoreResult<bool> {
+        let n = self.writer().execute(
+            &format!("UPDATE leases SET expires_at = {DB_NOW} + $3 WHERE name = 'engine' AND holder = $1 AND epoch = $2"),
+            &[&holder, &epoch, &ttl_ms],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Gives the lease up at once (clean shutdown), so another node need not wait it out.
+    pub fn release_lease(&self, holder: &str, epoch: i64) -> StoreResult<()> {
+        self.writer().execute(
+            "UPDATE leases SET expires_at = 0 WHERE name = 'engine' AND holder = $1 AND epoch = $2",
+            &[&holder, &epoch],
+        )?;
+        Ok(())
+    }
+
+    /// Every later commit must prove this node still holds this epoch of the lease.
+    pub fn set_fence(&self, fence: Option<(String, i64)>) {
+        *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = fence;
+    }
+}
+
+fn migrate(client: &mut Client) -> StoreResult<()> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let result = (|| -> StoreResult<()> {
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+        let current: i64 = client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+            .get(0);
+        let supported = MIGRATIONS.len() as i64;
+        if current > supported {
+            return Err(StoreError::TooNew {
+                found: current,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let mut tx = client.transaction()?;
+            tx.batch_execute(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&(i as i64 + 1)],
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    result
+}
+
+fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn read_all<T: serde::de::DeserializeOwned>(client: &mut Client, sql: &str) -> StoreResult<Vec<T>> {
+    let mut out = Vec::new();
+    for row in client.query(sql, &[])? {
+        out.push(serde_json::from_str(row.get::<_, &str>(0))?);
+    }
+    Ok(out)
+}
+
+fn upsert(
+    tx: &mut Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> StoreResult<u64> {
+    let stmt = tx.prepare(sql)?;
+    Ok(tx.execute(&stmt, params)?)
+}
+
+impl Store for PostgresStore {
+    fn load(&self) -> StoreResult<Snapshot> {
+        let mut c = self.reader();
+        let tenants: Vec<Tenant> = read_all(&mut c, "SELECT body FROM tenants")?;
+        let services: Vec<Service> = read_all(&mut c, "SELECT body FROM services")?;
+        let integrations: Vec<Integration> = read_all(&mut c, "SELECT body FROM integrations")?;
+        let agents: Vec<Agent> = read_all(&mut c, "SELECT body FROM agents")?;
+        let interactions: Vec<Interaction> = read_all(
+            &mut c,
+            "SELECT body FROM interactions WHERE completed_at IS NULL",
+        )?;
+        let mut legs: Vec<Leg> = Vec::new();
+        for row in c.query(
+            "SELECT l.body, d.data FROM legs l JOIN interactions i ON i.id = l.interaction_id \
+             LEFT JOIN transfer_data d ON d.leg_id = l.id WHERE i.completed_at IS NULL ORDER BY l.created_at",
+            &[],
+        )? {
+            let mut leg: Leg = serde_json::from_str(row.get::<_, &str>(0))?;
+            leg.data = row.get::<_, Option<String>>(1).map(TransferData::from_trusted);
+            legs.push(leg);
+        }
+        Ok(Snapshot {
+            tenants,
+            services,
+            integrations,
+            agents,
+            interactions,
+            legs,
+        })
+    }
+
+    fn commit(&self, batch: &Batch) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let fence = self.fence.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut client = self.writer();
+        let mut tx = client.transaction()?;
+        if let Some((holder, epoch)) = &fence {
+            let held = tx.query_opt(
+                "SELECT 1 FROM leases WHERE name = 'engine' AND holder = $1 AND epoch = $2 FOR SHARE",
+                &[holder, epoch],
+            )?;
+            if held.is_none() {
+                return Err(StoreError::Fenced);
+            }
+        }
+        let c = &batch.changes;
+        for t in &c.tenants {
+            upsert(
+                &mut tx,
+                "INSERT INTO tenants (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                &[&t.id.0, &json(t)?],
+            )?;
+        }
+        for s in &c.services {
+            upsert(
+                &mut tx,
+                "INSERT INTO services (id, tenant, body) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                &[&s.id.0, &s.tenant.0, &json(s)?],
+            )?;
+        }
+        for i in &c.integrations {
+            upsert(
+                &mut tx,
+                "INSERT INTO integrations (tenant, key, body) VALUES ($1, $2, $3) ON CONFLICT (tenant, key) DO UPDATE SET body = EXCLUDED.body",
+                &[&i.tenant.0, &i.key, &json(i)?],
+            )?;
+        }
+        for a in &c.agents {
+            upsert(
+                &mut tx,
+                "INSERT INTO agents (id, tenant, username, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                &[&a.id.0, &a.tenant.0, &a.username, &json(a)?],
+            )?;
+        }
+        for cred in &batch.credentials {
+            upsert(
+                &mut tx,
+                "INSERT INTO credentials (agent_id, tenant, username, password_hash) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (agent_id) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+                &[
+                    &cred.agent.0,
+                    &cred.tenant.0,
+                    &cred.username,
+                    &cred.password_hash,
+                ],
+            )?;
+        }
+        for (hash, tenant) in &batch.ingress_tokens {
+            upsert(
+                &mut tx,
+                "INSERT INTO ingress_tokens (token_hash, tenant) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING",
+                &[hash, &tenant.0],
+            )?;
+        }
+        for i in &c.interactions {
+            let version = i.version as i64;
+            let written = upsert(
+                &mut tx,
+                "INSERT INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, \
+                 completed_at = EXCLUDED.completed_at, version = EXCLUDED.version, body = EXCLUDED.body \
+                 WHERE interactions.version < EXCLUDED.version",
+                &[
+                    &i.id.0,
+                    &i.tenant.0,
+                    &i.status().as_str(),
+                    &i.completed_at,
+                    &i.customer_token_hash,
+                    &version,
+                    &json(i)?,
+                ],
+            )?;
+            if written == 0 {
+                return Err(StoreError::VersionConflict(i.id.0.clone()));
+            }
+        }
+        for l in &c.legs {
+            upsert(
+                &mut tx,
+                "INSERT INTO legs (id, interaction_id, tenant, created_at, body) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                &[
+                    &l.id.0,
+                    &l.interaction.0,
+                    &l.tenant.0,
+                    &l.created_at,
+                    &json(l)?,
+                ],
+            )?;
+        }
+        for (leg, interaction, data) in &c.leg_data {
+            upsert(
+                &mut tx,
+                "INSERT INTO transfer_data (leg_id, interaction_id, data) VALUES ($1, $2, $3) ON CONFLICT (leg_id) DO NOTHING",
+                &[&leg.0, &interaction.0, &data.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn credential(&self, tenant: &TenantId, username: &str) -> StoreResult<Option<Credential>> {
+        let row = self.reader().query_opt(
+            "SELECT agent_id, username, password_hash FROM credentials WHERE tenant = $1 AND lower(username) = lower($2)",
+            &[&tenant.0, &username],
+        )?;
+        Ok(row.map(|r| Credential {
+            agent: AgentId(r.get(0)),
+            tenant: tenant.clone(),
+            username: r.get(1),
+            password_hash: r.get(2),
+        }))
+    }
+
+    fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
+        self.writer().execute(
+            "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&s.token_hash, &s.session.0, &s.agent.0, &s.tenant.0, &s.expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let row = self.reader().query_opt(
+            "SELECT session_id, agent_id, tenant, expires_at FROM sessions WHERE token_hash = $1",
+            &[&token_hash],
+        )?;
+        Ok(row.map(|r| SessionRecord {
+            token_hash: token_hash.to_owned(),
+            session: SessionId(r.get(0)),
+            agent: AgentId(r.get(1)),
+            tenant: TenantId(r.get(2)),
+            expires_at: r.get(3),
+        }))
+    }
+
+    fn revoke_session(&self, session: &SessionId) -> StoreResult<()> {
+        self.writer()
+            .execute("DELETE FROM sessions WHERE session_id = $1", &[&session.0])?;
+        Ok(())
+    }
+
+    fn ingress_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>> {
+        let row = self.reader().query_opt(
+            "SELECT tenant FROM ingress_tokens WHERE token_hash = $1",
+            &[&token_hash],
+        )?;
+        Ok(row.map(|r| TenantId(r.get(0))))
+    }
+
+    fn interaction_by_customer_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<InteractionId>> {
+        let row = self.reader().query_opt(
+            "SELECT id FROM interactions WHERE customer_token_hash = $1",
+            &[&token_hash],
+        )?;
+        Ok(row.map(|r| InteractionId(r.get(0))))
+    }
+
+    fn interaction(&self, id: &InteractionId) -> StoreResult<Option<Interaction>> {
+        let row = self
+            .reader()
+            .query_opt("SELECT body FROM interactions WHERE id = $1", &[&id.0])?;
+        Ok(row
+            .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
+            .transpose()?)
+    }
+
+    fn legs(&self, id: &InteractionId) -> StoreResult<Vec<Leg>> {
+        let rows = self.reader().query(
+            "SELECT body FROM legs WHERE interaction_id = $1 ORDER BY created_at, id",
+            &[&id.0],
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(serde_json::from_str(r.get::<_, &str>(0))?);
+        }
+        Ok(out)
+    }
+
+    fn transfer_data(&self, leg: &TransferId) -> StoreResult<Option<String>> {
+        let row = self.reader().query_opt(
+            "SELECT data FROM transfer_data WHERE leg_id = $1",
+            &[&leg.0],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize> {
+        let n = self.writer().execute(
+            "DELETE FROM transfer_data WHERE interaction_id IN \
+             (SELECT id FROM interactions WHERE tenant = $1 AND completed_at IS NOT NULL AND completed_at < $2)",
+            &[&tenant.0, &before],
+        )?;
+        Ok(n as usize)
+    }
+
+    fn ping(&self) -> StoreResult<()> {
+        self.reader().query_one("SELECT 1", &[])?;
+        Ok(())
+    }
+}
