@@ -230,7 +230,9 @@ impl Remote {
         rx: oneshot::Receiver<bytes::Bytes>,
     ) -> Result<bytes::Bytes, ApiError> {
         match tokio::time::timeout(self.timeout, rx).await {
-            Ok(Ok(payload)) => Ok(payload),
+            // NATS answers an empty "no responders" message while no node runs the engine.
+            Ok(Ok(payload)) if !payload.is_empty() => Ok(payload),
+            Ok(Ok(_)) => Err(crate::engine::stopped()),
             _ => {
                 self.pending
                     .lock()

@@ -47,9 +47,36 @@ const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 /// Any number taken to serialise migrations of every node and schema.
 const MIGRATION_LOCK: i64 = 0x6261_746f_6e;
 
+/// A connection that is dropped on a plain thread: the blocking client runs its own runtime,
+/// which must not be dropped inside tokio's.
+struct Conn(Option<Client>);
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(client));
+        }
+    }
+}
+
 pub struct PostgresStore {
-    writer: Mutex<Client>,
-    reader: Mutex<Client>,
+    writer: Mutex<Conn>,
+    reader: Mutex<Conn>,
     /// `(holder, epoch)` of the engine lease this node must hold to commit.
     fence: Mutex<Option<(String, i64)>>,
 }
@@ -73,17 +100,17 @@ impl PostgresStore {
         let reader = connect(url, schema)?;
         migrate(&mut writer)?;
         Ok(Self {
-            writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            writer: Mutex::new(Conn(Some(writer))),
+            reader: Mutex::new(Conn(Some(reader))),
             fence: Mutex::new(None),
         })
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, Client> {
+    fn writer(&self) -> std::sync::MutexGuard<'_, Conn> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn reader(&self) -> std::sync::MutexGuard<'_, Client> {
+    fn reader(&self) -> std::sync::MutexGuard<'_, Conn> {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -197,3 +197,297 @@ async fn nodes_report_readiness_and_label_their_metrics() {
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+mod killed_node {
+    //! Three `baton serve` processes; the one running the engine (and holding alice's socket)
+    //! is killed with SIGKILL while hand-offs are in flight.
+
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use baton_client::{ConnectOptions, Event};
+    use baton_protocol::TransferData;
+
+    use super::*;
+    use crate::process::{INGRESS, write_config};
+
+    struct Node {
+        child: Child,
+        app: TestApp,
+    }
+
+    async fn spawn_node(dir: &std::path::Path, name: &str) -> Node {
+        let config = write_config(dir);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                DATABASE,
+                "--nats",
+                NATS,
+            ])
+            .args([
+                "--database-schema",
+                name,
+                "--cluster-name",
+                name,
+                "--disconnect-grace-ms",
+                "60000",
+            ])
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let addr = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            let mut reader = BufReader::new(stdout);
+            loop {
+                line.clear();
+                assert!(
+                    reader.read_line(&mut line).unwrap() > 0,
+                    "node exited before listening"
+                );
+                if let Some(addr) = line.trim().strip_prefix("Baton listening on http://") {
+                    return addr.parse().unwrap();
+                }
+            }
+        })
+        .await
+        .unwrap();
+        Node {
+            child,
+            app: TestApp::external(addr),
+        }
+    }
+
+    /// Connects (retrying while the cluster chooses a new engine).
+    async fn connect_retry(app: &TestApp, token: &str) -> Agent {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            let options = ConnectOptions::new(token).integration_key("crm");
+            match baton_client::connect(&app.ws_url(), options).await {
+                Ok((client, events)) => {
+                    return Agent {
+                        client,
+                        events,
+                        token: token.to_owned(),
+                        seen: Vec::new(),
+                    };
+                }
+                Err(e) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "cannot reconnect: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        }
+    }
+
+    fn data_for(i: usize) -> String {
+        format!(r#"{{"case":"K-{i}", "pad":"{}"}}"#, "z".repeat(i * 7))
+    }
+
+    #[tokio::test]
+    async fn a_killed_engine_node_loses_no_interaction_and_no_committed_transfer_data() {
+        let name = unique("k");
+        let dir = tempfile::tempdir().unwrap();
+        // The first node takes the engine lease; alice's socket is there too.
+        let mut first = spawn_node(dir.path(), &name).await;
+        let mut engine_ready = false;
+        for _ in 0..50 {
+            if first.app.get("/readyz", None).await.0 == 200 {
+                engine_ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(engine_ready);
+        let second = spawn_node(dir.path(), &name).await;
+        let third = spawn_node(dir.path(), &name).await;
+        let tenant = Tenant {
+            name: "acme".into(),
+            ingress: INGRESS.into(),
+        };
+
+        let alice_token = first.app.login("acme", "alice").await;
+        let bob_token = second.app.login("acme", "bob").await;
+        let mut alice = connect_retry(&first.app, &alice_token).await;
+        let mut bob = connect_retry(&second.app, &bob_token).await;
+        alice.client.set_agent_state("ready", None).await.unwrap();
+
+        // Bob takes whatever comes and keeps every transfer data he is given.
+        let (got_tx, mut got_rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+        let bob_client = bob.client.clone();
+        let bob_task = tokio::spawn(async move {
+            while let Some(e) = bob.events.next().await {
+                record(&bob_client, &e, &got_tx).await;
+            }
+        });
+
+        let mut created = Vec::new();
+        let mut killed = false;
+        for i in 0..10 {
+            let (id, _) = loop {
+                let body = serde_json::json!({"channel": "chat", "service": "Sales", "customer": {"name": format!("C{i}")}});
+                let (s, v) = third
+                    .app
+                    .post("/api/v1/interactions", Some(&tenant.ingress), body)
+                    .await;
+                if s == 201 {
+                    break (v["id"].as_str().unwrap().to_owned(), ());
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            };
+            created.push(id.clone());
+            wait_offer(&mut alice, &id).await;
+            accept_retry(&alice, &id).await;
+            let data = data_for(i);
+            if i == 4 && !killed {
+                // Kill the engine's node while this hand-off is on its way.
+                let client = alice.client.clone();
+                let (d, iid) = (data.clone(), id.clone());
+                let inflight = tokio::spawn(async move {
+                    client.blind_transfer("bob", Some(&d), Some(&iid)).await
+                });
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                first.child.kill().unwrap();
+                first.child.wait().unwrap();
+                killed = true;
+                let _ = inflight.await;
+                alice = connect_retry(&third.app, &alice_token).await;
+                // Whatever is still alice's goes on to bob now.
+                let mine = alice.client.get_interactions_state().await.unwrap();
+                for interaction in mine.interactions {
+                    if interaction.state.as_str() == "connected" {
+                        let n = created.iter().position(|c| *c == interaction.id).unwrap();
+                        transfer_retry(&alice, &interaction.id, &data_for(n)).await;
+                    }
+                }
+                alice.client.set_agent_state("ready", None).await.unwrap();
+                continue;
+            }
+            transfer_retry(&alice, &id, &data).await;
+            // Handing off her last interaction puts alice in after-call work.
+            alice.client.set_agent_state("ready", None).await.unwrap();
+        }
+
+        // Every committed leg's data reached bob, byte for byte; nothing else did.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let mut received: HashMap<String, String> = HashMap::new();
+        while let Ok((id, data)) = got_rx.try_recv() {
+            received.insert(id, data);
+        }
+        let mut committed = 0;
+        for (n, id) in created.iter().enumerate() {
+            let (s, interaction) = second
+                .app
+                .get(&format!("/api/v1/interactions/{id}"), Some(ADMIN))
+                .await;
+            assert_eq!(s, 200, "interaction {id} lost");
+            assert!(
+                ["queued", "offered", "connected", "wrap_up", "completed"]
+                    .contains(&interaction["status"].as_str().unwrap())
+            );
+            for leg in second.app.transfers(id).await {
+                let Some(sha) = leg["outcomes"][0]["sha256"].as_str().map(str::to_owned) else {
+                    continue;
+                };
+                committed += 1;
+                let got = received
+                    .get(id)
+                    .unwrap_or_else(|| panic!("committed data of {id} never reached bob"));
+                assert_eq!(got, &data_for(n));
+                assert_eq!(TransferData::parse(got, usize::MAX).unwrap().sha256(), sha);
+            }
+        }
+        for id in received.keys() {
+            assert!(
+                created.contains(id),
+                "bob got data for an interaction nobody sent him"
+            );
+        }
+        assert!(committed >= 9, "only {committed} hand-offs committed");
+        println!(
+            "cluster kill: {} interactions, {committed} committed hand-offs, all delivered",
+            created.len()
+        );
+        bob_task.abort();
+        let (mut second, mut third) = (second, third);
+        let _ = second.child.kill();
+        let _ = third.child.kill();
+    }
+
+    async fn record(
+        bob: &baton_client::Client,
+        e: &Event,
+        got: &tokio::sync::mpsc::UnboundedSender<(String, String)>,
+    ) {
+        match e.name.as_str() {
+            "ON_LOAD_TRANSFER_DATA" => {
+                let _ = got.send((
+                    e.arg(0).as_str().unwrap().to_owned(),
+                    e.raw(1).unwrap().to_owned(),
+                ));
+            }
+            "ON_NEW_INTERACTION" if e.arg(0)["state"] == "ringing" => {
+                let id = e.arg(0)["id"].as_str().unwrap().to_owned();
+                let bob = bob.clone();
+                tokio::spawn(async move {
+                    // After the transfer data event has been recorded.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let _ = bob.accept_interaction(Some(&id)).await;
+                    let _ = bob.complete_interaction(Some(&id)).await;
+                });
+            }
+            _ => {}
+        }
+    }
+
+    async fn wait_offer(alice: &mut Agent, id: &str) {
+        loop {
+            let e = alice.expect("ON_NEW_INTERACTION").await;
+            if e.arg(0)["id"] == id {
+                return;
+            }
+        }
+    }
+
+    async fn accept_retry(alice: &Agent, id: &str) {
+        for _ in 0..30 {
+            if alice.client.accept_interaction(Some(id)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        panic!("alice could not accept {id}");
+    }
+
+    async fn transfer_retry(alice: &Agent, id: &str, data: &str) {
+        for _ in 0..30 {
+            match alice
+                .client
+                .blind_transfer("bob", Some(data), Some(id))
+                .await
+            {
+                Ok(_) => return,
+                Err(e)
+                    if e.kind() == Some(ErrorCode::NoInteraction)
+                        || e.kind() == Some(ErrorCode::NotSuitableState) =>
+                {
+                    return;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        }
+        panic!("alice could not hand {id} to bob");
+    }
+}
