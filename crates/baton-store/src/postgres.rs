@@ -45,7 +45,7 @@ CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT N
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// Any number taken to serialise migrations of every node and schema.
-const MIGRATION_LOCK: i64 = 0x6261_746f_6e;
+const MIGRATION_LOCK: i64 = 0x0062_6174_6f6e;
 
 /// A connection that is dropped on a plain thread: the blocking client runs its own runtime,
 /// which must not be dropped inside tokio's.

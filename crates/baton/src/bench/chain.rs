@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,6 +114,9 @@ pub struct Load {
     pub handoffs: u64,
     pub payload_bytes: usize,
     pub max: Duration,
+    /// Most items one participant may hold (Baton: the agents' `maxChats`); a hop only
+    /// goes to a participant with room, counting what is on its way to them.
+    pub capacity: u32,
 }
 
 #[derive(Debug, Default)]
@@ -136,15 +139,21 @@ pub async fn drive<T: Transport>(
 ) -> Outcome {
     let issued = Arc::new(AtomicU64::new(0));
     let next_target = Arc::new(AtomicUsize::new(0));
+    let held: Arc<Vec<AtomicU32>> =
+        Arc::new((0..load.participants).map(|_| AtomicU32::new(0)).collect());
+    for (_, first) in &starts {
+        held[*first].fetch_add(1, Ordering::Relaxed);
+    }
     let started = Instant::now();
     let deadline = started + load.max;
     let mut tasks = tokio::task::JoinSet::new();
     for (chain, (key, first)) in starts.into_iter().enumerate() {
-        let (transport, issued, next_target, progress) = (
+        let (transport, issued, next_target, progress, held) = (
             transport.clone(),
             issued.clone(),
             next_target.clone(),
             progress.clone(),
+            held.clone(),
         );
         tasks.spawn(async move {
             let mut out = Outcome::default();
@@ -158,20 +167,28 @@ pub async fn drive<T: Transport>(
                 if hop >= load.handoffs {
                     break;
                 }
+                // Round robin over participants with room; the slot is reserved here.
                 let to = loop {
                     let t = next_target.fetch_add(1, Ordering::Relaxed) % load.participants;
-                    if t != holder {
+                    if t == holder {
+                        continue;
+                    }
+                    if held[t].fetch_add(1, Ordering::Relaxed) < load.capacity {
                         break t;
                     }
+                    held[t].fetch_sub(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
                 };
                 let data = payload(load.payload_bytes, chain, hop);
                 match transport.hop(&key, holder, to, &data).await {
                     Ok(latency) => {
                         out.latencies.push(latency);
+                        held[holder].fetch_sub(1, Ordering::Relaxed);
                         holder = to;
                         progress.inc(1);
                     }
                     Err(e) => {
+                        held[to].fetch_sub(1, Ordering::Relaxed);
                         out.errors += 1;
                         out.first_error.get_or_insert(e);
                         // The chain's item is in an unknown state: stop this chain.

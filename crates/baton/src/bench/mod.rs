@@ -303,6 +303,7 @@ async fn measure(
         handoffs: args.handoffs,
         payload_bytes: args.payload_bytes,
         max: Duration::from_secs(args.max_secs),
+        capacity: target::MAX_CHATS,
     };
     let cpu_before = server.usage();
     let process_before = sys::process("self");
@@ -451,6 +452,7 @@ async fn compare(
         handoffs: args.handoffs,
         payload_bytes: args.payload_bytes,
         max: Duration::from_secs(args.max_secs),
+        capacity: target::MAX_CHATS,
     };
     let starts: Vec<(String, usize)> = (0..args.concurrency)
         .map(|k| (format!("c{k}"), k % args.agents))

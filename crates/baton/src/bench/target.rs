@@ -18,6 +18,8 @@ pub const SERVER_THREADS: &str = "baton-server";
 pub const SERVICE: &str = "bench";
 pub const INTEGRATION: &str = "bench-crm";
 pub const PASSWORD: &str = "bench-password";
+/// Chats each bench agent may hold (the most the admin API allows).
+pub const MAX_CHATS: u32 = 50;
 
 pub enum Where {
     /// `baton_server::Application` on its own tokio runtime in this process.
@@ -455,7 +457,7 @@ pub async fn create_agents(
             rest.admin_post(
                 &path,
                 json!({"username": username, "password": PASSWORD, "displayName": username,
-                       "services": [SERVICE], "maxChats": 50}),
+                       "services": [SERVICE], "maxChats": MAX_CHATS}),
             )
             .await?;
             Ok(username)

@@ -273,8 +273,7 @@ async fn connections_over_the_node_limit_are_refused() {
     let token = app.login("acme", "bob").await;
     let err = tokio_tungstenite::connect_async(app.ws_url())
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(err.to_string().contains("503"), "{err}");
     let _ = token;
 }
@@ -289,8 +288,7 @@ async fn a_browser_socket_from_a_foreign_origin_is_refused() {
         .insert("Origin", "https://evil.example".parse().unwrap());
     let err = tokio_tungstenite::connect_async(req)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(err.to_string().contains("403"), "{err}");
     for allowed in [
         format!("http://{}", app.addr),

@@ -180,7 +180,7 @@ async fn every_token_reaches_only_the_routes_meant_for_it() {
         if kind == Kind::Customer {
             assert!(result.is_ok(), "{result:?}");
         } else {
-            let err = result.err().expect("refused").to_string();
+            let err = result.expect_err("refused").to_string();
             let expected = if kind == Kind::None { "400" } else { "401" };
             assert!(err.contains(expected), "{kind:?}: {err}");
         }
