@@ -34,7 +34,11 @@ targets="${FUZZ_TARGETS:-$(cargo fuzz list --fuzz-dir fuzz)}"
 # Debug assertions on (-a), no sanitizer: the code under test is safe Rust, and without
 # ASan each target runs several times faster. FUZZ_SANITIZER=address turns it back on.
 sanitizer="${FUZZ_SANITIZER:-none}"
-cargo fuzz build --fuzz-dir fuzz -a -s "$sanitizer" $targets
+if [ -z "${FUZZ_TARGETS:-}" ]; then
+  cargo fuzz build --fuzz-dir fuzz -a -s "$sanitizer"
+else
+  for t in $targets; do cargo fuzz build --fuzz-dir fuzz -a -s "$sanitizer" "$t"; done
+fi
 
 summary=()
 status=0

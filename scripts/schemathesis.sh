@@ -91,10 +91,12 @@ TOML
 
 checks="not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance"
 set +e
-"$VENV/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
+# From the scratch folder: schemathesis keeps a `.schemathesis/` cache in its working directory.
+venv_abs="$(cd "$VENV" && pwd)"
+(cd "$work" && "$venv_abs/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
   --checks "$checks" --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --seed "$SEED" \
   --workers 2 --request-timeout 10 --report junit --report-junit-path "$work/junit.xml" \
-  | tee "$work/out.txt"
+  ) | tee "$work/out.txt"
 status=${PIPESTATUS[0]}
 set -e
 cases="$(python3 - "$work/junit.xml" <<'PY'

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use arbitrary::Arbitrary;
 use baton_core::{
     AdminCommand, Agent, AgentId, Command, Core, CoreConfig, Effect, Integration, Interaction,
-    InteractionId, Leg, Recipient, Service, SessionId, Snapshot, Tenant, TenantId,
-    TenantSettings, TransferId,
+    InteractionId, Leg, Recipient, Service, SessionId, Snapshot, Tenant, TenantId, TenantSettings,
+    TransferId,
 };
 use baton_protocol::{Channel, Customer, Method, TransferData};
 use libfuzzer_sys::fuzz_target;
@@ -42,7 +42,7 @@ impl Data {
 }
 
 #[derive(Arbitrary, Debug)]
-enum Call {
+enum Req {
     State(u8),
     InteractionsState,
     TeamMembers,
@@ -79,15 +79,39 @@ enum Answer {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Connect { agent: u8, key: u8 },
-    Disconnect { agent: u8 },
-    Call { agent: u8, call: Call },
-    Reply { agent: u8, which: u8, answer: Answer },
-    NewInteraction { chat: bool, service: bool },
-    CustomerMessage { pick: u8 },
-    CustomerHangup { pick: u8 },
-    Advance { ms: u16 },
-    Settings { timeout_ms: u16, max_bytes: u16 },
+    Connect {
+        agent: u8,
+        key: u8,
+    },
+    Disconnect {
+        agent: u8,
+    },
+    Call {
+        agent: u8,
+        call: Req,
+    },
+    Reply {
+        agent: u8,
+        which: u8,
+        answer: Answer,
+    },
+    NewInteraction {
+        chat: bool,
+        service: bool,
+    },
+    CustomerMessage {
+        pick: u8,
+    },
+    CustomerHangup {
+        pick: u8,
+    },
+    Advance {
+        ms: u16,
+    },
+    Settings {
+        timeout_ms: u16,
+        max_bytes: u16,
+    },
     Restart,
 }
 
@@ -112,7 +136,8 @@ impl Store {
             self.services.insert(s.id.0.clone(), s);
         }
         for i in c.integrations {
-            self.integrations.insert((i.tenant.clone(), i.key.clone()), i);
+            self.integrations
+                .insert((i.tenant.clone(), i.key.clone()), i);
         }
         for a in c.agents {
             self.agents.insert(a.id.clone(), a);
@@ -279,73 +304,73 @@ impl World {
         }
     }
 
-    fn method(&self, call: &Call) -> Method {
+    fn method(&self, call: &Req) -> Method {
         match call {
-            Call::State(s) => Method::SetAgentState {
+            Req::State(s) => Method::SetAgentState {
                 state: ["ready", "not_ready", "after_call_work", "busy"][*s as usize % 4].into(),
                 reason: None,
             },
-            Call::InteractionsState => Method::GetInteractionsState,
-            Call::TeamMembers => Method::GetTeamMembers {
+            Req::InteractionsState => Method::GetInteractionsState,
+            Req::TeamMembers => Method::GetTeamMembers {
                 team_id: "all".into(),
             },
-            Call::Accept(p) => Method::AcceptInteraction { id: self.pick(*p) },
-            Call::Reject(p) => Method::RejectInteraction { id: self.pick(*p) },
-            Call::Switch(p) => Method::SwitchActiveInteraction {
+            Req::Accept(p) => Method::AcceptInteraction { id: self.pick(*p) },
+            Req::Reject(p) => Method::RejectInteraction { id: self.pick(*p) },
+            Req::Switch(p) => Method::SwitchActiveInteraction {
                 id: self.pick(*p).unwrap_or_default(),
             },
-            Call::Chat(p) => Method::SendChatMessage {
+            Req::Chat(p) => Method::SendChatMessage {
                 text: "hi".into(),
                 id: self.pick(*p),
             },
-            Call::Hold(p, hold) => Method::SetCallHold {
+            Req::Hold(p, hold) => Method::SetCallHold {
                 hold: *hold,
                 id: self.pick(*p),
             },
-            Call::Leave(p) => Method::LeaveInteraction { id: self.pick(*p) },
-            Call::Complete(p) => Method::CompleteInteraction { id: self.pick(*p) },
-            Call::Note(p) => Method::AddNote {
+            Req::Leave(p) => Method::LeaveInteraction { id: self.pick(*p) },
+            Req::Complete(p) => Method::CompleteInteraction { id: self.pick(*p) },
+            Req::Note(p) => Method::AddNote {
                 text: "note".into(),
                 id: self.pick(*p),
             },
-            Call::SetVariable(p) => Method::SetVariable {
+            Req::SetVariable(p) => Method::SetVariable {
                 key: "k".into(),
                 value: serde_json::json!(1),
                 id: self.pick(*p),
             },
-            Call::Variables(p) => Method::GetVariables {
+            Req::Variables(p) => Method::GetVariables {
                 keys: None,
                 id: self.pick(*p),
             },
-            Call::Blind(t, d, p) => Method::BlindTransfer {
+            Req::Blind(t, d, p) => Method::BlindTransfer {
                 target: Self::target(*t),
                 data: d.get(),
                 id: self.pick(*p),
             },
-            Call::Consult(t) => Method::ConsultCall {
+            Req::Consult(t) => Method::ConsultCall {
                 target: Self::target(*t),
             },
-            Call::Transfer(d) => Method::Transfer { data: d.get() },
-            Call::InviteCall(t, d, p) => Method::InviteToCallConference {
+            Req::Transfer(d) => Method::Transfer { data: d.get() },
+            Req::InviteCall(t, d, p) => Method::InviteToCallConference {
                 target: Self::target(*t),
                 data: d.get(),
                 id: self.pick(*p),
             },
-            Call::Merge(d) => Method::MergeAllCallsIntoConference { data: d.get() },
-            Call::RemoveCall(a, p) => Method::RemoveFromCallConference {
+            Req::Merge(d) => Method::MergeAllCallsIntoConference { data: d.get() },
+            Req::RemoveCall(a, p) => Method::RemoveFromCallConference {
                 party_id: format!("a{}", a % 4),
                 id: self.pick(*p),
             },
-            Call::InviteChat(a, p) => Method::InviteToChatConference {
+            Req::InviteChat(a, p) => Method::InviteToChatConference {
                 agent_id: Self::target(*a),
                 id: self.pick(*p),
             },
-            Call::RemoveChat(a, p) => Method::RemoveFromChatConference {
+            Req::RemoveChat(a, p) => Method::RemoveFromChatConference {
                 party_id: format!("a{}", a % 4),
                 id: self.pick(*p),
             },
-            Call::History(p) => Method::GetTransferHistory { id: self.pick(*p) },
-            Call::Logout => Method::Logout,
+            Req::History(p) => Method::GetTransferHistory { id: self.pick(*p) },
+            Req::Logout => Method::Logout,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Transfer-data validation and its storage form: `TransferData::parse` under a size
-//! limit keeps exact bytes; the at-rest cipher round-trips whatever was accepted and never
+//! limit keeps the exact bytes of the value (surrounding JSON whitespace dropped); the at-rest cipher round-trips whatever was accepted and never
 //! panics on a stored value it did not write.
 #![no_main]
 
@@ -13,9 +13,11 @@ fn cipher() -> &'static DataCipher {
 }
 
 fuzz_target!(|input: (u16, &str)| {
-    let (max, text) = input;
+    let (max, input) = input;
     let max = max as usize;
-    match TransferData::parse(text, max) {
+    // JSON whitespace around the value is not part of it; every byte inside is kept.
+    let text = input.trim_matches([' ', '\t', '\n', '\r']);
+    match TransferData::parse(input, max) {
         Ok(data) => {
             assert!(text.len() <= max);
             assert_eq!(data.as_str(), text);

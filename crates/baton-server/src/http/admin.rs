@@ -64,6 +64,7 @@ fn check_name(what: &str, value: &str) -> HttpResult<()> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenant {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
 }
 
@@ -74,7 +75,7 @@ pub struct TenantCreated {
 
 /// Creates a tenant.
 #[utoipa::path(post, path = "/api/v1/admin/tenants", request_body = CreateTenant, security(("admin" = [])),
-    responses((status = 201, body = TenantCreated), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = TenantCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_tenant(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -96,8 +97,10 @@ async fn create_tenant(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateService {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     channels: Vec<Channel>,
+    #[schema(minimum = 1000, maximum = 600000)]
     ring_timeout_ms: Option<u64>,
 }
 
@@ -146,12 +149,15 @@ async fn create_service(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAgent {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     username: String,
+    #[schema(min_length = 4, max_length = 1024)]
     password: String,
     display_name: Option<String>,
     extension: Option<String>,
     #[serde(default)]
     services: Vec<String>,
+    #[schema(minimum = 1, maximum = 50)]
     max_chats: Option<u32>,
 }
 
@@ -222,9 +228,11 @@ async fn create_agent(
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateIntegration {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     integration_key: String,
     name: String,
     #[serde(default)]
+    #[schema(inline, value_type = Vec<String>, pattern = r"^https?://[^/]+$")]
     allowed_origins: Vec<String>,
 }
 
@@ -262,7 +270,9 @@ async fn create_integration(
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateSettings {
+    #[schema(minimum = 100, maximum = 30000)]
     transfer_data_timeout_ms: Option<u64>,
+    #[schema(minimum = 1, maximum = 1048576)]
     transfer_data_max_bytes: Option<usize>,
     retention_secs: Option<u64>,
 }
