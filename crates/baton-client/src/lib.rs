@@ -230,7 +230,7 @@ pub struct Client {
 
 /// Connects and says hello. Fails with the server's error (e.g. `invalid_token`) if refused.
 pub async fn connect(url: &str, options: ConnectOptions) -> Result<(Client, Events), ClientError> {
-    let (ws, _) = tokio_tungstenite::connect_async(url)
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .map_err(|e| ClientError::Connect(e.to_string()))?;
     let (mut sink, mut stream) = ws.split();

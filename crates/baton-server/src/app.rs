@@ -1,6 +1,8 @@
 //! [`Application`]: settings in, a bound listener and a running engine out.
 
 use std::future::Future;
+
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -198,8 +200,12 @@ impl Application {
         let router = crate::http::router(self.state.clone());
         let result = match &self.state.settings.tls {
             None => {
+                // Small frames must not wait for Nagle's algorithm (up to 40 ms each).
+                let listener = self.listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 axum::serve(
-                    self.listener,
+                    listener,
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)

@@ -55,6 +55,11 @@ impl Subjects {
         format!("{}.node.{node}", self.prefix)
     }
 
+    /// Told to a node the engine believed dead: it announces its sockets again.
+    fn down(&self, node: u16) -> String {
+        format!("{}.down.{node}", self.prefix)
+    }
+
     fn reply(&self, node: u16, id: &str) -> String {
         format!("{}.reply.{node}.{id}", self.prefix)
     }
@@ -484,6 +489,19 @@ pub async fn start(
         }
     });
 
+    // Declared dead while alive (a long pause): announce this node's agent sockets again.
+    let mut down = nats
+        .subscribe(subjects.down(node))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (r, h) = (remote.clone(), hub.clone());
+    tokio::spawn(async move {
+        while down.next().await.is_some() {
+            tracing::warn!("the engine took this node for dead; announcing its sockets again");
+            reannounce(&r, &h).await;
+        }
+    });
+
     // A new engine: announce this node's agent sockets again.
     let mut leaders = nats
         .subscribe(subjects.leader.clone())
@@ -503,15 +521,7 @@ pub async fn start(
                 epoch = notice.epoch,
                 "a new engine leads the cluster"
             );
-            for (conn, meta) in h.agent_sockets() {
-                let connect = Command::Connect {
-                    agent: meta.agent,
-                    session: meta.session,
-                    conn,
-                    integration_key: meta.integration_key,
-                };
-                let _ = r.submit(connect, Extra::default(), ReplyTo::Nobody).await;
-            }
+            reannounce(&r, &h).await;
         }
     });
 
@@ -559,6 +569,21 @@ pub async fn start(
         node,
     ));
     Ok(Cluster { remote, node })
+}
+
+/// Announces every live agent socket of this node to the engine again.
+async fn reannounce(remote: &Arc<Remote>, hub: &Hub) {
+    for (conn, meta) in hub.agent_sockets() {
+        let connect = Command::Connect {
+            agent: meta.agent,
+            session: meta.session,
+            conn,
+            integration_key: meta.integration_key,
+        };
+        let _ = remote
+            .submit(connect, Extra::default(), ReplyTo::Nobody)
+            .await;
+    }
 }
 
 /// Tries for the engine lease every second; runs the engine while holding it.
@@ -694,6 +719,7 @@ async fn lead(
                     tracing::warn!(node = n, "a node went silent: logging its sockets out");
                     let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
                     let _ = jobs.send(job).await;
+                    let _ = nats.publish(subjects.down(n), Vec::new().into()).await;
                 }
             }
         }

@@ -208,6 +208,19 @@ pub fn encode_result(result: &Result<serde_json::Value, ApiError>) -> Vec<u8> {
     serde_json::to_vec(&r).expect("results serialise")
 }
 
+type Commit = tokio::task::JoinHandle<Result<std::time::Duration, baton_store::StoreError>>;
+
+/// A batch applied in memory whose commit is under way; its answers wait for it.
+#[derive(Default)]
+struct Applied {
+    replies: Vec<(ReplyTo, Result<serde_json::Value, ApiError>)>,
+    effects: Vec<Effect>,
+    answers: Vec<(serde_json::Value, QueryReply)>,
+    commands: u64,
+    /// Whether the batch wrote anything (a batch of reads commits nothing).
+    writes: bool,
+}
+
 /// Most commands one transaction takes; more wait for the next.
 const MAX_BATCH: usize = 1024;
 
@@ -244,23 +257,34 @@ impl Engine {
 
     /// Runs until every sender is dropped. A store failure stops the process: memory and
     /// disk would disagree, and the durable state is the one to restart from.
+    ///
+    /// Commits are pipelined: while one batch is being written, the next is applied in
+    /// memory. Its answers and events still wait for its own commit, and batches are
+    /// announced in order.
     pub async fn run(mut self) {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
+        let mut inflight: Option<(Commit, Applied)> = None;
         loop {
             let deadline = self
                 .core
                 .next_deadline()
                 .map(|at| self.clock.instant_at(at));
-            let first = match deadline {
-                Some(at) => tokio::select! {
-                    job = self.rx.recv() => job,
-                    _ = tokio::time::sleep_until(at) => Some(Job::Command {
-                        command: Box::new(Command::Tick), extra: Extra::default(), reply: ReplyTo::Nobody,
-                    }),
+            let first = tokio::select! {
+                biased;
+                done = async { (&mut inflight.as_mut().expect("guarded").0).await }, if inflight.is_some() => {
+                    let (_, applied) = inflight.take().expect("guarded");
+                    self.finish(done, applied);
+                    continue;
+                }
+                job = self.rx.recv() => match job {
+                    Some(job) => job,
+                    None => break,
                 },
-                None => self.rx.recv().await,
+                _ = async { match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                } } => Job::Command { command: Box::new(Command::Tick), extra: Extra::default(), reply: ReplyTo::Nobody },
             };
-            let Some(first) = first else { break };
             jobs.push(first);
             while jobs.len() < MAX_BATCH {
                 match self.rx.try_recv() {
@@ -268,24 +292,35 @@ impl Engine {
                     Err(_) => break,
                 }
             }
-            if let Err(e) = self.step(&mut jobs).await {
-                tracing::error!(error = %e, "store commit failed; stopping so the durable state stays the truth");
-                std::process::exit(70);
+            let (batch, applied) = self.apply(&mut jobs);
+            // One commit at a time, in order: the previous one lands and is announced first.
+            if let Some((commit, previous)) = inflight.take() {
+                self.finish(commit.await, previous);
             }
+            let store = self.store.clone();
+            let commit = tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                store.commit(&batch).map(|()| started.elapsed())
+            });
+            inflight = Some((commit, applied));
+        }
+        if let Some((commit, applied)) = inflight.take() {
+            self.finish(commit.await, applied);
         }
         tracing::debug!("engine stopped");
     }
 
-    async fn step(&mut self, jobs: &mut Vec<Job>) -> Result<(), baton_store::StoreError> {
+    /// Applies a batch of jobs in memory; returns what to commit and what to announce after.
+    fn apply(&mut self, jobs: &mut Vec<Job>) -> (Batch, Applied) {
         let now = self.clock.now();
-        let mut replies = Vec::new();
-        let mut effects = Vec::new();
-        let mut queries = Vec::new();
+        let mut applied = Applied::default();
         let mut batch = Batch::default();
-        let mut commands = 0u64;
         if self.core.next_deadline().is_some_and(|at| at <= now) {
-            effects.extend(self.core.apply(Command::Tick, now).effects);
+            applied
+                .effects
+                .extend(self.core.apply(Command::Tick, now).effects);
         }
+        let mut queries = Vec::new();
         for job in jobs.drain(..) {
             match job {
                 Job::Query { query, reply } => queries.push((query, reply)),
@@ -294,39 +329,59 @@ impl Engine {
                     extra,
                     reply,
                 } => {
-                    commands += 1;
+                    applied.commands += 1;
                     let output = self.core.apply(*command, now);
                     let result = output.reply.unwrap_or(Ok(serde_json::Value::Null));
                     if result.is_ok() {
                         batch.credentials.extend(extra.credentials);
                     }
-                    effects.extend(output.effects);
-                    replies.push((reply, result));
+                    applied.effects.extend(output.effects);
+                    applied.replies.push((reply, result));
                 }
             }
         }
+        // Answered from the state this batch commits; sent once it has.
+        for (query, reply) in queries {
+            applied
+                .answers
+                .push((query::answer(&self.core, &query), reply));
+        }
         batch.changes = self.core.take_changes();
-        if !batch.is_empty() {
-            let started = Instant::now();
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || store.commit(&batch))
-                .await
-                .expect("commit task does not panic")?;
+        applied.writes = !batch.is_empty();
+        (batch, applied)
+    }
+
+    /// The batch is committed: now the world may know. Answers first, then the events.
+    fn finish(
+        &self,
+        done: Result<Result<std::time::Duration, baton_store::StoreError>, tokio::task::JoinError>,
+        applied: Applied,
+    ) {
+        let took = match done {
+            Ok(Ok(took)) => took,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "store commit failed; stopping so the durable state stays the truth");
+                std::process::exit(70);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit task failed; stopping");
+                std::process::exit(70);
+            }
+        };
+        if applied.writes {
             self.metrics.commits.fetch_add(1, Ordering::Relaxed);
             self.metrics
                 .commit_commands
-                .fetch_add(commands, Ordering::Relaxed);
+                .fetch_add(applied.commands, Ordering::Relaxed);
             self.metrics
                 .commit_micros
-                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         }
-        // Committed: now the world may know. Answers first, then the events they caused.
-        for (reply, result) in replies {
+        for (reply, result) in applied.replies {
             self.reply(reply, result);
         }
-        self.carry_out(effects);
-        for (query, reply) in queries {
-            let answer = query::answer(&self.core, &query);
+        self.carry_out(applied.effects);
+        for (answer, reply) in applied.answers {
             match reply {
                 QueryReply::Channel(tx) => {
                     let _ = tx.send(answer);
@@ -338,7 +393,6 @@ impl Engine {
             }
         }
         self.outlet.flush();
-        Ok(())
     }
 
     fn reply(&self, reply: ReplyTo, result: Result<serde_json::Value, ApiError>) {

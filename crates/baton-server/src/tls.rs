@@ -252,7 +252,10 @@ async fn accept_loop(
 ) {
     loop {
         let (stream, peer) = match tcp.accept().await {
-            Ok(conn) => conn,
+            Ok(conn) => {
+                let _ = conn.0.set_nodelay(true);
+                conn
+            }
             Err(e) => {
                 if !matches!(
                     e.kind(),

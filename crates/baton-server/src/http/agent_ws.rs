@@ -70,7 +70,10 @@ async fn upgrade(
     let max = state.settings.limits.max_frame_bytes;
     // Frames up to twice the limit are read and answered with `payload_too_large`; beyond
     // that the transport refuses them (close 1009), so memory stays bounded.
-    ws.max_message_size(max * 2)
+    // An 8 KiB read buffer instead of tungstenite's 128 KiB: ten thousand idle agents must
+    // fit in memory (BENCHMARKS.md); larger frames grow it as they come.
+    ws.read_buffer_size(8 * 1024)
+        .max_message_size(max * 2)
         .max_frame_size(max * 2)
         .on_upgrade(move |socket| run(state, socket, origin.is_some()))
 }

@@ -60,7 +60,8 @@ async fn upgrade(
             .into_response();
     }
     let max = state.settings.limits.max_frame_bytes;
-    ws.max_message_size(max)
+    ws.read_buffer_size(8 * 1024)
+        .max_message_size(max)
         .on_upgrade(move |socket| run(state, socket, interaction))
 }
 
