@@ -104,9 +104,10 @@ impl Application {
             match &settings.cluster {
                 Some(cluster) => {
                     let (url, schema) = (cluster.database_url.clone(), cluster.schema.clone());
+                    let cipher = settings.data_cipher.clone();
                     let pg = Arc::new(
                         tokio::task::spawn_blocking(move || {
-                            PostgresStore::open(&url, schema.as_deref())
+                            PostgresStore::open_with(&url, schema.as_deref(), cipher)
                         })
                         .await
                         .expect("open does not panic")?,

@@ -14,6 +14,7 @@ use baton_core::{
 use baton_protocol::{Millis, TransferData};
 use postgres::{Client, NoTls, Transaction};
 
+use crate::cipher::{self, DataCipher};
 use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
 
 const MIGRATIONS: &[&str] = &[r#"
@@ -79,6 +80,8 @@ pub struct PostgresStore {
     reader: Mutex<Conn>,
     /// `(holder, epoch)` of the engine lease this node must hold to commit.
     fence: Mutex<Option<(String, i64)>>,
+    /// Encrypts transfer-data content at rest, as in the SQLite store.
+    cipher: Option<DataCipher>,
 }
 
 fn connect(url: &str, schema: Option<&str>) -> StoreResult<Client> {
@@ -96,6 +99,16 @@ impl PostgresStore {
     /// Connects, optionally inside `schema` (created if missing), and runs migrations under
     /// an advisory lock so nodes starting together do not race.
     pub fn open(url: &str, schema: Option<&str>) -> StoreResult<Self> {
+        Self::open_with(url, schema, None)
+    }
+
+    /// [`PostgresStore::open`] with transfer data encrypted by `cipher` (every node of a
+    /// cluster needs the same keys).
+    pub fn open_with(
+        url: &str,
+        schema: Option<&str>,
+        cipher: Option<DataCipher>,
+    ) -> StoreResult<Self> {
         let mut writer = connect(url, schema)?;
         let reader = connect(url, schema)?;
         migrate(&mut writer)?;
@@ -103,6 +116,7 @@ impl PostgresStore {
             writer: Mutex::new(Conn(Some(writer))),
             reader: Mutex::new(Conn(Some(reader))),
             fence: Mutex::new(None),
+            cipher,
         })
     }
 
@@ -220,7 +234,10 @@ impl Store for PostgresStore {
             &[],
         )? {
             let mut leg: Leg = serde_json::from_str(row.get::<_, &str>(0))?;
-            leg.data = row.get::<_, Option<String>>(1).map(TransferData::from_trusted);
+            leg.data = match row.get::<_, Option<String>>(1) {
+                Some(stored) => Some(TransferData::from_trusted(cipher::open_stored(self.cipher.as_ref(), stored, leg.id.0.as_bytes())?)),
+                None => None,
+            };
             legs.push(leg);
         }
         Ok(Snapshot {
@@ -338,7 +355,11 @@ impl Store for PostgresStore {
             upsert(
                 &mut tx,
                 "INSERT INTO transfer_data (leg_id, interaction_id, data) VALUES ($1, $2, $3) ON CONFLICT (leg_id) DO NOTHING",
-                &[&leg.0, &interaction.0, &data.as_str()],
+                &[
+                    &leg.0,
+                    &interaction.0,
+                    &cipher::seal(self.cipher.as_ref(), data.as_str(), leg.0.as_bytes()),
+                ],
             )?;
         }
         tx.commit()?;

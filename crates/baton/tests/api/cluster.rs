@@ -29,6 +29,17 @@ pub fn cluster_settings(name: &str) -> ClusterSettings {
     c
 }
 
+/// Waits until the node answers `/readyz` (an engine runs somewhere in the cluster).
+pub async fn wait_ready(app: &TestApp) {
+    for _ in 0..100 {
+        if app.get("/readyz", None).await.0 == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the cluster never became ready");
+}
+
 /// `n` in-process nodes of one new cluster.
 pub async fn nodes(n: usize) -> Vec<TestApp> {
     let name = unique("t");
@@ -39,6 +50,7 @@ pub async fn nodes(n: usize) -> Vec<TestApp> {
         s.cluster = Some(cluster_settings(&name));
         out.push(spawn_with(dir, s).await);
     }
+    wait_ready(&out[0]).await;
     out
 }
 
@@ -198,6 +210,46 @@ async fn nodes_report_readiness_and_label_their_metrics() {
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
+#[tokio::test]
+async fn transfer_data_is_encrypted_at_rest_in_postgres_too() {
+    const KEY: &str = "k1:0202020202020202020202020202020202020202020202020202020202020202";
+    let name = unique("e");
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.cluster = Some(cluster_settings(&name));
+    s.data_cipher = Some(baton_store::DataCipher::parse(KEY).unwrap());
+    let app = spawn_with(dir, s).await;
+    wait_ready(&app).await;
+    let t = app
+        .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
+        .await;
+    let mut alice = app.agent("acme", "alice", Some("crm")).await;
+    let mut bob = app.agent("acme", "bob", Some("crm")).await;
+    alice.ready().await;
+    let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
+    alice.accept_next().await;
+    let leg = alice
+        .client
+        .blind_transfer("bob", Some(DATA), Some(&id))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect("ON_LOAD_TRANSFER_DATA").await.raw(1), Some(DATA));
+    use baton_store::Store;
+    let leg = baton_core::TransferId(leg);
+    let without_key = baton_store::PostgresStore::open(DATABASE, Some(&name)).unwrap();
+    assert!(
+        without_key.transfer_data(&leg).is_err(),
+        "stored as ciphertext: unreadable without the key"
+    );
+    let with_key = baton_store::PostgresStore::open_with(
+        DATABASE,
+        Some(&name),
+        Some(baton_store::DataCipher::parse(KEY).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(with_key.transfer_data(&leg).unwrap().as_deref(), Some(DATA));
+}
+
 mod killed_node {
     //! Three `baton serve` processes; the one running the engine (and holding alice's socket)
     //! is killed with SIGKILL while hand-offs are in flight.
@@ -241,7 +293,12 @@ mod killed_node {
             .arg("--config")
             .arg(&config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(match std::env::var("BATON_NODE_LOG_DIR") {
+                Ok(d) => Stdio::from(
+                    std::fs::File::create(format!("{d}/node-{}.log", rand_suffix())).unwrap(),
+                ),
+                Err(_) => Stdio::null(),
+            })
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -265,6 +322,10 @@ mod killed_node {
             child,
             app: TestApp::external(addr),
         }
+    }
+
+    fn rand_suffix() -> String {
+        baton_server::auth::new_id("n")
     }
 
     /// Connects (retrying while the cluster chooses a new engine).
@@ -479,12 +540,9 @@ mod killed_node {
                 .await
             {
                 Ok(_) => return,
-                Err(e)
-                    if e.kind() == Some(ErrorCode::NoInteraction)
-                        || e.kind() == Some(ErrorCode::NotSuitableState) =>
-                {
-                    return;
-                }
+                // Handed off already (the answer was lost with the killed node).
+                Err(e) if e.kind() == Some(ErrorCode::NoInteraction) => return,
+                // Bob is still busy with earlier chats: wait for a free slot.
                 Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
             }
         }
