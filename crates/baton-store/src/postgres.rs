@@ -452,7 +452,14 @@ impl Store for PostgresStore {
             "SELECT data FROM transfer_data WHERE leg_id = $1",
             &[&leg.0],
         )?;
-        Ok(row.map(|r| r.get(0)))
+        match row {
+            Some(r) => Ok(Some(cipher::open_stored(
+                self.cipher.as_ref(),
+                r.get(0),
+                leg.0.as_bytes(),
+            )?)),
+            None => Ok(None),
+        }
     }
 
     fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize> {

@@ -234,20 +234,29 @@ async fn transfer_data_is_encrypted_at_rest_in_postgres_too() {
         .await
         .unwrap();
     assert_eq!(bob.expect("ON_LOAD_TRANSFER_DATA").await.raw(1), Some(DATA));
-    use baton_store::Store;
     let leg = baton_core::TransferId(leg);
-    let without_key = baton_store::PostgresStore::open(DATABASE, Some(&name)).unwrap();
+    // The blocking PostgreSQL client runs its own runtime: off the async threads.
+    let (without_key, with_key) = tokio::task::spawn_blocking(move || {
+        use baton_store::Store;
+        let plain = baton_store::PostgresStore::open(DATABASE, Some(&name)).unwrap();
+        let keyed = baton_store::PostgresStore::open_with(
+            DATABASE,
+            Some(&name),
+            Some(baton_store::DataCipher::parse(KEY).unwrap()),
+        )
+        .unwrap();
+        (
+            plain.transfer_data(&leg).is_err(),
+            keyed.transfer_data(&leg).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
     assert!(
-        without_key.transfer_data(&leg).is_err(),
+        without_key,
         "stored as ciphertext: unreadable without the key"
     );
-    let with_key = baton_store::PostgresStore::open_with(
-        DATABASE,
-        Some(&name),
-        Some(baton_store::DataCipher::parse(KEY).unwrap()),
-    )
-    .unwrap();
-    assert_eq!(with_key.transfer_data(&leg).unwrap().as_deref(), Some(DATA));
+    assert_eq!(with_key.as_deref(), Some(DATA));
 }
 
 mod killed_node {
