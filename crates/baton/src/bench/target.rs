@@ -324,9 +324,17 @@ impl Rest {
             .text()
             .await
             .ok()?;
+        // A sample is `name value` or `name{labels} value` (every sample has a node label).
         let get = |name: &str| -> u64 {
             text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+                .find_map(|l| {
+                    let rest = l.strip_prefix(name)?;
+                    let rest = match rest.strip_prefix('{') {
+                        Some(labelled) => &labelled[labelled.find('}')? + 1..],
+                        None => rest,
+                    };
+                    rest.strip_prefix(' ')?.trim().parse().ok()
+                })
                 .unwrap_or(0)
         };
         Some(StoreCounters {
