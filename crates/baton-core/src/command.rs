@@ -87,6 +87,12 @@ pub enum AdminCommand {
         name: String,
         allowed_origins: Vec<String>,
     },
+    /// Replaces an integration's allowed origins (the demo's port may change between runs).
+    SetIntegrationOrigins {
+        tenant: TenantId,
+        key: String,
+        allowed_origins: Vec<String>,
+    },
     UpdateSettings {
         tenant: TenantId,
         transfer_data_timeout_ms: Option<u64>,

@@ -1404,6 +1404,19 @@ impl Core {
                 self.dirty.agents.insert(id.clone());
                 Ok(serde_json::json!({"id": id, "username": username}))
             }
+            AdminCommand::SetIntegrationOrigins {
+                tenant,
+                key,
+                allowed_origins,
+            } => {
+                let k = (tenant, key);
+                let integration = self.integrations.get_mut(&k).ok_or_else(|| {
+                    err(ErrorCode::ObjectNotFound, format!("no integration {}", k.1))
+                })?;
+                integration.allowed_origins = allowed_origins.clone();
+                self.dirty.integrations.insert(k.clone());
+                Ok(serde_json::json!({"integrationKey": k.1, "allowedOrigins": allowed_origins}))
+            }
             AdminCommand::CreateIntegration {
                 tenant,
                 key,

@@ -73,13 +73,24 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         .flat_map(|scheme| {
             ["127.0.0.1", "localhost"].map(|host| format!("{scheme}://{host}:{}", addr.port()))
         })
-        .collect();
+        .collect::<Vec<String>>();
     app.seed(&ConfigFile {
-        tenants: vec![demo_tenant(origins)],
+        tenants: vec![demo_tenant(origins.clone())],
         ..ConfigFile::default()
     })
     .await
     .map_err(|e| e.to_string())?;
+    // A data directory from an earlier run on another port: this run's origins count.
+    let set_origins = baton_core::AdminCommand::SetIntegrationOrigins {
+        tenant: baton_core::TenantId("demo".into()),
+        key: "demo-crm".into(),
+        allowed_origins: origins,
+    };
+    app.state()
+        .engine
+        .call(baton_core::Command::Admin(set_origins), Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
     crate::cli::announce(&app);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");

@@ -27,7 +27,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct TokenQuery {
-    token: String,
+    /// Optional here so that a missing token gets the protocol's error, not axum's text.
+    token: Option<String>,
 }
 
 async fn upgrade(
@@ -35,6 +36,13 @@ async fn upgrade(
     Query(q): Query<TokenQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let Some(token) = q.token else {
+        return HttpError::new(
+            ErrorCode::InvalidToken,
+            "a customer token is required: /ws/customer?token=…",
+        )
+        .into_response();
+    };
     if state.hub.connections() >= state.settings.limits.max_connections {
         state
             .metrics
@@ -47,7 +55,7 @@ async fn upgrade(
         e.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
         return e.into_response();
     }
-    let interaction = match super::customer_interaction(&state, &q.token).await {
+    let interaction = match super::customer_interaction(&state, &token).await {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };

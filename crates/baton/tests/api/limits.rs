@@ -318,3 +318,18 @@ async fn a_browser_hello_for_an_integration_from_a_foreign_host_page_is_refused(
     let v = next_json(&mut ws).await;
     assert_eq!(v["result"]["error"]["code"], 1);
 }
+
+#[tokio::test]
+async fn a_customer_socket_without_a_token_gets_the_protocol_error() {
+    let app = spawn_app().await;
+    let url = format!("ws://{}/ws/customer", app.addr);
+    let err = tokio_tungstenite::connect_async(url)
+        .await
+        .expect_err("refused");
+    let tokio_tungstenite::tungstenite::Error::Http(resp) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(resp.status().as_u16(), 401);
+    let body: Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], 111);
+}

@@ -195,3 +195,78 @@ async fn logs_never_contain_passwords_tokens_or_transfer_data() {
         );
     }
 }
+
+/// Starts `baton demo` on a random port and returns it with its address.
+async fn demo(data_dir: &Path) -> (Child, std::net::SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let addr = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "demo exited before listening"
+            );
+            if let Some(addr) = line.trim().strip_prefix("Baton listening on http://") {
+                let addr = addr.parse().unwrap();
+                // Keep draining so later prints never block the demo.
+                std::thread::spawn(
+                    move || while reader.read_line(&mut line).is_ok_and(|n| n > 0) {},
+                );
+                return addr;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    (child, addr)
+}
+
+#[tokio::test]
+async fn the_demo_crm_is_allowed_on_whatever_port_the_demo_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _) = demo(dir.path()).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Same data directory, another port: the CRM's new origin must be accepted.
+    let (mut second, addr) = demo(dir.path()).await;
+    let app = TestApp::external(addr);
+    let (s, body) = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"tenant": "demo", "username": "alice", "password": "demo"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let token = body["token"].as_str().unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let origin = format!("http://127.0.0.1:{}", addr.port());
+    let mut req = app.ws_url().into_client_request().unwrap();
+    req.headers_mut().insert("Origin", origin.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let hello = json!({"op":"hello","args":{"token":token,"integrationKey":"demo-crm","hostOrigin":origin,"protocol":1}});
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        hello.to_string(),
+    ))
+    .await
+    .unwrap();
+    let answer = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(answer.to_text().unwrap()).unwrap();
+    assert_eq!(answer["result"]["status"], "success", "{answer}");
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
