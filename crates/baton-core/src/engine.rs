@@ -781,17 +781,7 @@ impl Core {
                 Ok(serde_json::to_value(members).expect("json"))
             }
             Method::GetServicesList => {
-                let tenant = &self.agents[&agent].tenant;
-                let list: Vec<ServiceInfo> = self
-                    .services
-                    .values()
-                    .filter(|s| &s.tenant == tenant)
-                    .map(|s| ServiceInfo {
-                        id: s.id.0.clone(),
-                        name: s.name.clone(),
-                        channels: s.channels.clone(),
-                    })
-                    .collect();
+                let list = self.services_of(&self.agents[&agent].tenant);
                 Ok(serde_json::to_value(list).expect("json"))
             }
             Method::GetInteractionsState => {

@@ -43,17 +43,8 @@ async fn upgrade(
         )
         .into_response();
     };
-    if state.hub.connections() >= state.settings.limits.max_connections {
-        state
-            .metrics
-            .refused_connections
-            .fetch_add(1, Ordering::Relaxed);
-        let mut e = HttpError::new(
-            ErrorCode::RateLimited,
-            "this node holds its maximum of connections",
-        );
-        e.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
-        return e.into_response();
+    if let Some(refused) = super::refuse_if_full(&state) {
+        return refused;
     }
     let interaction = match super::customer_interaction(&state, &token).await {
         Ok(id) => id,

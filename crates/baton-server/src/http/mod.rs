@@ -36,6 +36,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Refuses a new WebSocket when the node holds its maximum (`limits.max_connections`):
+/// HTTP 503 with `rate_limited`.
+pub(crate) fn refuse_if_full(state: &AppState) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    if state.hub.connections() < state.settings.limits.max_connections {
+        return None;
+    }
+    state
+        .metrics
+        .refused_connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut e = HttpError::new(
+        ErrorCode::RateLimited,
+        "this node holds its maximum of connections",
+    );
+    e.status = StatusCode::SERVICE_UNAVAILABLE;
+    Some(e.into_response())
+}
+
 /// A JSON body whose rejections speak the protocol: 413 `payload_too_large` or
 /// 400 `invalid_request`, never axum's plain-text defaults.
 pub struct ApiJson<T>(pub T);
