@@ -659,11 +659,16 @@ async fn lead(
     let store_dyn: Arc<dyn Store> = store.clone();
     let (engine, jobs) = Engine::new(core, store_dyn, outlet.clone(), metrics.clone(), clock);
     let engine_task = tokio::spawn(engine.run());
-    let Ok(mut inbox) = nats.subscribe(subjects.engine.clone()).await else {
-        return engine_task.abort();
+    let subscriptions = async {
+        Ok::<_, async_nats::SubscribeError>((
+            nats.subscribe(subjects.engine.clone()).await?,
+            nats.subscribe(subjects.alive.clone()).await?,
+        ))
     };
-    let Ok(mut alive) = nats.subscribe(subjects.alive.clone()).await else {
-        return engine_task.abort();
+    let Ok((mut inbox, mut alive)) = subscriptions.await else {
+        engine_task.abort();
+        store.set_fence(None);
+        return;
     };
     let notice = serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json");
     let _ = nats
