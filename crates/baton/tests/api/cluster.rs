@@ -223,17 +223,7 @@ async fn transfer_data_is_encrypted_at_rest_in_postgres_too() {
     let t = app
         .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
         .await;
-    let mut alice = app.agent("acme", "alice", Some("crm")).await;
-    let mut bob = app.agent("acme", "bob", Some("crm")).await;
-    alice.ready().await;
-    let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
-    alice.accept_next().await;
-    let leg = alice
-        .client
-        .blind_transfer("bob", Some(DATA), Some(&id))
-        .await
-        .unwrap();
-    assert_eq!(bob.expect("ON_LOAD_TRANSFER_DATA").await.raw(1), Some(DATA));
+    let leg = hand_a_chat_from_alice_to_bob(&app, &t, DATA).await.transfer;
     let leg = baton_core::TransferId(leg);
     // The blocking PostgreSQL client runs its own runtime: off the async threads.
     let (without_key, with_key) = tokio::task::spawn_blocking(move || {

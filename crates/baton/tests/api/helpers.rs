@@ -275,6 +275,40 @@ impl TestApp {
     }
 }
 
+/// A blind transfer that has reached its receiver: what the transfer-data tests start from.
+pub struct HandedOff {
+    pub alice: Agent,
+    pub bob: Agent,
+    pub interaction: String,
+    pub transfer: String,
+}
+
+/// In a tenant with alice and bob (both hosts of integration `crm`), a chat reaches alice,
+/// she blind-transfers it to bob with `data`, and bob receives exactly those bytes.
+pub async fn hand_a_chat_from_alice_to_bob(
+    app: &TestApp,
+    tenant: &Tenant,
+    data: &str,
+) -> HandedOff {
+    let mut alice = app.agent(&tenant.name, "alice", Some("crm")).await;
+    let mut bob = app.agent(&tenant.name, "bob", Some("crm")).await;
+    alice.ready().await;
+    let (interaction, _) = app.customer(tenant, "chat", "Sales", "Carl").await;
+    alice.accept_next().await;
+    let transfer = alice
+        .client
+        .blind_transfer("bob", Some(data), Some(&interaction))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect("ON_LOAD_TRANSFER_DATA").await.raw(1), Some(data));
+    HandedOff {
+        alice,
+        bob,
+        interaction,
+        transfer,
+    }
+}
+
 pub struct Tenant {
     pub name: String,
     pub ingress: String,

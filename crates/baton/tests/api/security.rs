@@ -820,18 +820,12 @@ async fn transfer_data_is_encrypted_at_rest_and_still_arrives_byte_exact() {
     let t = app
         .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
         .await;
-    let mut alice = app.agent("acme", "alice", Some("crm")).await;
-    let mut bob = app.agent("acme", "bob", Some("crm")).await;
-    alice.ready().await;
-    let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
-    alice.accept_next().await;
-    let transfer = alice
-        .client
-        .blind_transfer("bob", Some(DATA), Some(&id))
-        .await
-        .unwrap();
-    let load = bob.expect("ON_LOAD_TRANSFER_DATA").await;
-    assert_eq!(load.raw(1), Some(DATA));
+    let HandedOff {
+        alice,
+        bob,
+        interaction: id,
+        transfer,
+    } = hand_a_chat_from_alice_to_bob(&app, &t, DATA).await;
     let on_disk = |dir: &std::path::Path| -> Vec<String> {
         std::fs::read_dir(dir)
             .unwrap()

@@ -686,17 +686,12 @@ async fn transfer_data_is_deleted_after_retention_and_the_history_stays() {
         .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
         .await;
     app.settings("acme", json!({"retentionSecs": 0})).await;
-    let mut alice = app.agent("acme", "alice", Some("crm")).await;
-    let mut bob = app.agent("acme", "bob", Some("crm")).await;
-    alice.ready().await;
-    let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
-    alice.accept_next().await;
-    let transfer = alice
-        .client
-        .blind_transfer("bob", Some(DATA), Some(&id))
-        .await
-        .unwrap();
-    bob.expect("ON_LOAD_TRANSFER_DATA").await;
+    let HandedOff {
+        bob,
+        interaction: id,
+        transfer,
+        ..
+    } = hand_a_chat_from_alice_to_bob(&app, &t, DATA).await;
     let store = baton_store::SqliteStore::open(app.data_dir.path()).unwrap();
     use baton_store::Store;
     let leg = baton_core::TransferId(transfer);
