@@ -1539,10 +1539,6 @@ impl Core {
         self.legs.get(id)
     }
 
-    pub fn legs(&self) -> impl Iterator<Item = &Leg> {
-        self.legs.values()
-    }
-
     pub fn transfer_history(&self, id: &InteractionId) -> Vec<TransferRecord> {
         let Some(i) = self.interactions.get(id) else {
             return Vec::new();
