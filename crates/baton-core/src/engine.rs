@@ -104,6 +104,8 @@ pub struct Core {
     pub(crate) agent_interactions: BTreeMap<AgentId, BTreeSet<InteractionId>>,
     pub(crate) conns: BTreeMap<u64, AgentId>,
     pub(crate) timers: BTreeSet<(Millis, Timer)>,
+    /// The last queue sequence number given out (see [`QueueEntry::seq`]).
+    pub(crate) queue_seq: u64,
     dirty: Dirty,
     // Per-apply scratch.
     pub(crate) now: Millis,
@@ -117,6 +119,12 @@ pub struct Core {
 
 pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::new(code, message)
+}
+
+/// Hands out the next number of a counter.
+pub(crate) fn next_seq(counter: &mut u64) -> u64 {
+    *counter += 1;
+    *counter
 }
 
 pub(crate) type CoreResult<T = serde_json::Value> = Result<T, ApiError>;
@@ -134,6 +142,7 @@ impl Core {
             agent_interactions: BTreeMap::new(),
             conns: BTreeMap::new(),
             timers: BTreeSet::new(),
+            queue_seq: 0,
             dirty: Dirty::default(),
             now: 0,
             out: Vec::new(),
@@ -203,6 +212,11 @@ impl Core {
                     ));
                 }
             }
+            let seqs = i
+                .queue
+                .iter()
+                .chain(i.parties.iter().filter_map(|p| p.routed_from.as_ref()));
+            core.queue_seq = seqs.map(|q| q.seq).fold(core.queue_seq, u64::max);
             core.interactions.insert(i.id.clone(), i);
         }
         core
@@ -621,6 +635,7 @@ impl Core {
                         let entry = QueueEntry {
                             service: i.service.clone(),
                             since: i.created_at,
+                            seq: next_seq(&mut self.queue_seq),
                             leg: None,
                         };
                         let ringing: Vec<AgentId> =
@@ -1025,6 +1040,7 @@ impl Core {
             queue: Some(QueueEntry {
                 service,
                 since: now,
+                seq: next_seq(&mut self.queue_seq),
                 leg: None,
             }),
             parties: Vec::new(),

@@ -182,6 +182,9 @@ pub struct QueueEntry {
     pub service: ServiceId,
     /// Queue order: earliest first.
     pub since: Millis,
+    /// Breaks ties of `since` in arrival order (two customers in the same millisecond).
+    #[serde(default)]
+    pub seq: u64,
     /// A transfer-to-service leg whose data every offered agent gets (DESIGN.md rule 11).
     pub leg: Option<TransferId>,
 }

@@ -475,6 +475,7 @@ impl Core {
                 i.queue = Some(QueueEntry {
                     service: service.clone(),
                     since: now,
+                    seq: crate::engine::next_seq(&mut self.queue_seq),
                     leg: Some(leg_id.clone()),
                 });
                 // It now belongs to that service: its name, ring time-out and the queue it

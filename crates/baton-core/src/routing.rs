@@ -9,16 +9,16 @@ use crate::entity::*;
 impl Core {
     /// Offers every waiting interaction it can, oldest first.
     pub(crate) fn route_all(&mut self) {
-        let mut queued: Vec<(Millis, InteractionId)> = self
+        let mut queued: Vec<(Millis, u64, InteractionId)> = self
             .interactions
             .values()
-            .filter_map(|i| i.queue.as_ref().map(|q| (q.since, i.id.clone())))
+            .filter_map(|i| i.queue.as_ref().map(|q| (q.since, q.seq, i.id.clone())))
             .collect();
         if queued.is_empty() {
             return;
         }
         queued.sort();
-        for (_, id) in queued {
+        for (_, _, id) in queued {
             let i = &self.interactions[&id];
             let entry = i.queue.clone().expect("queued");
             if let Some(agent) = self.best_agent(&i.tenant, &entry.service, i.channel, &i.skipped) {
@@ -200,6 +200,7 @@ impl Core {
             i.queue = Some(QueueEntry {
                 service: i.service.clone(),
                 since: i.created_at,
+                seq: crate::engine::next_seq(&mut self.queue_seq),
                 leg: None,
             });
             self.touch_interaction(id);

@@ -288,6 +288,23 @@ fn queued_interactions_are_offered_in_arrival_order_as_agents_free_up() {
 }
 
 #[test]
+fn interactions_arriving_in_the_same_millisecond_keep_their_arrival_order() {
+    let mut w = World::new();
+    w.add_agent("alice", &["sales"]);
+    w.connect("alice", None);
+    // Ids sort the other way round: only arrival may decide.
+    for id in ["i9", "i5", "i1"] {
+        w.call(id);
+    }
+    w.ready("alice");
+    assert_eq!(w.ringing("i9"), ["alice"]);
+    w.accept("alice");
+    w.ok("alice", Method::CompleteInteraction { id: None });
+    w.ready("alice");
+    assert_eq!(w.ringing("i5"), ["alice"]);
+}
+
+#[test]
 fn chat_messages_flow_from_the_customer_to_the_agent_and_back() {
     let mut w = World::new();
     w.add_agent("alice", &["sales"]);
