@@ -44,7 +44,7 @@ test('a chat invite carries the case to the invited agent, and the inviter can l
   await waitFor('alice is off the chat', async () => {
     const st = await sdk(bob, 'getInteractionsState');
     const ix = st.status === 'success' && st.data.interactions[0];
-    return ix && !ix.parties.some((p) => p.name === 'Alice Adams' && p.state === 'connected');
+    return ix && !ix.baton.parties.some((p) => p.name === 'Alice Adams' && p.state === 'connected');
   });
   await chat.getByTestId('chat-message-input').fill('Thanks Bob');
   await chat.getByTestId('chat-send').click();
@@ -73,9 +73,9 @@ test('consult then merge puts everyone on one call and the consulted CRM gets me
   assert.equal(m.data.notesDraft, 'merge draft');
   await waitFor('alice, bob and the customer are connected', async () => {
     const st = await sdk(alice, 'getInteractionsState');
-    const ix = st.status === 'success' && st.data.interactions.find((i) => i.id === id);
+    const ix = st.status === 'success' && st.data.interactions.find((i) => i.interactionId === id);
     if (!ix) return false;
-    const live = ix.parties.filter((p) => p.state === 'connected').map((p) => p.type === 'customer' ? 'customer' : p.name);
+    const live = ix.baton.parties.filter((p) => p.state === 'connected').map((p) => p.type === 'customer' ? 'customer' : p.name);
     return ['Alice Adams', 'Bob Brown', 'customer'].every((n) => live.includes(n));
   });
 }));

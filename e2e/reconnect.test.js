@@ -17,7 +17,7 @@ test('the widget rides out a server restart without a new login', (t) => withBat
   assert.equal(await w.getByTestId('login-form').isVisible(), false, 'no login form after the restart');
   const r = await whileOffline;
   assert.equal(r.status, 'success', JSON.stringify(r));
-  assert.equal(r.data.loggedIn, true);
+  assert.equal(r.data.isLoggedIn, true);
   await waitFor('calls work again', async () => {
     const s = await alice.evaluate(() => window.crmApp.adApi.getAgentState());
     return s.status === 'success';

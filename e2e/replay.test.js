@@ -35,6 +35,6 @@ test('after a reload the receiving CRM gets the same data again marked as a repl
   // The call is still bob's after the reload.
   await waitFor('bob still has the call', async () => {
     const st = await sdkOk(bob, 'getInteractionsState');
-    return st.interactions.some((i) => i.id === id);
+    return st.interactions.some((i) => i.interactionId === id);
   });
 }));

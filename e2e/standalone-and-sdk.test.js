@@ -17,13 +17,19 @@ test('the SDK exposes Baton.AdApi, the brightpattern alias and an ES module', (t
   });
   assert.deepEqual(surface, { alias: true, module: true, methods: [], codes: 6 });
 
-  // A call made before the login waits in the queue and is answered once the widget is ready.
-  const early = page.evaluate(() => window.crmApp.adApi.getLoginState());
+  // getLoginState answers at once before the login; any other call made before the login
+  // waits in the queue and is answered once the widget is ready.
+  assert.deepEqual(await page.evaluate(() => window.crmApp.adApi.getLoginState()), { status: 'success', data: { isLoggedIn: false } });
+  const early = page.evaluate(() => window.crmApp.adApi.getAgentState());
   await env.login(page);
-  const r = await early;
+  const e = await early;
+  assert.equal(e.status, 'success', JSON.stringify(e));
+  assert.equal(typeof e.data.reservedForIncomingInteraction, 'boolean');
+  const r = await page.evaluate(() => window.crmApp.adApi.getLoginState());
   assert.equal(r.status, 'success', JSON.stringify(r));
-  assert.equal(r.data.loggedIn, true);
+  assert.equal(r.data.isLoggedIn, true);
   assert.equal(r.data.username, 'alice');
+  assert.equal(typeof r.data.agentId, 'string');
 }));
 
 test('the widget works alone: an agent without a CRM takes a call and blind-transfers it', (t) => withBaton(t, async (env) => {

@@ -46,10 +46,10 @@ test('a consult gets data, the completed transfer gets fresh data, and a confere
   // Bob now holds the call with the customer; alice is no longer on it.
   await waitFor('bob is connected with the customer', async () => {
     const st = await sdk(bob, 'getInteractionsState');
-    const ix = st.status === 'success' && st.data.interactions.find((i) => i.id === id);
+    const ix = st.status === 'success' && st.data.interactions.find((i) => i.interactionId === id);
     if (!ix) return false;
-    const me = ix.parties.find((p) => p.type === 'agent' && p.name === 'Bob Brown');
-    const al = ix.parties.find((p) => p.type === 'agent' && p.name === 'Alice Adams' && ['connected', 'hold', 'ringing'].includes(p.state));
+    const me = ix.baton.parties.find((p) => p.type === 'agent' && p.name === 'Bob Brown');
+    const al = ix.baton.parties.find((p) => p.type === 'agent' && p.name === 'Alice Adams' && ['connected', 'hold', 'ringing'].includes(p.state));
     return me && me.state === 'connected' && !al;
   });
 
@@ -68,9 +68,9 @@ test('a consult gets data, the completed transfer gets fresh data, and a confere
 
   await waitFor('bob, dave and the customer are all on the call', async () => {
     const st = await sdk(bob, 'getInteractionsState');
-    const ix = st.status === 'success' && st.data.interactions.find((i) => i.id === id);
+    const ix = st.status === 'success' && st.data.interactions.find((i) => i.interactionId === id);
     if (!ix) return false;
-    const live = ix.parties.filter((p) => p.state === 'connected').map((p) => p.type === 'customer' ? 'customer' : p.name);
+    const live = ix.baton.parties.filter((p) => p.state === 'connected').map((p) => p.type === 'customer' ? 'customer' : p.name);
     return live.includes('Bob Brown') && live.includes('Dave Diaz') && live.includes('customer');
   });
 

@@ -113,9 +113,18 @@
     }));
   }
 
+  /** The customer of a Bright Pattern InteractionData: the external party, phone and email. */
+  function customerOf(ix) {
+    if (!ix) return null;
+    var parties = (ix.type === 'voice' ? ix.callParties : ix.chatParties) || [];
+    var ext = parties.filter(function (p) { return ix.type === 'voice' ? !p.userId : p.type === 'external'; })[0];
+    return { name: ext && ext.name, phone: ix.phoneNumber, email: ix.email };
+  }
+
   function caseForInteraction(ix) {
-    var k = matchCase(ix.customer);
-    if (!k) k = createCase(ix.customer);
+    var c = customerOf(ix);
+    var k = matchCase(c);
+    if (!k) k = createCase(c);
     return k;
   }
 
@@ -125,6 +134,7 @@
   var adApi = new Baton.AdApi({
     integrationKey: 'demo-crm',
     mountRoot: $('widget'),
+    adaptiveWidth: true,
     login: { tenant: tenant, username: agent },
   });
   app.adApi = adApi;
@@ -143,14 +153,14 @@
   });
 
   adApi.on('ON_NEW_INTERACTION', function (ix) {
-    app.interactions[ix.id] = ix;
-    if (app.byInteraction[ix.id]) return;
+    app.interactions[ix.interactionId] = ix;
+    if (app.byInteraction[ix.interactionId]) return;
     var k = caseForInteraction(ix);
-    app.byInteraction[ix.id] = k.id;
+    app.byInteraction[ix.interactionId] = k.id;
     openCase(k.id);
   });
 
-  adApi.on('ON_INTERACTION_STATE_CHANGE', function (ix) { app.interactions[ix.id] = ix; });
+  adApi.on('ON_INTERACTION_STATE_CHANGE', function (ix) { app.interactions[ix.interactionId] = ix; });
   adApi.on('ON_ACTIVE_INTERACTION_SWITCHED', function (id) {
     if (app.byInteraction[id]) openCase(app.byInteraction[id]);
   });
@@ -170,7 +180,7 @@
     if (caseId) {
       if (!findCase(caseId)) {
         var ix = app.interactions[interactionId];
-        createCase(ix && ix.customer, caseId);
+        createCase(customerOf(ix), caseId);
       }
       app.byInteraction[interactionId] = caseId;
       if (typeof data.notesDraft === 'string') app.drafts[caseId] = data.notesDraft;
@@ -190,7 +200,7 @@
     render();
   });
 
-  adApi.on('ON_INTERACTION_REMOVED', function (id) { delete app.interactions[id]; });
+  adApi.on('ON_INTERACTION_REMOVED', function (ix) { delete app.interactions[ix.interactionId]; });
 
   render();
 })();

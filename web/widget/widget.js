@@ -25,8 +25,13 @@
 
   var params = new URLSearchParams(location.search);
   var embedded = params.get('embedded') === '1' && window.parent !== window;
+  /** A standalone `/widget/` inside someone else's frame never resumes a saved session. */
+  var framedStandalone = !embedded && window.top !== window;
   var disablePopup = params.get('disablePopup') === '1';
   var REQUEST_TIMEOUT_MS = 20000;
+  /** How long the widget waits for the host's answer to a record or knowledge-base callback. */
+  var CALLBACK_TIMEOUT_MS = 10000;
+  /** Host methods forwarded to the server (the wire `op` is the method's name). */
   var HOST_METHODS = [
     'getLoginState', 'logout', 'getAgentState', 'setAgentState', 'getTeams', 'getTeamMembers',
     'getServicesList', 'getInteractionsState', 'acceptInteraction', 'rejectInteraction',
@@ -35,7 +40,15 @@
     'consultCall', 'transfer', 'inviteToCallConference', 'mergeAllCallsIntoConference',
     'removeFromCallConference', 'inviteToChatConference', 'removeFromChatConference',
     'getTransferHistory',
+    // Bright Pattern's methods added by the wire contract (docs/protocol.md).
+    'startCall', 'startChat', 'startEmail', 'leaveAndCompleteInteraction', 'destroyCallConference',
+    'getService', 'setService', 'getDIDNumbersList', 'getDIDNumber', 'setDIDNumber',
+    'getDispositionsList', 'setDisposition', 'setRescheduleWindow', 'updateNote', 'replaceNote',
+    'getConfig', 'addInteractionAssociatedObject', 'setInteractionActiveScreen',
+    'getAgentNotReadyReasons', 'setDialCandidates',
   ];
+  /** Host methods the widget answers itself; they work before the login. */
+  var LOCAL_METHODS = ['login', 'openLogin', 'suggestChatMessage'];
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
@@ -61,6 +74,7 @@
     username: params.get('username') || '',
     token: null,
     agentId: null,
+    sessionId: null,
     displayName: '',
     extension: null,
     agentState: null,
@@ -78,6 +92,7 @@
 
   var host = {
     origin: null,
+    // Fixed by the widget's URL: the handshake cannot change it.
     integrationKey: embedded ? (params.get('integrationKey') || null) : null,
     accepted: false,
     refused: null,
@@ -88,11 +103,17 @@
 
   // ---------------------------------------------------------------- session storage
 
-  function sessionKey(t, u) { return 'baton.session.' + t + '.' + u; }
+  /**
+   * Saved sessions are scoped to the page that embeds the widget (its origin and integration
+   * key), so another host page framing the same widget cannot resume this agent's session.
+   */
+  function scope() { return embedded ? host.origin + '|' + host.integrationKey : 'standalone'; }
+  function sessionKey(t, u) { return 'baton.session.' + scope() + '.' + t + '.' + u; }
+  function lastKey() { return 'baton.last.' + scope(); }
   function loadSession() {
     if (!S.tenant || !S.username) {
       try {
-        var last = JSON.parse(sessionStorage.getItem('baton.last') || 'null');
+        var last = JSON.parse(sessionStorage.getItem(lastKey()) || 'null');
         if (last && !S.tenant && !S.username) { S.tenant = last.tenant; S.username = last.username; }
       } catch (e) { /* ignore */ }
     }
@@ -102,7 +123,7 @@
   function saveSession() {
     try {
       sessionStorage.setItem(sessionKey(S.tenant, S.username), JSON.stringify({ token: S.token, agentId: S.agentId }));
-      sessionStorage.setItem('baton.last', JSON.stringify({ tenant: S.tenant, username: S.username }));
+      sessionStorage.setItem(lastKey(), JSON.stringify({ tenant: S.tenant, username: S.username }));
     } catch (e) { /* storage may be unavailable */ }
   }
   function clearSession() {
@@ -129,21 +150,76 @@
     if (m.type === 'baton:hello') {
       if (host.origin === null) {
         host.origin = ev.origin;
-        host.integrationKey = m.integrationKey == null ? null : String(m.integrationKey);
+        if (!host.integrationKey) {
+          host.refused = { code: 1, name: 'not_enough_privileges',
+            message: 'An embedded agent desktop needs an integration key (InitOptions.integrationKey).' };
+          console.error('Baton: ' + host.refused.message);
+          postHost(refusalPayload());
+          render();
+          return;
+        }
+        // Only now, with the host's origin known, may a saved session be resumed.
+        resumeSaved();
         var w = hostKnownWaiters; hostKnownWaiters = [];
         w.forEach(function (f) { f(); });
         render();
+        if (!host.accepted) postPresent();
         return;
       }
       if (ev.origin !== host.origin) return;
       if (host.refused) postHost(refusalPayload());
-      else if (host.accepted && S.connected) postHost({ type: 'baton:ready' });
+      else if (host.accepted && S.connected) postHost(readyPayload());
+      else postPresent();
       return;
     }
     if (ev.origin !== host.origin) return;
     if (m.type === 'baton:request') onHostRequest(m);
+    else if (m.type === 'baton:local') onHostLocal(m);
     else if (m.type === 'baton:reply') onHostReply(m);
+    else if (m.type === 'baton:callback-reply') onCallbackReply(m);
   });
+
+  /** Tells a host that is not accepted yet that the widget is there (nothing else). */
+  function postPresent() {
+    if (!embedded || !host.origin || host.refused) return;
+    window.parent.postMessage({ type: 'baton:present' }, host.origin);
+  }
+
+  function readyPayload() {
+    return { type: 'baton:ready', session: { agentId: S.agentId, username: S.username, tenant: S.tenant,
+      sessionId: S.sessionId, displayName: S.displayName } };
+  }
+
+  /** Answers a host message even before the host is accepted (local methods only). */
+  function answerHostAny(id, result) {
+    if (!embedded || !host.origin) return;
+    window.parent.postMessage({ type: 'baton:response', id: id, result: result }, host.origin);
+  }
+
+  function onHostLocal(m) {
+    if (host.refused) return answerHostAny(m.id, errResult(host.refused.code, host.refused.name, host.refused.message));
+    var args;
+    try { args = JSON.parse(m.argsJson); } catch (e) { args = null; }
+    if (LOCAL_METHODS.indexOf(m.method) < 0 || !Array.isArray(args)) {
+      return answerHostAny(m.id, errResult(3, 'invalid_args', 'bad local call ' + String(m.method)));
+    }
+    if (m.method === 'login') {
+      var d = args[0] || {};
+      return doLogin(d.tenant || S.tenant, d.username, d.password).then(function (r) {
+        if (r.status !== 'success') return answerHostAny(m.id, r);
+        // Answered once the WebSocket hello is: success, or the host's refusal.
+        pendingLogin.push(m.id);
+      });
+    }
+    if (m.method === 'openLogin') {
+      if (!S.token || S.stopped) { render(); setTimeout(function () { $('login-password').focus(); }, 0); }
+      return answerHostAny(m.id, { status: 'success', data: null });
+    }
+    if (m.method === 'suggestChatMessage') {
+      if (!host.accepted) return answerHostAny(m.id, errResult(2, 'not_logged_in', 'the agent is not logged in'));
+      return answerHostAny(m.id, suggestChatMessage(args[0], args[1], args[2]));
+    }
+  }
 
   function refusalPayload() {
     return { type: 'baton:refused', code: host.refused.code, name: host.refused.name, message: host.refused.message };
@@ -157,6 +233,7 @@
       window.parent.postMessage({ type: 'baton:response', id: m.id, result: errResult(host.refused.code, host.refused.name, host.refused.message) }, host.origin);
       return;
     }
+    if (LOCAL_METHODS.indexOf(m.method) >= 0) return onHostLocal(m);
     if (HOST_METHODS.indexOf(m.method) < 0) {
       return answerHost(m.id, errResult(14, 'api_method_not_implemented', 'unknown method ' + String(m.method)));
     }
@@ -201,6 +278,49 @@
       return sendText(head + ',"value":' + m.value + '}');
     }
     sendText(head + '}');
+  }
+
+  // ---------------------------------------------------------------- host callbacks
+
+  var callbacks = new Map();  // cid -> {resolve, timer}
+  var nextCid = 1;
+
+  /**
+   * Asks the host's handlers of a Bright Pattern callback (records, knowledge base, activity)
+   * for an answer. Resolves the answer, or `undefined` without a host, when no handler answers
+   * or after CALLBACK_TIMEOUT_MS.
+   */
+  function askHost(event, args) {
+    return new Promise(function (resolve) {
+      if (!embedded || !host.accepted) return resolve(undefined);
+      var cid = nextCid++;
+      callbacks.set(cid, { resolve: resolve, timer: setTimeout(function () {
+        callbacks.delete(cid);
+        resolve(undefined);
+      }, CALLBACK_TIMEOUT_MS) });
+      postHost({ type: 'baton:callback', cid: cid, event: event, args: args });
+    });
+  }
+
+  function onCallbackReply(m) {
+    var c = callbacks.get(m.cid);
+    if (!c) return;
+    callbacks.delete(m.cid);
+    clearTimeout(c.timer);
+    c.resolve(m.value === null ? undefined : m.value);
+  }
+
+  /** Puts `text` in the chat input of the (active) chat interaction. */
+  function suggestChatMessage(text, allowOverwrite, id) {
+    var ix = id ? S.interactions.get(id) : active();
+    if (!ix) return errResult(13, 'no_interaction', 'no such interaction');
+    if (ix.channel !== 'chat') return errResult(15, 'not_suitable_state', 'the interaction is not a chat');
+    if (typeof text !== 'string') return errResult(3, 'invalid_args', 'message must be a string');
+    if (S.activeId !== ix.id) { S.activeId = ix.id; render(); }
+    var input = $('chat-input');
+    if (input.value && !allowOverwrite) return errResult(15, 'not_suitable_state', 'the agent is already typing a message');
+    input.value = text;
+    return { status: 'success', data: null };
   }
 
   // ---------------------------------------------------------------- WebSocket
@@ -327,11 +447,15 @@
       S.connected = true;
       attempt = 0;
       S.agentId = d.agentId || S.agentId;
+      if (d.sessionId) S.sessionId = d.sessionId;
+      if (d.username) S.username = d.username;
+      if (d.tenant) S.tenant = d.tenant;
       if (d.displayName) S.displayName = d.displayName;
       if (d.extension !== undefined) S.extension = d.extension;
       if (embedded) {
         host.accepted = true;
-        postHost({ type: 'baton:ready' });
+        postHost(readyPayload());
+        settleLogins({ status: 'success', data: { agentId: S.agentId, username: S.username, sessionId: S.sessionId, tenant: S.tenant } });
         flushHostQueue();
       }
       var ev = early; early = [];
@@ -349,12 +473,14 @@
       console.error('Baton: ' + host.refused.message);
       if (embedded) {
         postHost(refusalPayload());
+        settleLogins(errResult(e.code, host.refused.name, host.refused.message));
         var q = host.queue; host.queue = [];
         q.forEach(function (m) { window.parent.postMessage({ type: 'baton:response', id: m.id, result: errResult(e.code, host.refused.name, host.refused.message) }, host.origin); });
       }
       render();
       return;
     }
+    settleLogins(errResult(e.code || 99, e.name || 'unknown_error', e.message || 'the server refused the connection'));
     if (e.code === 111 || e.code === 109 || e.code === 2) {
       stop();
       clearSession();
@@ -496,26 +622,37 @@
     noticeTimer = setTimeout(function () { n.hidden = true; }, 8000);
   }
 
-  $('login').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var tenant = $('login-tenant').value.trim();
-    var username = $('login-username').value.trim();
-    var password = $('login-password').value;
+  var pendingLogin = [];   // host ids of login() calls waiting for the WebSocket hello
+  function settleLogins(result) {
+    var ids = pendingLogin; pendingLogin = [];
+    ids.forEach(function (id) { answerHostAny(id, result); });
+  }
+
+  /**
+   * Creates a session over REST and connects; resolves an OperationResult for the REST step
+   * (the WebSocket hello settles `pendingLogin`). Used by the form and by the host's login().
+   */
+  function doLogin(tenant, username, password) {
+    tenant = String(tenant || '').trim(); username = String(username || '').trim();
+    if (!tenant) {
+      return Promise.resolve(errResult(3, 'invalid_args', 'no tenant: pass loginData.tenant, InitOptions.tenant or ?tenant= in the widget URL'));
+    }
+    if (!username || !password) return Promise.resolve(errResult(3, 'invalid_args', 'username and password are required'));
     $('login-error').textContent = '';
     $('login-submit').disabled = true;
-    fetch('/api/v1/sessions', {
+    return fetch('/api/v1/sessions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ tenant: tenant, username: username, password: password }),
+      body: JSON.stringify({ tenant: tenant, username: username, password: String(password) }),
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) { return { ok: res.ok, status: res.status, body: body }; });
     }).then(function (r) {
       $('login-submit').disabled = false;
       if (!r.ok || !r.body.token) {
-        var e = r.body && r.body.error;
-        $('login-error').textContent = e && e.code === 109 ? 'Wrong tenant, username or password.' :
-          ((e && e.message) || ('Login failed (HTTP ' + r.status + ')'));
-        return;
+        var e = (r.body && r.body.error) || {};
+        $('login-error').textContent = e.code === 109 ? 'Wrong tenant, username or password.' :
+          (e.message || ('Login failed (HTTP ' + r.status + ')'));
+        return errResult(e.code || 99, e.name || (e.code === 109 ? 'invalid_credentials' : 'unknown_error'), e.message || ('login failed (HTTP ' + r.status + ')'));
       }
       S.tenant = tenant; S.username = username;
       S.token = r.body.token; S.agentId = r.body.agentId;
@@ -524,10 +661,17 @@
       saveSession();
       connect();
       render();
+      return { status: 'success', data: null };
     }, function (err) {
       $('login-submit').disabled = false;
       $('login-error').textContent = 'Cannot reach the server: ' + err.message;
+      return errResult(6, 'api_not_answer', 'cannot reach the server: ' + err.message);
     });
+  }
+
+  $('login').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    doLogin($('login-tenant').value, $('login-username').value, $('login-password').value);
   });
 
   $('logout').addEventListener('click', function () {
@@ -837,11 +981,17 @@
 
   // ---------------------------------------------------------------- start
 
-  var saved = loadSession();
-  if (saved && saved.token) {
-    S.token = saved.token; S.agentId = saved.agentId;
-    connect();
+  /** Resumes a saved session: embedded only after the handshake, never in a foreign frame. */
+  function resumeSaved() {
+    if (framedStandalone || S.token) return;
+    var saved = loadSession();
+    if (saved && saved.token) {
+      S.token = saved.token; S.agentId = saved.agentId;
+      S.stopped = false;
+      connect();
+    }
   }
+  if (!embedded) resumeSaved();
   render();
 
   /** For tests and debugging only: read-only view of the widget's state. */
