@@ -165,6 +165,9 @@
     wrap_up: 'wrap_up', completed: 'completed', ivr: 'ivr',
   };
 
+  /** Bright Pattern's UserState values; Baton's `logged_out` (and anything else) is `offline`. */
+  var USER_STATES = ['supervising', 'ready', 'not_ready', 'busy', 'after_call_work', 'reserved', 'ringing', 'offline'];
+
   function str(v) { return v == null ? '' : String(v); }
   function optStr(v) { return v == null || v === '' ? undefined : String(v); }
 
@@ -265,7 +268,8 @@
       var cut = name.indexOf(' ');
       return {
         id: str(w.id), teamId: str(w.teamId || teamId), firstName: cut < 0 ? name : name.slice(0, cut),
-        lastName: cut < 0 ? '' : name.slice(cut + 1), phone: str(w.extension), state: w.state || 'offline',
+        lastName: cut < 0 ? '' : name.slice(cut + 1), phone: str(w.extension),
+        state: USER_STATES.indexOf(w.state) >= 0 ? w.state : 'offline',
         username: w.username, displayName: w.displayName, extension: w.extension,
       };
     },
