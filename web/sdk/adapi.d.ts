@@ -1,23 +1,34 @@
 /**
- * Types of the Baton host SDK (`adapi.js` / `adapi.mjs`), shaped like Bright Pattern's
- * Agent Desktop client-side JavaScript API. See docs/protocol.md for the wire protocol.
+ * Types of the Baton host SDK (`adapi.js` / `adapi.mjs`). The surface is Bright Pattern's
+ * Agent Desktop client-side JavaScript API (names, argument order, shapes); Baton's own
+ * additions are marked "Baton". docs/compatibility.md lists every method and event.
  */
 
-/** AdApi result error codes, with Baton's additions 21 and 22. */
+/** Result error codes: Bright Pattern's, with Baton's additions 21 and 22. */
 export declare enum ResultErrorCodes {
   not_enough_privileges = 1,
   not_logged_in = 2,
   invalid_args = 3,
+  logged_without_phone = 4,
+  banned = 5,
   api_not_answer = 6,
   invalid_request = 7,
   timeout = 8,
+  no_chat_in_service = 9,
+  empty_number = 10,
   no_service = 11,
   self_call = 12,
   no_interaction = 13,
   api_method_not_implemented = 14,
   not_suitable_state = 15,
+  no_disposition = 16,
   object_not_found = 17,
+  no_permissions_did_sms = 18,
+  no_permissions_did_call = 19,
+  no_channel_in_service = 20,
+  /** Baton */
   payload_too_large = 21,
+  /** Baton */
   rate_limited = 22,
   unknown_error = 99,
 }
@@ -25,20 +36,35 @@ export declare enum ResultErrorCodes {
 /** Server error codes, carried by `ON_SERVER_ERROR`. */
 export declare enum ServerErrorCodes {
   forced_logout_by_other_client = 100,
+  forced_logout_by_supervisor = 101,
+  invalid_request = 102,
+  phone_not_registered = 103,
+  phone_not_in_dial_plan = 104,
+  tenant_disabled = 105,
   destination_user_not_logged = 106,
+  user_disabled_or_deleted = 107,
+  user_already_logged_in = 108,
   invalid_credentials = 109,
+  other_user_logged_with_phone = 110,
   invalid_token = 111,
+  logged_users_limit_reached = 112,
+  already_logged_in_with_the_same_session = 113,
+  not_enough_privileges = 114,
+  sip_server_error = 200,
+  unknown_error = 300,
 }
 
 export interface ResultError {
-  code: ResultErrorCodes | ServerErrorCodes | number;
-  name: string;
-  message: string;
+  code: number;
+  name: keyof typeof ResultErrorCodes | keyof typeof ServerErrorCodes;
+  message?: string;
 }
 
-export type OperationResult<T> =
+export type OperationResult<T = null> =
   | { status: 'success'; data: T }
   | { status: 'error'; error: ResultError };
+
+type MaybePromise<T = void> = T | Promise<T>;
 
 /** Milliseconds since the Unix epoch (UTC). */
 export type EpochMs = number;
@@ -46,10 +72,148 @@ export type EpochMs = number;
 /** Any JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export type AgentState = 'ready' | 'not_ready' | 'after_call_work' | 'ringing' | 'busy';
-export type SettableAgentState = 'ready' | 'not_ready' | 'after_call_work';
-export type Channel = 'chat' | 'voice';
-export type InteractionState = 'ringing' | 'connected' | 'hold' | 'wrap_up' | 'completed';
+export type AgentState = 'supervising' | 'ready' | 'not_ready' | 'busy' | 'after_call_work' | 'reserved' | 'ringing';
+export type UserState = AgentState | 'offline';
+export type InteractionState =
+  | 'unknown' | 'queued' | 'ivr' | 'wrap_up' | 'wrap_up_hold' | 'delivered' | 'delivery_pending' | 'hold' | 'completed';
+export type InteractionType = 'voice' | 'chat' | 'email';
+export type ChatChannelType =
+  | 'telegram' | 'line' | 'facebook' | 'web' | 'nexmo' | 'sms' | 'viber' | 'twitter' | 'wechat' | 'whatsapp' | 'ms_teams';
+export type CallDirection = 'inbound' | 'outbound';
+export type InteractionKind = 'unknown' | 'direct_call' | 'outbound' | 'scenario' | 'chat';
+export type PhoneDevice =
+  | 'phone_type_browser' | 'phone_type_external' | 'phone_type_hard_custom' | 'phone_type_hard_default'
+  | 'phone_type_nailed' | 'phone_type_none' | 'phone_type_soft_secure' | 'phone_type_microsoft_teams'
+  | 'phone_type_soft_unsecure';
+export type DispositionType = 'SUCCESS' | 'FAILURE' | 'CONTINUE' | 'SPAM' | 'DO_NOT_CALL';
+
+export interface LoginStateData {
+  isLoggedIn: boolean;
+  agentId?: string;
+  username?: string;
+  sessionId?: string;
+  /** Baton */
+  displayName?: string;
+  /** Baton */
+  tenant?: string;
+}
+export interface LoginData { username: string; password: string; tenant?: string; }
+export interface AgentStateData { state: AgentState; reservedForIncomingInteraction: boolean; notReadyReason?: string; }
+export interface ServiceData {
+  id: string; name: string; useDispositions: boolean; requireDisposition: boolean;
+  /** Baton */
+  channels?: Array<'chat' | 'voice'>;
+}
+export interface DispositionTarget { service?: string; interactionId?: string; }
+export interface DispositionData { id: string; code: string; name: string; type: DispositionType; }
+export interface DIDNumber { id: string; number: string; isSMS: boolean; isVoice: boolean; }
+export interface Team { id: string; displayName: string; isSupervised: boolean; usersCount?: number; }
+export interface User {
+  id: string; teamId: string; firstName: string; lastName: string;
+  /** Baton: the agent's extension. */
+  phone: string;
+  state: UserState;
+  /** Baton */
+  username?: string;
+  /** Baton */
+  displayName?: string;
+  /** Baton */
+  extension?: string | null;
+}
+export interface CallParty { id: string; name: string; phone: string; userId?: string; }
+export interface ChatParty {
+  id: string; type: 'internal' | 'external'; name: string; userId?: string; contactId?: string; email?: string; phone?: string;
+}
+export type AttachedData = Record<string, string>;
+export interface InteractionAssociatedObjectData {
+  id: string; type: string; displayName: string; displayType: string; customFields: Record<string, string>;
+}
+export type InteractionAssociatedObject = InteractionAssociatedObjectData & { source: string };
+export interface InteractionAssociatedObjectsData { list: InteractionAssociatedObject[]; selected: string[]; }
+
+export interface InteractionData {
+  interactionId: string;
+  globalInteractionId?: string;
+  state: InteractionState;
+  type: InteractionType;
+  callParties: CallParty[];
+  callMuted: boolean;
+  callRecording: boolean;
+  chatParties: ChatParty[];
+  attachedData: AttachedData;
+  internal: boolean;
+  interactionKind?: InteractionKind;
+  phoneNumber?: string;
+  email?: string;
+  callDirection?: CallDirection;
+  startTime?: EpochMs;
+  endTime?: EpochMs;
+  /** Milliseconds from startTime to endTime (or to now while it lasts). */
+  duration?: number;
+  description?: string;
+  disposition?: string;
+  service?: string;
+  playbackUrl?: string;
+  recordingUrl?: string;
+  DNIS?: string;
+  ANI?: string;
+  origination?: string;
+  /** @deprecated in Bright Pattern's definition; always "" in Baton. */
+  subject: string;
+  /** @deprecated in Bright Pattern's definition. */
+  associatedObjects: InteractionAssociatedObjectsData;
+  /** Baton: the wire object this was mapped from (roles, customer, notes, chat transcript, …). */
+  baton: BatonInteraction;
+}
+
+export type InteractionActivityData = Omit<InteractionData, 'baton'> & {
+  contactName: string;
+  formValues?: Record<string, string | boolean>;
+};
+export interface InteractionsState { activeInteractionId: string | null; interactions: InteractionData[]; }
+export type InteractionScreen = Record<string, string | number | boolean | null | undefined>;
+export type CustomTransferData = Record<string, string | number | boolean | undefined | null>;
+export interface RescheduleData { numberToDial: string; fromTime: string; untilTime: string; timezoneCode?: string; }
+export interface PhoneDeviceData { type: PhoneDevice; phone?: string; }
+export interface ScreenRecordingState { allowed: boolean; active: boolean; muted: boolean; }
+export interface ServerErrorData {
+  code: number; name: keyof typeof ServerErrorCodes | keyof typeof ResultErrorCodes; timestamp: EpochMs; message?: string;
+}
+export interface PhoneCapabilities { canDial: boolean; canAnswer: boolean; canHold: boolean; canRetrieve: boolean; }
+export interface PhoneData { phone: string; type: 'mobile' | 'business' | 'home' | 'fax' | 'other'; displayType?: string; }
+export interface DialCandidate {
+  id: string; displayName: string; phones: PhoneData[]; associatedObjects: InteractionAssociatedObjectData[];
+  email?: string; avatarUrl?: string;
+}
+export type InitialObjects = InteractionAssociatedObjectData | InteractionAssociatedObjectData[];
+export interface InitiateResult { id: string | null; error?: string; }
+export type IntegrationConfig = any;
+
+export interface ExternalKBArticleData {
+  id: string; title: string; keywords: string; answer: string; notes: string; language: string;
+  createdByUser: string; lastEditedByUser: string; customFields: Record<string, string>;
+}
+export interface ExternalKBArticleItem { id: string; type: 'article'; title: string; text: string; }
+export interface ExternalKBFolderItem { id: string; type: 'folder'; title: string; }
+export type ExternalKBItemData = ExternalKBArticleItem | ExternalKBFolderItem;
+export type ExternalKBSearchResultData = ExternalKBArticleItem;
+export interface KBFolderOptions { language?: string; folderId?: string; }
+export interface SearchRecordsQuery { text: string; types: string[]; }
+export interface OpenRecordOptions { inNewTab: boolean; source: 'user' | 'scenario'; }
+export interface RecordsValidationResult { valid: boolean; message?: string; }
+export interface RecordInfoRequest { id: string; type: string; }
+export interface ActivityRecordInfo { id: string | null; caseId?: string; contactId?: string; }
+export interface WebScreenPop {
+  action: 'OPEN_WEB_PAGE' | 'DISPLAY_TEXT'; url: string; content: string; label: string; popUponAnswer: boolean;
+  keepPopupOpenAfterFinish: boolean; popup: boolean; secondaryUrls?: { [key: number]: { label?: string; url?: string } };
+}
+export type InteractionSummaryResult =
+  | { interactionId: string; success: true; topics: Array<{ name: string; value: string }> }
+  | { interactionId: string; success: false; errorCode: string };
+
+export type MessageLogger = (message: string, data: any) => void;
+
+// ---------------------------------------------------------------- Baton's wire shapes
 
 export interface Customer {
   name: string;
@@ -76,7 +240,8 @@ export interface ChatMessage {
   at: EpochMs;
 }
 
-export interface InteractionData {
+/** Baton's wire InteractionData (docs/protocol.md), available as `InteractionData.baton`. */
+export interface BatonInteraction {
   id: string;
   channel: Channel;
   state: InteractionState;
@@ -142,128 +307,203 @@ export interface TransferHistoryEntry {
   outcomes: Array<TransferOutcomeEntry & { sha256: string | null }>;
 }
 
-export interface LoginInfo {
-  agentId: string;
-  username: string;
-  displayName: string;
-  extension: string | null;
-  state: AgentState;
-  notReadyReason: string | null;
-}
-
-export interface LoginState { loggedIn: boolean; agentId: string | null; username: string | null; }
-export interface AgentStateInfo { state: AgentState; notReadyReason: string | null; }
-export interface Team { id: string; name: string; }
-export interface TeamMember { id: string; username: string; displayName: string; extension: string | null; state: AgentState; }
-export interface Service { id: string; name: string; channels: Channel[]; }
-export interface InteractionsState { activeInteractionId: string | null; interactions: InteractionData[]; }
-export interface TransferStarted { transferId: string; }
-export interface ServerError { code: number; name: string; message: string; }
-
 /** Baton addition: argument of `ON_HOST_REFUSED`. */
-export interface HostRefusal extends ServerError {
+export interface HostRefusal {
+  code: number;
+  name: string;
+  message: string;
   integrationKey: string | null;
   /** This page's origin, as the widget saw it. */
   origin: string;
 }
 
+/** Baton: data of the hand-off methods. */
+export interface TransferStarted { transferId: string; }
+
 /** A transfer target: an agent's username, an agent's extension, or `service:<name>`. */
 export type TransferTarget = string;
 
-type MaybePromise<T> = T | Promise<T>;
-
 /** Handler signature of each event. */
 export interface EventHandlers {
-  ON_LOGIN: (info: LoginInfo) => MaybePromise<void>;
-  ON_LOGOUT: (reason: 'logout' | 'forced' | string) => MaybePromise<void>;
-  ON_AGENT_STATE_CHANGE: (state: AgentStateInfo) => MaybePromise<void>;
-  ON_NEW_INTERACTION: (interaction: InteractionData) => MaybePromise<void>;
-  ON_INTERACTION_STATE_CHANGE: (interaction: InteractionData) => MaybePromise<void>;
-  ON_INTERACTION_REMOVED: (interactionId: string) => MaybePromise<void>;
-  ON_ACTIVE_INTERACTION_SWITCHED: (interactionId: string) => MaybePromise<void>;
-  ON_CHAT_MESSAGE: (interactionId: string, message: ChatMessage) => MaybePromise<void>;
+  ON_LOGIN: (loginState: LoginStateData) => MaybePromise;
+  ON_LOGOUT: () => MaybePromise;
+  ON_NEW_INTERACTION: (interaction: InteractionData) => MaybePromise;
+  /** The last InteractionData the SDK saw, with state `completed`. */
+  ON_INTERACTION_REMOVED: (interaction: InteractionData) => MaybePromise;
+  ON_INTERACTION_STATE_CHANGE: (interaction: InteractionData) => MaybePromise;
+  ON_ACTIVE_INTERACTION_SWITCHED: (interactionId: string | null) => MaybePromise;
+  ON_AGENT_STATE_CHANGE: (state: AgentState, notReadyReason?: string) => MaybePromise;
   /**
-   * Return (or resolve with) the data to hand to the receiving agent's CRM. All handlers
-   * run at once; the value of the last registered handler whose result is not `undefined`
-   * wins. A throwing or rejecting handler counts as `undefined` and is logged.
+   * Return (or resolve with) the data for the receiving agent's CRM. All handlers run; the
+   * value of the last registered handler that returns neither `undefined` nor `null` wins.
+   * A throwing or rejecting handler counts as no value and is logged. Baton adds `meta`.
    */
   ON_REQUEST_TRANSFER_DATA: (interactionId: string, meta: TransferRequestMeta) => MaybePromise<unknown>;
-  /** The server is told the data was acknowledged when every handler has settled. */
-  ON_LOAD_TRANSFER_DATA: (interactionId: string, data: Json, meta: TransferMeta) => MaybePromise<void>;
-  ON_TRANSFER_STATUS: (status: TransferStatus) => MaybePromise<void>;
-  ON_SERVER_ERROR: (error: ServerError) => MaybePromise<void>;
-  /** Baton addition: the server refused this page's origin for the integration key. */
-  ON_HOST_REFUSED: (refusal: HostRefusal) => MaybePromise<void>;
+  /** The server is told the data was acknowledged when every handler has settled. Baton adds `meta`. */
+  ON_LOAD_TRANSFER_DATA: (interactionId: string, data: Json, meta: TransferMeta) => MaybePromise;
+  ON_GET_KNOWLEDGE_BASE_FOLDER: (options: KBFolderOptions) => MaybePromise<ExternalKBItemData[] | undefined>;
+  ON_SEARCH_KNOWLEDGE_BASE: (query: string, language?: string, folderId?: string) => MaybePromise<ExternalKBSearchResultData[] | undefined>;
+  ON_GET_KNOWLEDGE_BASE_ARTICLE: (articleId: string) => MaybePromise<ExternalKBArticleData | null | undefined>;
+  ON_OPEN_RECORD: (record: InteractionAssociatedObjectData, interactionId?: string, options?: OpenRecordOptions) => MaybePromise;
+  ON_SEARCH_RECORDS: (search: SearchRecordsQuery, interactionId?: string, inNewTab?: boolean) => MaybePromise;
+  ON_SHOW_SCREEN: (screen: InteractionScreen, interactionId?: string) => MaybePromise;
+  /** Never fired: Baton has no screen recording. */
+  ON_SCREEN_RECORDING_STATE_CHANGE: (state: ScreenRecordingState) => MaybePromise;
+  ON_WIDGET_MINIMIZED_CHANGE: (widgetMinimized: boolean) => MaybePromise;
+  ON_SERVER_ERROR: (error: ServerErrorData) => MaybePromise;
+  /** Never fired: no softphone yet. */
+  ON_SOFTPHONE_STATUS_CHANGE: (ready: boolean, error?: string) => MaybePromise;
+  /** Never fired: no voice media yet. */
+  ON_AUDIO_DEVICE_CHANGE: (inputDevice?: string, outputDevice?: string) => MaybePromise;
+  /** Never fired: no voice media yet. */
+  ON_PHONE_CAPABILITIES_CHANGE: (caps: PhoneCapabilities) => MaybePromise;
+  /** Never fired: no voice media yet. */
+  ON_CALL_AUDIO_QUALITY_ALERT: (callId: string, alert: boolean) => MaybePromise;
+  /** Never fired: Baton does not summarise interactions. */
+  ON_SUMMARY_GENERATION_STARTED: (interactionId: string) => MaybePromise;
+  /** Never fired: Baton does not summarise interactions. */
+  ON_SUMMARY_GENERATION_COMPLETED: (summary: InteractionSummaryResult) => MaybePromise;
+  ON_WEB_SCREEN_POP_CUSTOM: (interactionId: string, webScreenPop: WebScreenPop) => MaybePromise<boolean | undefined>;
+  ON_SAVE_ACTIVITY_RECORD: (activity: InteractionActivityData) => MaybePromise<ActivityRecordInfo | undefined | void>;
+  ON_VALIDATE_ASSOCIATED_RECORDS: (interactionId: string, records: InteractionAssociatedObjectsData) => MaybePromise<RecordsValidationResult | undefined>;
+  ON_REQUEST_RECORD_INFO: (payload: RecordInfoRequest) => MaybePromise<InteractionAssociatedObjectData | null | undefined>;
+  ON_REQUEST_RECORD_ON_SCREEN: () => MaybePromise<InteractionAssociatedObjectData | null | undefined>;
+  /** Baton: a chat message on one of the agent's interactions. */
+  ON_CHAT_MESSAGE: (interactionId: string, message: ChatMessage) => MaybePromise;
+  /** Baton: progress and per-integration outcome of a transfer this agent started. */
+  ON_TRANSFER_STATUS: (status: TransferStatus) => MaybePromise;
+  /** Baton: the server refused this page's origin for the integration key. */
+  ON_HOST_REFUSED: (refusal: HostRefusal) => MaybePromise;
 }
 
 export type EventName = keyof EventHandlers;
 
-export interface AdApiOptions {
-  /** The integration key registered on the server for this CRM (its allowed origins are checked). */
-  integrationKey?: string | null;
-  /** Element (or selector) the widget iframe is inserted into. */
-  mountRoot?: Element | string;
+export interface InitOptions {
+  /** The integration key registered on the server for this CRM (required by Baton; its allowed origins are checked). */
+  integrationKey?: string;
   /** An existing iframe (or selector) to use for the widget instead of creating one. */
   adcFrame?: HTMLIFrameElement | string;
-  /** Run the widget in a hidden iframe. */
+  /** Element (or selector) the widget iframe is inserted into. */
+  mountRoot?: Element | string;
+  /** Run the widget in a hidden iframe; log in with `login()`. */
   standalone?: boolean;
-  /** Do not show the widget's Accept / Reject pop-up for new interactions. */
+  /** The widget shows no Accept / Reject pop-up for new interactions. */
   disableNewInteractionPopup?: boolean;
-  /** Baton addition: the server's base URL; defaults to the origin this script was loaded from. */
+  /** Fill the panel's width instead of the widget's fixed 400 px (never narrower than 340 px). */
+  adaptiveWidth?: boolean;
+  /** Baton: the server's base URL; defaults to the origin this script was loaded from. */
   serverUrl?: string;
-  /** Pre-fills the widget's login form (the password is always typed by the agent). */
+  /** Baton: the tenant `login()` uses when `loginData.tenant` is not given. */
+  tenant?: string;
+  /** Baton: pre-fills the widget's login form. */
   login?: { tenant?: string; username?: string };
 }
+/** Baton's earlier name of InitOptions. */
+export type AdApiOptions = InitOptions;
 
 export declare class AdApi {
-  constructor(options?: AdApiOptions);
+  constructor(options?: InitOptions);
   static readonly EVENTS: { readonly [K in EventName]: K };
   static readonly ResultErrorCodes: typeof ResultErrorCodes;
   static readonly ServerErrorCodes: typeof ServerErrorCodes;
+  /** Every request method: Bright Pattern's, then Baton's. */
   static readonly METHODS: readonly string[];
+  static readonly BP_METHODS: readonly string[];
+  static readonly BATON_METHODS: readonly string[];
+  static readonly BP_EVENTS: readonly string[];
+  static readonly BATON_EVENTS: readonly string[];
+  static readonly VOICE_DEVICE_METHODS: readonly string[];
+  /** Bright Pattern's message name of a method (`getDIDNumbersList` → `GET_DID_LIST`). */
+  static messageName(method: string): string;
 
   readonly integrationKey: string | null;
   readonly serverUrl: string;
   readonly frame: HTMLIFrameElement;
 
-  on<E extends EventName>(event: E, handler: EventHandlers[E]): this;
-  remove<E extends EventName>(event: E, handler?: EventHandlers[E]): this;
-  off<E extends EventName>(event: E, handler?: EventHandlers[E]): this;
-
-  /** Baton addition: true once the widget is connected and the server accepted this page. */
+  injectMessageLogger(callback: MessageLogger): void;
+  on<E extends EventName>(event: E, handler: EventHandlers[E]): void;
+  remove<E extends EventName>(event: E, handler?: EventHandlers[E]): void;
+  /** Baton: alias of remove. */
+  off<E extends EventName>(event: E, handler?: EventHandlers[E]): void;
+  /** Baton: true once the widget is connected and the server accepted this page. */
   isReady(): boolean;
-  /** Baton addition: the refusal, if the server refused this page. */
+  /** Baton: the refusal, if the server refused this page. */
   getRefusal(): HostRefusal | null;
-  /** Baton addition: removes the iframe it created and stops listening. */
+  /** Baton: removes the iframe it created and stops listening. */
   destroy(): void;
 
-  getLoginState(): Promise<OperationResult<LoginState>>;
-  logout(): Promise<OperationResult<null>>;
-  getAgentState(): Promise<OperationResult<AgentStateInfo>>;
-  setAgentState(state: SettableAgentState, notReadyReason?: string | null): Promise<OperationResult<AgentStateInfo | null>>;
+  getLoginState(): Promise<OperationResult<LoginStateData>>;
+  login(loginData: LoginData, force?: boolean): Promise<OperationResult>;
+  openLogin(): Promise<OperationResult>;
+  logout(): Promise<OperationResult>;
+  getAgentState(): Promise<OperationResult<AgentStateData>>;
+  setAgentState(state: AgentState, notReadyReason?: string): Promise<OperationResult>;
+  acceptInteraction(interactionId?: string): Promise<OperationResult>;
+  rejectInteraction(interactionId?: string): Promise<OperationResult>;
+  startCall(phonenumber: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
+  startChat(channel: ChatChannelType, address: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
+  /** Answers 14: Baton has no email channel yet. */
+  startEmail(email: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
+  /** Answers 14: no voice media yet. */
+  sendDtmf(dtmf: string, interactionId?: string): Promise<OperationResult>;
+  consultCall(phone: TransferTarget): Promise<OperationResult<TransferStarted>>;
+  blindTransfer(phone: TransferTarget, customTransferData?: CustomTransferData | Json, interactionId?: string): Promise<OperationResult<TransferStarted>>;
+  transfer(customTransferData?: CustomTransferData | Json): Promise<OperationResult<TransferStarted>>;
+  leaveInteraction(interactionId?: string): Promise<OperationResult>;
+  completeInteraction(interactionId?: string): Promise<OperationResult>;
+  leaveAndCompleteInteraction(disposition?: string, note?: string, interactionId?: string): Promise<OperationResult>;
+  switchActiveInteraction(interactionId: string): Promise<OperationResult>;
+  inviteToCallConference(phone: TransferTarget, customTransferData?: CustomTransferData | Json, interactionId?: string): Promise<OperationResult<TransferStarted>>;
+  removeFromCallConference(partyId: string, interactionId?: string): Promise<OperationResult>;
+  destroyCallConference(interactionId?: string): Promise<OperationResult>;
+  mergeAllCallsIntoConference(customTransferData?: CustomTransferData | Json): Promise<OperationResult<TransferStarted>>;
+  inviteToChatConference(partyId: string, interactionId?: string): Promise<OperationResult<TransferStarted>>;
+  removeFromChatConference(partyId: string, interactionId?: string): Promise<OperationResult>;
   getTeams(): Promise<OperationResult<Team[]>>;
-  getTeamMembers(teamId: string): Promise<OperationResult<TeamMember[]>>;
-  getServicesList(): Promise<OperationResult<Service[]>>;
+  getTeamMembers(teamId: string): Promise<OperationResult<User[]>>;
+  getServicesList(): Promise<OperationResult<ServiceData[]>>;
+  getService(): Promise<OperationResult<ServiceData | null>>;
+  setService(service: string | null): Promise<OperationResult>;
+  getDIDNumbersList(): Promise<OperationResult<DIDNumber[]>>;
+  getDIDNumber(): Promise<OperationResult<DIDNumber | null>>;
+  setDIDNumber(did: string | null): Promise<OperationResult>;
+  getDispositionsList(target: DispositionTarget): Promise<OperationResult<DispositionData[]>>;
+  setDisposition(disposition: string, interactionId?: string): Promise<OperationResult>;
+  setRescheduleWindow(rescheduleData: RescheduleData, interactionId?: string): Promise<OperationResult>;
+  addNote(note: string, interactionId?: string): Promise<OperationResult>;
+  updateNote(note: string, interactionId?: string): Promise<OperationResult>;
+  replaceNote(note: string, interactionId?: string): Promise<OperationResult>;
+  getConfig(): Promise<OperationResult<IntegrationConfig>>;
+  setVariable(key: string, value: string, interactionId?: string): Promise<OperationResult>;
+  getVariables(keys: string[], interactionId?: string): Promise<OperationResult<Record<string, string>>>;
+  addInteractionAssociatedObject(object: InteractionAssociatedObjectData, interactionId?: string): Promise<OperationResult>;
+  setInteractionActiveScreen(screenData: InteractionScreen, interactionId?: string): Promise<OperationResult>;
+  /** Answers 14: no voice media yet. */
+  getPhoneDevicesList(): Promise<OperationResult<PhoneDevice[]>>;
+  /** Answers 14: no voice media yet. */
+  getPhoneDevice(): Promise<OperationResult<PhoneDeviceData>>;
+  /** Answers 14: no voice media yet. */
+  setPhoneDevice(phoneDevice: PhoneDeviceData): Promise<OperationResult>;
+  setCallHold(state: boolean, interactionId?: string): Promise<OperationResult>;
+  /** Answers 14: no voice media yet. */
+  setCallRecording(state: boolean, interactionId?: string): Promise<OperationResult>;
+  /** Answers 14: no voice media yet. */
+  setCallMute(state: boolean, interactionId?: string): Promise<OperationResult>;
+  /** Answers 14: no screen recording. */
+  setScreenRecordingMute(state: boolean): Promise<OperationResult>;
+  /** Answers 14: no screen recording. */
+  getScreenRecordingState(): Promise<OperationResult<ScreenRecordingState>>;
+  setWidgetMinimized(state: boolean): Promise<OperationResult>;
+  sendChatMessage(message: string, interactionId?: string): Promise<OperationResult>;
+  suggestChatMessage(message: string, allowOverwrite?: boolean, interactionId?: string): Promise<OperationResult>;
+  getAgentNotReadyReasons(): Promise<OperationResult<string[]>>;
+  activatePage(): Promise<OperationResult>;
   getInteractionsState(): Promise<OperationResult<InteractionsState>>;
-  acceptInteraction(interactionId?: string | null): Promise<OperationResult<unknown>>;
-  rejectInteraction(interactionId?: string | null): Promise<OperationResult<unknown>>;
-  switchActiveInteraction(interactionId: string): Promise<OperationResult<unknown>>;
-  sendChatMessage(text: string, interactionId?: string | null): Promise<OperationResult<unknown>>;
-  setCallHold(hold: boolean, interactionId?: string | null): Promise<OperationResult<unknown>>;
-  leaveInteraction(interactionId?: string | null): Promise<OperationResult<unknown>>;
-  completeInteraction(interactionId?: string | null): Promise<OperationResult<unknown>>;
-  addNote(text: string, interactionId?: string | null): Promise<OperationResult<unknown>>;
-  getVariables(keys: string[], interactionId?: string | null): Promise<OperationResult<Record<string, Json>>>;
-  setVariable(key: string, value: Json, interactionId?: string | null): Promise<OperationResult<unknown>>;
-  blindTransfer(target: TransferTarget, customTransferData?: unknown, interactionId?: string | null): Promise<OperationResult<TransferStarted>>;
-  consultCall(target: TransferTarget): Promise<OperationResult<TransferStarted>>;
-  transfer(customTransferData?: unknown): Promise<OperationResult<TransferStarted>>;
-  inviteToCallConference(target: TransferTarget, customTransferData?: unknown, interactionId?: string | null): Promise<OperationResult<TransferStarted>>;
-  mergeAllCallsIntoConference(customTransferData?: unknown): Promise<OperationResult<TransferStarted>>;
-  removeFromCallConference(partyId: string, interactionId?: string | null): Promise<OperationResult<unknown>>;
-  inviteToChatConference(agentId: string, interactionId?: string | null): Promise<OperationResult<TransferStarted>>;
-  removeFromChatConference(partyId: string, interactionId?: string | null): Promise<OperationResult<unknown>>;
-  getTransferHistory(interactionId?: string | null): Promise<OperationResult<TransferHistoryEntry[]>>;
+  /** Answers 14: no voice media yet. */
+  setCallRecordingMute(state: boolean, interactionId?: string): Promise<OperationResult>;
+  setDialCandidates(candidates: DialCandidate[]): Promise<OperationResult>;
+  /** Baton: every transfer leg of the interaction and its data outcomes. */
+  getTransferHistory(interactionId?: string): Promise<OperationResult<TransferHistoryEntry[]>>;
 }
 
 export declare const EVENTS: typeof AdApi.EVENTS;
