@@ -6,36 +6,11 @@
 // getDispositionsList, …); before the server side is merged those answer 7 "unknown op".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { withBaton, widget, waitFor, PASSWORD } from './helpers.js';
-
-const pagesDir = join(dirname(fileURLToPath(import.meta.url)), 'pages');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
-/** Serves e2e/pages on 127.0.0.1:<random> with a strict CSP; resolves {origin, close}. */
-function startHost(serverBase) {
-  const srv = createServer((req, res) => {
-    const path = new URL(req.url, 'http://x').pathname.replace(/^\/+/, '') || 'bp-conformance.html';
-    if (!/^[a-z-]+\.(html|js|css)$/.test(path)) { res.writeHead(404); res.end(); return; }
-    let body;
-    try { body = readFileSync(join(pagesDir, path)); } catch { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, {
-      'Content-Type': TYPES[path.slice(path.lastIndexOf('.'))],
-      'Content-Security-Policy': `default-src 'self'; script-src 'self' ${serverBase}; frame-src ${serverBase}; style-src 'self'`,
-    });
-    res.end(body);
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
-    resolve({ origin: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) });
-  }));
-}
+import { withBaton, widget, waitFor, startHostPages, PASSWORD } from './helpers.js';
 
 /** Starts the host server, registers integration `bp-conf` for its origin; resolves a page opener. */
 async function bpHost(t, env) {
-  const host = await startHost(env.server.base);
+  const host = await startHostPages(env.server.base);
   t.after(() => host.close());
   const r = await env.server.admin('POST', '/admin/tenants/demo/integrations', {
     integrationKey: 'bp-conf', name: 'BP conformance', allowedOrigins: [host.origin],

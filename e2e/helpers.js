@@ -13,7 +13,8 @@
  * A failing test saves a screenshot of every page it opened to `e2e/screenshots/`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +87,28 @@ async function killChild(child) {
   child.kill('SIGTERM');
   await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+const pagesDir = join(here, 'pages');
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+/**
+ * Serves e2e/pages (host pages of other origins than the server's) on 127.0.0.1:<random> with a strict CSP; resolves {origin, close}. */
+export function startHostPages(serverBase) {
+  const srv = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname.replace(/^\/+/, '') || 'bp-conformance.html';
+    if (!/^[a-z-]+\.(html|js|css)$/.test(path)) { res.writeHead(404); res.end(); return; }
+    let body;
+    try { body = readFileSync(join(pagesDir, path)); } catch { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.slice(path.lastIndexOf('.'))],
+      'Content-Security-Policy': `default-src 'self'; script-src 'self' ${serverBase}; frame-src ${serverBase}; style-src 'self'`,
+    });
+    res.end(body);
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
+    resolve({ origin: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) });
+  }));
 }
 
 /** Starts `baton serve` on 127.0.0.1:0 with a fresh data directory. */
