@@ -6,40 +6,8 @@
 // getDispositionsList, …); before the server side is merged those answer 7 "unknown op".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBaton, widget, waitFor, startHostPages, PASSWORD } from './helpers.js';
-
-/** Starts the host server, registers integration `bp-conf` for its origin; resolves a page opener. */
-async function bpHost(t, env) {
-  const host = await startHostPages(env.server.base);
-  t.after(() => host.close());
-  const r = await env.server.admin('POST', '/admin/tenants/demo/integrations', {
-    integrationKey: 'bp-conf', name: 'BP conformance', allowedOrigins: [host.origin],
-  });
-  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r));
-  return async (label, query = '') => {
-    const page = await env.newPage(`${host.origin}/bp-conformance.html?key=bp-conf&tenant=demo&server=${encodeURIComponent(env.server.base)}${query}`, label);
-    await waitFor('the host page loaded the SDK', () => page.evaluate(() => window.conf && window.conf.ready));
-    return page;
-  };
-}
-
-function call(page, method, ...args) {
-  return page.evaluate(([m, a]) => {
-    try { return window.conf.api[m](...a); } catch (e) { return { threw: String(e) }; }
-  }, [method, args]);
-}
-async function callOk(page, method, ...args) {
-  const r = await call(page, method, ...args);
-  assert.equal(r.status, 'success', `${method}: ${JSON.stringify(r)}`);
-  return r.data;
-}
-async function login(page, username) {
-  const r = await call(page, 'login', { username, password: PASSWORD });
-  assert.deepEqual(r, { status: 'success', data: null });
-}
-function eventsOf(page, name) {
-  return page.evaluate((n) => window.conf.events.filter((e) => e.event === n).map((e) => e.args), name);
-}
+import { withBaton, widget, waitFor, waitText, PASSWORD } from './helpers.js';
+import { bpHost, call, callOk, login, eventsOf } from './bp-host.js';
 
 /** Bright Pattern's OperationResult: success with `data`, or error with numeric code and a name. */
 function assertResult(method, r) {
@@ -296,11 +264,19 @@ test('merged server: the wire-contract methods answer Bright Pattern shapes', (t
   const empty = await call(page, 'startCall', '');
   assert.equal(empty.error.code, 10);
   assert.equal(empty.error.name, 'empty_number');
-  const started = await callOk(page, 'startCall', '+1 555 0199');
+  await page.evaluate(() => {
+    window.conf.answers.ON_REQUEST_RECORD_INFO = { id: 'C-5', type: 'case', displayName: 'Case five', displayType: 'Case', customFields: {} };
+  });
+  const started = await callOk(page, 'startCall', '+1 555 0199', { id: 'C-5', type: 'case', displayName: 'C-5', displayType: 'Case', customFields: {} });
   assert.equal(typeof started.id, 'string');
   const [ix] = await waitFor('the outbound call', () => eventsOf(page, 'ON_NEW_INTERACTION').then((l) => l.find((a) => a[0].interactionId === started.id)));
   assert.equal(ix.callDirection, 'outbound');
   assert.equal(ix.interactionKind, 'outbound');
+  assert.deepEqual(ix.associatedObjects.list.map((o) => o.id), ['C-5']);
+  // The widget lists the record and asks the host for its details.
+  const [info] = await waitFor('ON_REQUEST_RECORD_INFO', () => eventsOf(page, 'ON_REQUEST_RECORD_INFO').then((l) => l[0]));
+  assert.deepEqual(info, { id: 'C-5', type: 'case' });
+  await waitText(widget(page).getByTestId('record-list'), 'Case five');
   const email = await call(page, 'startEmail', 'a@b.c');
   assert.equal(email.error.code, 14);
 }));

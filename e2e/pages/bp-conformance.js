@@ -32,6 +32,7 @@
     else options.mountRoot = document.getElementById('adc_mount_node');
     if (q.get('tenant')) options.tenant = q.get('tenant');
     if (q.get('noPopup') === '1') options.disableNewInteractionPopup = true;
+    if (q.get('adaptive') === '1') options.adaptiveWidth = true;
     var api = new window.brightpattern.AdApi(options);
     conf.api = api;
     api.injectMessageLogger(function (name, data) { conf.messages.push({ name: name, data: plain(data) }); });

@@ -233,6 +233,22 @@
       };
     },
 
+    /** Wire InteractionData → InteractionActivityData (for ON_SAVE_ACTIVITY_RECORD). */
+    activity: function (w, agentId) {
+      var ix = Shapes.interaction(w, agentId);
+      if (!ix || typeof ix !== 'object') return ix;
+      var c = (w && w.customer) || {};
+      ix.contactName = str(c.name);
+      ix.formValues = {};
+      return ix;
+    },
+
+    /** Args of a widget-driven callback → the args Bright Pattern's handlers get. */
+    callbackArgs: function (event, args, ctx) {
+      if (event === 'ON_SAVE_ACTIVITY_RECORD') return [Shapes.activity(args[0], ctx.agentId())];
+      return args.map(function (a) { return a === null ? undefined : a; });
+    },
+
     /** Wire `{loggedIn, agentId, username}` (+ the session) → LoginStateData. */
     loginState: function (w, session) {
       w = w || {};
@@ -774,8 +790,10 @@
   };
 
   /** A widget-driven callback (records, knowledge base, activity): collect and answer. */
-  AdApi.prototype._onCallback = function (cid, event, args) {
+  AdApi.prototype._onCallback = function (cid, event, wireArgs) {
     var self = this;
+    var args;
+    try { args = Shapes.callbackArgs(event, wireArgs, this._ctx); } catch (e) { args = wireArgs; }
     if (!BP_EVENTS[event]) {
       this._log(event, args);
       this._dispatch(event, args);

@@ -86,6 +86,11 @@
     services: [],
     transfers: new Map(),
     loaded: {},        // interactionId -> last ON_LOAD_TRANSFER_DATA meta
+    popped: {},        // interactionId -> true once the host was asked to pop records
+    records: {},       // interactionId -> records attached from the widget (not yet echoed by the server)
+    screenPops: {},    // interactionId -> URL the host did not handle
+    dispositions: {},  // interactionId -> [DispositionData] | 'loading'
+    activity: {},      // interactionId -> the host's ActivityRecordInfo
     connected: false,
     stopped: false,    // no reconnect (logout, forced logout, refusal)
   };
@@ -323,6 +328,137 @@
     return { status: 'success', data: null };
   }
 
+  /** Tells the host's handlers about something the agent did (no answer expected). */
+  function tellHost(event, args) {
+    if (embedded && host.accepted) postHost({ type: 'baton:callback', cid: 0, event: event, args: args });
+  }
+
+  // ---------------------------------------------------------------- records, screen pop, activity
+
+  function recordsOf(ix) {
+    var list = (ix.associatedObjects && Array.isArray(ix.associatedObjects.list)) ? ix.associatedObjects.list.slice() : [];
+    (S.records[ix.id] || []).forEach(function (r) {
+      if (!list.some(function (x) { return x.id === r.id && x.type === r.type; })) list.push(r);
+    });
+    return list;
+  }
+  function selectedOf(ix) {
+    var sel = ix.associatedObjects && Array.isArray(ix.associatedObjects.selected) ? ix.associatedObjects.selected.slice() : [];
+    recordsOf(ix).forEach(function (r) { if (sel.indexOf(r.id) < 0) sel.push(r.id); });
+    return sel;
+  }
+  function isRecord(o) { return o && typeof o === 'object' && typeof o.id === 'string' && o.id !== ''; }
+  function asRecord(o, source) {
+    return { id: o.id, type: String(o.type || ''), displayName: String(o.displayName || o.id), displayType: String(o.displayType || o.type || ''),
+      customFields: o.customFields && typeof o.customFields === 'object' ? o.customFields : {}, source: source || host.integrationKey || '' };
+  }
+
+  /** Screen pop for a new interaction: the host searches its records; the widget lists what it knows. */
+  function screenPop(ix) {
+    if (!ix || !ix.id || S.popped[ix.id]) return;
+    S.popped[ix.id] = true;
+    var c = ix.customer || {};
+    tellHost('ON_SEARCH_RECORDS', [{ text: String(c.phone || c.email || c.name || ''), types: [] }, ix.id, false]);
+    recordsOf(ix).forEach(function (r) {
+      askHost('ON_REQUEST_RECORD_INFO', [{ id: r.id, type: r.type }]).then(function (info) {
+        if (isRecord(info)) { Object.assign(r, asRecord(info, r.source)); render(); }
+      });
+    });
+    var url = ix.attachedData && ix.attachedData.screenPopUrl;
+    if (typeof url === 'string' && /^https?:\/\//.test(url)) {
+      askHost('ON_WEB_SCREEN_POP_CUSTOM', [ix.id, { action: 'OPEN_WEB_PAGE', url: url, content: '', label: 'Screen pop',
+        popUponAnswer: false, keepPopupOpenAfterFinish: false, popup: false }]).then(function (handled) {
+        if (handled !== true) { S.screenPops[ix.id] = url; render(); }
+      });
+    }
+  }
+
+  function attachRecord(ix, rec) {
+    var list = S.records[ix.id] = S.records[ix.id] || [];
+    if (!list.some(function (x) { return x.id === rec.id && x.type === rec.type; })) list.push(rec);
+    render();
+    var data = { id: rec.id, type: rec.type, displayName: rec.displayName, displayType: rec.displayType, customFields: rec.customFields };
+    call('addInteractionAssociatedObject', data, ix.id).then(function (r) {
+      if (r.status === 'error' && r.error.code !== 7) report('Attach record')(r);
+    });
+  }
+
+  function serviceOf(ix) {
+    for (var i = 0; i < S.services.length; i++) if (S.services[i].name === ix.serviceName) return S.services[i];
+    return null;
+  }
+
+  /**
+   * Completes the active interaction the way a CRM integration expects: a required
+   * disposition first, then the host validates its records (an invalid answer blocks the
+   * completion and shows the host's message), then the host saves its activity record.
+   */
+  function completeWithHost(ix) {
+    var svc = serviceOf(ix);
+    if (svc && svc.requireDisposition && !ix.disposition) {
+      return showNotice('Choose a disposition before completing this interaction.');
+    }
+    $('complete').disabled = true;
+    var done = function () { $('complete').disabled = false; };
+    askHost('ON_VALIDATE_ASSOCIATED_RECORDS', [ix.id, { list: recordsOf(ix), selected: selectedOf(ix) }]).then(function (v) {
+      if (v && typeof v === 'object' && v.valid === false) {
+        done();
+        return showNotice(String(v.message || 'The CRM did not accept the records of this interaction.'));
+      }
+      return askHost('ON_SAVE_ACTIVITY_RECORD', [ix]).then(function (saved) {
+        if (saved && typeof saved === 'object') S.activity[ix.id] = saved;
+        return call('completeInteraction', ix.id).then(report('Complete')).then(done);
+      });
+    }, done);
+  }
+
+  function loadDispositions(ix) {
+    if (S.dispositions[ix.id]) return;
+    S.dispositions[ix.id] = 'loading';
+    call('getDispositionsList', { interactionId: ix.id }).then(function (r) {
+      S.dispositions[ix.id] = r.status === 'success' && Array.isArray(r.data) ? r.data : [];
+      render();
+    });
+  }
+
+  // ---------------------------------------------------------------- knowledge base
+
+  var kbLoaded = false;
+  function kbList(items) {
+    var ul = $('kb-results');
+    ul.replaceChildren.apply(ul, (Array.isArray(items) ? items : []).filter(function (it) { return it && it.id; }).map(function (it) {
+      var folder = it.type === 'folder';
+      return el('li', { 'data-testid': 'kb-item', 'data-kb-id': String(it.id) }, [
+        el('button', { type: 'button', class: 'small', text: (folder ? 'Folder: ' : '') + String(it.title || it.id),
+          onclick: function () { if (folder) kbFolder(String(it.id)); else kbArticle(String(it.id)); } }),
+        folder || !it.text ? null : el('span', { class: 'muted', text: String(it.text) }),
+      ]);
+    }));
+  }
+  function kbFolder(folderId) {
+    askHost('ON_GET_KNOWLEDGE_BASE_FOLDER', [folderId ? { folderId: folderId } : {}]).then(kbList);
+  }
+  function kbArticle(id) {
+    askHost('ON_GET_KNOWLEDGE_BASE_ARTICLE', [id]).then(function (a) {
+      if (!a || typeof a !== 'object') return showNotice('The article is not available.');
+      $('kb-article-title').textContent = String(a.title || '');
+      $('kb-article-answer').textContent = String(a.answer || '');
+      $('kb-article').hidden = false;
+    });
+  }
+  $('kb').addEventListener('toggle', function () {
+    if ($('kb').open && !kbLoaded) { kbLoaded = true; kbFolder(null); }
+  });
+  $('kb-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var q = $('kb-query').value.trim();
+    if (q) askHost('ON_SEARCH_KNOWLEDGE_BASE', [q, undefined, undefined]).then(kbList);
+  });
+  $('kb-paste').addEventListener('click', function () {
+    var r = suggestChatMessage($('kb-article-answer').textContent, true);
+    if (r.status === 'error') showNotice('Open a chat to paste the article (' + r.error.message + ').');
+  });
+
   // ---------------------------------------------------------------- WebSocket
 
   var ws = null;
@@ -491,7 +627,20 @@
     showLoginError((e.message || 'The server refused the connection') + (e.code ? ' (code ' + e.code + ')' : ''));
   }
 
+  /** Replaces the state menu's not-ready reasons with the tenant's list (when it has one). */
+  function loadNotReadyReasons() {
+    call('getAgentNotReadyReasons').then(function (r) {
+      if (r.status !== 'success' || !Array.isArray(r.data) || !r.data.length) return;
+      var sel = $('not-ready-reason');
+      var prev = sel.value;
+      var opts = [el('option', { value: '', text: '(no reason)' })].concat(r.data.map(function (x) { return el('option', { value: String(x), text: String(x) }); }));
+      sel.replaceChildren.apply(sel, opts);
+      if (prev && r.data.indexOf(prev) >= 0) sel.value = prev;
+    });
+  }
+
   function resync() {
+    loadNotReadyReasons();
     call('getAgentState').then(function (r) {
       if (r.status === 'success' && r.data) { S.agentState = r.data.state; S.notReadyReason = r.data.notReadyReason; render(); }
     });
@@ -554,6 +703,8 @@
       case 'ON_NEW_INTERACTION':
       case 'ON_INTERACTION_STATE_CHANGE':
         upsert(a0);
+        // After the relay below, so the host has the interaction before it is asked about it.
+        if (name === 'ON_NEW_INTERACTION') setTimeout(function () { screenPop(a0); }, 0);
         if (a0 && a0.state === 'completed') { /* keep until removed */ }
         break;
       case 'ON_INTERACTION_REMOVED':
@@ -738,7 +889,25 @@
     call('setCallHold', myState(ix) !== 'hold', ix.id).then(report('Hold'));
   });
   $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('Leave')); });
-  $('complete').addEventListener('click', function () { var ix = active(); if (ix) call('completeInteraction', ix.id).then(report('Complete')); });
+  $('complete').addEventListener('click', function () { var ix = active(); if (ix) completeWithHost(ix); });
+  $('disposition').addEventListener('change', function () {
+    var ix = active(); var v = $('disposition').value;
+    if (!ix || !v) return;
+    call('setDisposition', v, ix.id).then(report('Disposition')).then(function (r) {
+      if (r.status !== 'success') return;
+      var list = S.dispositions[ix.id];
+      var d = Array.isArray(list) ? list.filter(function (x) { return x.id === v; })[0] : null;
+      ix.dispositionId = v; ix.disposition = d ? d.name : v;
+      render();
+    });
+  });
+  $('record-on-screen').addEventListener('click', function () {
+    var ix = active(); if (!ix) return;
+    askHost('ON_REQUEST_RECORD_ON_SCREEN', []).then(function (rec) {
+      if (isRecord(rec)) attachRecord(ix, asRecord(rec));
+      else showNotice('The CRM has no record on screen.');
+    });
+  });
 
   $('chat-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
@@ -893,6 +1062,36 @@
     $('hold').setAttribute('aria-pressed', st === 'hold' ? 'true' : 'false');
     show('leave', !ringing && st !== 'wrap_up' && st !== 'completed');
     show('complete', !ringing);
+
+    var svc = serviceOf(ix);
+    var useDisp = !!(svc && svc.useDispositions) && !ringing;
+    show('disposition-row', useDisp);
+    if (useDisp) {
+      loadDispositions(ix);
+      var dl = Array.isArray(S.dispositions[ix.id]) ? S.dispositions[ix.id] : [];
+      var dsel = $('disposition');
+      dsel.replaceChildren.apply(dsel, [el('option', { value: '', text: svc.requireDisposition ? '— required —' : '— none —' })]
+        .concat(dl.map(function (d) { return el('option', { value: d.id, text: d.name }); })));
+      dsel.value = ix.dispositionId || '';
+    }
+    var recs = recordsOf(ix);
+    var rl = $('record-list');
+    rl.replaceChildren.apply(rl, recs.map(function (r) {
+      return el('li', { 'data-testid': 'record', 'data-record-id': r.id }, [
+        el('button', { type: 'button', class: 'small', text: r.displayName + (r.displayType ? ' (' + r.displayType + ')' : ''),
+          'aria-label': 'Open record ' + r.displayName,
+          onclick: function () { tellHost('ON_OPEN_RECORD', [{ id: r.id, type: r.type, displayName: r.displayName, displayType: r.displayType, customFields: r.customFields }, ix.id, { inNewTab: false, source: 'user' }]); } }),
+      ]);
+    }));
+    show('record-on-screen', embedded && !ringing);
+    show('records', embedded || recs.length > 0);
+    var pop = S.screenPops[ix.id];
+    show('screen-pop', !!pop);
+    if (pop) {
+      var link = el('a', { href: pop, target: '_blank', rel: 'noopener noreferrer', text: pop });
+      $('screen-pop').replaceChildren('Screen pop: ', link);
+    }
+    if (S.activity[ix.id] && S.activity[ix.id].id) $('active-from').textContent += ' · activity ' + S.activity[ix.id].id;
 
     var parties = $('parties');
     parties.replaceChildren.apply(parties, (ix.parties || []).map(function (p) {
