@@ -78,3 +78,20 @@ test('Baton\'s pages have no inline scripts or inline event handlers (they run u
   }
   assert.deepEqual(bad, []);
 });
+
+test('the widget runs under its Content-Security-Policy of script-src \'self\' without violations', (t) => withBaton(t, async (env) => {
+  const page = await env.newPage(`${env.server.base}/widget/?tenant=demo&username=alice`, 'widget-csp');
+  await page.evaluate(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+  });
+  const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]').content);
+  assert.match(csp, /script-src 'self'/);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await waitText(page.getByTestId('agent-name'), 'Alice Adams');
+  await page.getByTestId('agent-state').selectOption('ready');
+  await waitText(page.getByTestId('agent-state-current'), 'ready');
+  await page.getByTestId('kb').locator('summary').click();
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+}));

@@ -875,7 +875,6 @@
     this._minimized = state;
     if (this.frame && !this._hidden && !this.options.adcFrame) this._applyFrameSize(this.frame);
     if (this.frame) this.frame.setAttribute('data-minimized', state ? 'true' : 'false');
-    if (this._present) this._post({ type: 'baton:minimized', state: state });
     var r = this._answer('setWidgetMinimized', args, ok(null));
     if (changed) { this._log('ON_WIDGET_MINIMIZED_CHANGE', [state]); this._dispatch('ON_WIDGET_MINIMIZED_CHANGE', [state]); }
     return r;

@@ -14,4 +14,6 @@ export const AdApi = globalThis.Baton.AdApi;
 export const EVENTS = globalThis.Baton.EVENTS;
 export const ResultErrorCodes = globalThis.Baton.ResultErrorCodes;
 export const ServerErrorCodes = globalThis.Baton.ServerErrorCodes;
+/** The wire → Bright Pattern shape mapping the SDK applies (see docs/decisions/0006). */
+export const Shapes = globalThis.Baton.Shapes;
 export default AdApi;
