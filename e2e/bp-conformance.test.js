@@ -103,6 +103,11 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
   assert.equal(r.status, 'error');
   assert.ok([13, 15].includes(r.error.code), JSON.stringify(r));
   assert.deepEqual(await eventsOf(page, 'ON_WIDGET_MINIMIZED_CHANGE'), [[true], [false]]);
+  // Dial candidates become suggestions of the widget's Dial input.
+  assertResult('setDialCandidates', await call(page, 'setDialCandidates', [{ id: 'c1', displayName: 'Carol Chen',
+    phones: [{ phone: '+1 555 0101', type: 'mobile' }], associatedObjects: [] }]));
+  await waitFor('the dial suggestion', async () =>
+    (await widget(page).locator('#dial-candidates option').getAttribute('value').catch(() => null)) === '+1 555 0101');
 
   // The message logger saw Bright Pattern's names, requests and responses.
   const names = await page.evaluate(() => window.conf.messages.map((m) => m.name));

@@ -247,6 +247,7 @@
     if (typeof m.argsJson !== 'string' || !Array.isArray(args)) {
       return answerHost(m.id, errResult(3, 'invalid_args', 'arguments must be a JSON array'));
     }
+    if (m.method === 'setDialCandidates') rememberDialCandidates(args[0]);
     if (S.connected && host.accepted) return sendHostRequest(m);
     if (!S.token && host.accepted) {
       // Logged out after the host was accepted.
@@ -420,6 +421,29 @@
       render();
     });
   }
+
+  // ---------------------------------------------------------------- dialing
+
+  /** The host's dial candidates (setDialCandidates) become suggestions of the dial input. */
+  function rememberDialCandidates(list) {
+    var dl = $('dial-candidates');
+    var opts = [];
+    (Array.isArray(list) ? list : []).forEach(function (c) {
+      if (!c || !Array.isArray(c.phones)) return;
+      c.phones.forEach(function (p) {
+        if (p && p.phone) opts.push(el('option', { value: String(p.phone), label: String(c.displayName || '') + ' (' + String(p.displayType || p.type || '') + ')' }));
+      });
+    });
+    dl.replaceChildren.apply(dl, opts);
+  }
+  $('dial-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var n = $('dial-number').value.trim();
+    if (!n) return;
+    call('startCall', n).then(report('Call')).then(function (r) {
+      if (r.status === 'success') { $('dial-number').value = ''; if (r.data && r.data.id) { S.activeId = r.data.id; render(); } }
+    });
+  });
 
   // ---------------------------------------------------------------- knowledge base
 
