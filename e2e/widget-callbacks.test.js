@@ -117,3 +117,39 @@ test('the widget keeps a usable width in a Bright Pattern side panel, also with 
   const abox = await adaptive.locator('iframe[data-testid="baton-widget-frame"]').boundingBox();
   assert.ok(abox.width >= 340, JSON.stringify(abox));
 }));
+
+test('merged server: the widget lists the tenant\'s not-ready reasons and asks for a required disposition before Complete', (t) => withBaton(t, async (env) => {
+  const reasons = await env.server.admin('PUT', '/admin/tenants/demo/not-ready-reasons', { notReadyReasons: ['Coffee', 'Coaching'] });
+  assert.equal(reasons.status, 200, JSON.stringify(reasons));
+  const disp = await env.server.admin('PUT', '/admin/tenants/demo/services/Sales/dispositions', {
+    requireDisposition: true, dispositions: [{ code: 'resolved', name: 'Resolved', type: 'SUCCESS' }, { code: 'callback', name: 'Call back', type: 'CONTINUE' }],
+  });
+  assert.equal(disp.status, 200, JSON.stringify(disp));
+  const open = await bpHost(t, env);
+  const page = await open('bp-alice');
+  await login(page, 'alice');
+  const w = widget(page);
+  await waitFor('the tenant\'s reasons in the state menu', async () =>
+    JSON.stringify(await w.getByTestId('not-ready-reason').locator('option').allTextContents()) === JSON.stringify(['(no reason)', 'Coffee', 'Coaching']));
+  await w.getByTestId('agent-state').selectOption('not_ready');
+  await w.getByTestId('not-ready-reason').selectOption('Coaching');
+  await waitFor('ON_AGENT_STATE_CHANGE with the reason', async () =>
+    (await eventsOf(page, 'ON_AGENT_STATE_CHANGE')).some((a) => a[0] === 'not_ready' && a[1] === 'Coaching'));
+
+  await callOk(page, 'setAgentState', 'ready');
+  const { id } = await env.voiceCall('Carol Chen', '+1 555 0101');
+  await waitFor('ON_NEW_INTERACTION', () => eventsOf(page, 'ON_NEW_INTERACTION').then((l) => l.length));
+  await callOk(page, 'acceptInteraction', id);
+  await w.getByTestId('disposition-row').waitFor();
+  await w.getByTestId('complete').click();
+  await waitText(w.getByTestId('notice'), 'disposition');
+  assert.equal((await eventsOf(page, 'ON_VALIDATE_ASSOCIATED_RECORDS')).length, 0, 'blocked before asking the CRM');
+  await waitFor('the dispositions are listed', async () => (await w.getByTestId('disposition').locator('option').count()) === 3);
+  await w.getByTestId('disposition').selectOption({ label: 'Resolved' });
+  await waitFor('the disposition is set', async () =>
+    (await eventsOf(page, 'ON_INTERACTION_STATE_CHANGE')).some((a) => a[0].interactionId === id && a[0].disposition === 'Resolved'));
+  await w.getByTestId('complete').click();
+  await waitFor('completed', async () =>
+    (await eventsOf(page, 'ON_INTERACTION_REMOVED')).some((a) => a[0].interactionId === id) ||
+    (await eventsOf(page, 'ON_INTERACTION_STATE_CHANGE')).some((a) => a[0].interactionId === id && a[0].state === 'completed'));
+}));
