@@ -215,6 +215,9 @@ export type MessageLogger = (message: string, data: any) => void;
 
 // ---------------------------------------------------------------- Baton's wire shapes
 
+/** Baton's wire channel. */
+export type Channel = 'chat' | 'voice';
+
 export interface Customer {
   name: string;
   phone?: string | null;
@@ -244,7 +247,7 @@ export interface ChatMessage {
 export interface BatonInteraction {
   id: string;
   channel: Channel;
-  state: InteractionState;
+  state: 'queued' | 'ringing' | 'connected' | 'hold' | 'wrap_up' | 'completed';
   serviceName: string;
   customer: Customer;
   parties: Party[];
@@ -254,6 +257,16 @@ export interface BatonInteraction {
   messages: ChatMessage[];
   /** Why it rings when that is not a first offer, else null. */
   reason: 'transfer_rejected' | 'transfer_timeout' | 'transfer_target_logged_out' | string | null;
+  direction?: CallDirection;
+  internal?: boolean;
+  disposition?: string | null;
+  dispositionId?: string | null;
+  associatedObjects?: InteractionAssociatedObjectsData;
+  activeScreen?: InteractionScreen | null;
+  reschedule?: RescheduleData | null;
+  completedAt?: EpochMs | null;
+  ani?: string | null;
+  dnis?: string | null;
 }
 
 export type TransferKind = 'blind' | 'consult' | 'transfer' | 'conference' | 'merge' | 'chat_invite' | 'queue';
