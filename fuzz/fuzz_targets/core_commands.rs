@@ -194,6 +194,7 @@ struct World {
 
 const CONFIG: CoreConfig = CoreConfig {
     disconnect_grace_ms: 20_000,
+    max_associated_objects: 100,
 };
 
 impl World {

@@ -651,6 +651,176 @@ impl Client {
     ) -> Result<Vec<TransferRecord>, ClientError> {
         typed(self.call("getTransferHistory", vec![id.into()]).await?)
     }
+
+    pub async fn get_teams(&self) -> Result<Vec<baton_protocol::Team>, ClientError> {
+        typed(self.call("getTeams", vec![]).await?)
+    }
+
+    pub async fn get_agent_not_ready_reasons(&self) -> Result<Vec<String>, ClientError> {
+        typed(self.call("getAgentNotReadyReasons", vec![]).await?)
+    }
+
+    /// The agent's selected service, if any.
+    pub async fn get_service(&self) -> Result<Option<baton_protocol::ServiceInfo>, ClientError> {
+        typed(self.call("getService", vec![]).await?)
+    }
+
+    /// Selects a service by name or id; `None` clears the selection.
+    pub async fn set_service(&self, service: Option<&str>) -> Result<(), ClientError> {
+        self.call("setService", vec![service.into()])
+            .await
+            .map(drop)
+    }
+
+    pub async fn get_did_numbers_list(
+        &self,
+    ) -> Result<Vec<baton_protocol::DidNumber>, ClientError> {
+        typed(self.call("getDIDNumbersList", vec![]).await?)
+    }
+
+    pub async fn get_did_number(&self) -> Result<Option<baton_protocol::DidNumber>, ClientError> {
+        typed(self.call("getDIDNumber", vec![]).await?)
+    }
+
+    /// Selects a DID by id or number; `None` clears the selection.
+    pub async fn set_did_number(&self, did: Option<&str>) -> Result<(), ClientError> {
+        self.call("setDIDNumber", vec![did.into()]).await.map(drop)
+    }
+
+    pub async fn get_dispositions_list(
+        &self,
+        target: &baton_protocol::DispositionTarget,
+    ) -> Result<Vec<baton_protocol::DispositionData>, ClientError> {
+        typed(
+            self.call(
+                "getDispositionsList",
+                vec![serde_json::to_value(target).expect("json")],
+            )
+            .await?,
+        )
+    }
+
+    /// Sets the interaction's disposition by id, code or name.
+    pub async fn set_disposition(
+        &self,
+        disposition: &str,
+        id: Option<&str>,
+    ) -> Result<(), ClientError> {
+        self.call("setDisposition", vec![disposition.into(), id.into()])
+            .await
+            .map(drop)
+    }
+
+    pub async fn leave_and_complete_interaction(
+        &self,
+        disposition: Option<&str>,
+        note: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<(), ClientError> {
+        self.call(
+            "leaveAndCompleteInteraction",
+            vec![disposition.into(), note.into(), id.into()],
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn destroy_call_conference(&self, id: Option<&str>) -> Result<(), ClientError> {
+        self.call("destroyCallConference", vec![id.into()])
+            .await
+            .map(drop)
+    }
+
+    /// Appends to this agent's latest note on the interaction.
+    pub async fn update_note(&self, text: &str, id: Option<&str>) -> Result<(), ClientError> {
+        self.call("updateNote", vec![text.into(), id.into()])
+            .await
+            .map(drop)
+    }
+
+    /// Replaces this agent's latest note on the interaction.
+    pub async fn replace_note(&self, text: &str, id: Option<&str>) -> Result<(), ClientError> {
+        self.call("replaceNote", vec![text.into(), id.into()])
+            .await
+            .map(drop)
+    }
+
+    pub async fn set_reschedule_window(
+        &self,
+        window: &baton_protocol::RescheduleData,
+        id: Option<&str>,
+    ) -> Result<(), ClientError> {
+        self.call(
+            "setRescheduleWindow",
+            vec![serde_json::to_value(window).expect("json"), id.into()],
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn set_dial_candidates(
+        &self,
+        candidates: Vec<serde_json::Value>,
+    ) -> Result<(), ClientError> {
+        self.call("setDialCandidates", vec![candidates.into()])
+            .await
+            .map(drop)
+    }
+
+    /// The `config` of the integration this client declared (`{}` if none).
+    pub async fn get_config(&self) -> Result<serde_json::Value, ClientError> {
+        self.call("getConfig", vec![]).await
+    }
+
+    pub async fn add_interaction_associated_object(
+        &self,
+        object: &baton_protocol::AssociatedObject,
+        id: Option<&str>,
+    ) -> Result<(), ClientError> {
+        self.call(
+            "addInteractionAssociatedObject",
+            vec![serde_json::to_value(object).expect("json"), id.into()],
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn set_interaction_active_screen(
+        &self,
+        screen: serde_json::Value,
+        id: Option<&str>,
+    ) -> Result<(), ClientError> {
+        self.call("setInteractionActiveScreen", vec![screen, id.into()])
+            .await
+            .map(drop)
+    }
+
+    /// Calls a colleague (username or extension) or an outside number; answers the new
+    /// interaction's id.
+    pub async fn start_call(&self, phone: &str) -> Result<String, ClientError> {
+        new_id(self.call("startCall", vec![phone.into()]).await?)
+    }
+
+    /// Starts an outbound chat on `channel` (`web`, `sms`, …) to `address`.
+    pub async fn start_chat(&self, channel: &str, address: &str) -> Result<String, ClientError> {
+        new_id(
+            self.call("startChat", vec![channel.into(), address.into()])
+                .await?,
+        )
+    }
+
+    /// Always `api_method_not_implemented` for now: Baton has no email channel.
+    pub async fn start_email(&self, email: &str) -> Result<String, ClientError> {
+        new_id(self.call("startEmail", vec![email.into()]).await?)
+    }
+}
+
+fn new_id(value: serde_json::Value) -> Result<String, ClientError> {
+    value
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::Protocol("answer without id".into()))
 }
 
 fn raw(data: Option<&str>) -> Result<Box<RawValue>, ClientError> {

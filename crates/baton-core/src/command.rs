@@ -99,6 +99,8 @@ pub enum AdminCommand {
         transfer_data_max_bytes: Option<usize>,
         retention_secs: Option<u64>,
     },
+    /// Not-ready reasons, DIDs, teams, dispositions, integration config.
+    Directory(crate::directory::DirectoryCommand),
 }
 
 /// The node a connection id belongs to: its top 16 bits.

@@ -5,24 +5,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use baton_protocol::frame::arg;
 use baton_protocol::{
     AgentStateData, AgentStateName, ApiError, ErrorCode, InteractionsState, Method, Millis,
-    ServerFrame, ServiceInfo, Team, TeamMember, TransferData, TransferRecord, events,
+    ServerFrame, ServiceInfo, TransferData, TransferRecord, events,
 };
 
 use crate::command::{AdminCommand, Command};
 use crate::effect::{Effect, Output, Recipient};
 use crate::entity::*;
+use crate::handoff::Handoff;
 
 /// Settings of the core that are not per tenant.
 #[derive(Debug, Clone, Copy)]
 pub struct CoreConfig {
     /// How long an agent whose connection dropped stays logged in, keeping their interactions.
     pub disconnect_grace_ms: u64,
+    /// Most CRM records (`addInteractionAssociatedObject`) one interaction holds.
+    pub max_associated_objects: usize,
 }
 
 impl Default for CoreConfig {
     fn default() -> Self {
         Self {
             disconnect_grace_ms: 60_000,
+            max_associated_objects: 100,
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct Core {
     pub(crate) timers: BTreeSet<(Millis, Timer)>,
     /// The last queue sequence number given out (see [`QueueEntry::seq`]).
     pub(crate) queue_seq: u64,
+    /// Numbers the ids of interactions agents start (`startCall`, `startChat`).
+    pub(crate) outbound_seq: u64,
     dirty: Dirty,
     // Per-apply scratch.
     pub(crate) now: Millis,
@@ -143,6 +149,7 @@ impl Core {
             conns: BTreeMap::new(),
             timers: BTreeSet::new(),
             queue_seq: 0,
+            outbound_seq: 0,
             dirty: Dirty::default(),
             now: 0,
             out: Vec::new(),
@@ -371,6 +378,18 @@ impl Core {
         self.touched_agents.insert(id.clone());
     }
 
+    pub(crate) fn mark_tenant(&mut self, id: &TenantId) {
+        self.dirty.tenants.insert(id.clone());
+    }
+
+    pub(crate) fn mark_service(&mut self, id: &ServiceId) {
+        self.dirty.services.insert(id.clone());
+    }
+
+    pub(crate) fn mark_integration(&mut self, key: &(TenantId, String)) {
+        self.dirty.integrations.insert(key.clone());
+    }
+
     pub(crate) fn touch_leg(&mut self, id: &TransferId) {
         self.dirty.legs.insert(id.clone());
     }
@@ -544,11 +563,17 @@ impl Core {
             agent.chosen = ChosenState::NotReady { reason: None };
             agent.idle_since = now;
         }
+        // The same session reconnecting keeps what the CRM set for it.
+        let dial_candidates = previous
+            .filter(|old| old.session == session)
+            .map(|old| old.dial_candidates)
+            .unwrap_or_default();
         agent.login = Some(Login {
             session,
             integration_key,
             conn: Some(conn),
             disconnected_since: None,
+            dial_candidates,
         });
         self.conns.insert(conn, agent_id.clone());
         self.touch_agent(&agent_id);
@@ -558,6 +583,7 @@ impl Core {
         let login = serde_json::json!({
             "agentId": agent.id, "username": agent.username, "displayName": agent.display_name,
             "extension": agent.extension, "state": state.state, "notReadyReason": state.not_ready_reason,
+            "dialCandidates": agent.login.as_ref().map(|l| &l.dial_candidates),
         });
         self.shown_agent_state.insert(agent_id.clone(), state);
         self.emit(&agent_id, events::ON_LOGIN, vec![arg(&login)]);
@@ -623,6 +649,11 @@ impl Core {
             match party.state {
                 PartyState::Ringing => self.offer_failed(&id, agent_id, "target_logged_out"),
                 PartyState::WrapUp => {
+                    self.remove_party(&id, agent_id);
+                    self.complete_if_empty(&id);
+                }
+                PartyState::Connected | PartyState::Hold if self.interactions[&id].internal => {
+                    self.end_internal_call(&id);
                     self.remove_party(&id, agent_id);
                     self.complete_if_empty(&id);
                 }
@@ -741,7 +772,9 @@ impl Core {
             Method::SetAgentState { state, reason } => {
                 let chosen = match AgentStateName::parse(&state) {
                     Some(AgentStateName::Ready) => ChosenState::Ready,
-                    Some(AgentStateName::NotReady) => ChosenState::NotReady { reason },
+                    Some(AgentStateName::NotReady) => ChosenState::NotReady {
+                        reason: self.check_not_ready_reason(&agent, reason)?,
+                    },
                     Some(AgentStateName::AfterCallWork) => ChosenState::AfterCallWork,
                     Some(AgentStateName::Ringing | AgentStateName::Busy) => {
                         return Err(err(
@@ -764,37 +797,8 @@ impl Core {
                 self.touch_agent(&agent);
                 Ok(serde_json::Value::Null)
             }
-            Method::GetTeams => Ok(serde_json::to_value(vec![Team {
-                id: "all".into(),
-                name: "All agents".into(),
-            }])
-            .expect("json")),
-            Method::GetTeamMembers { team_id } => {
-                if team_id != "all" {
-                    return Err(err(
-                        ErrorCode::ObjectNotFound,
-                        format!("no team {team_id:?}"),
-                    ));
-                }
-                let tenant = self.agents[&agent].tenant.clone();
-                let members: Vec<TeamMember> = self
-                    .agents
-                    .values()
-                    .filter(|a| a.tenant == tenant)
-                    .map(|a| TeamMember {
-                        id: a.id.0.clone(),
-                        username: a.username.clone(),
-                        display_name: a.display_name.clone(),
-                        extension: a.extension.clone(),
-                        state: if a.login.is_some() {
-                            self.agent_state(a).state.as_str().to_owned()
-                        } else {
-                            "logged_out".to_owned()
-                        },
-                    })
-                    .collect();
-                Ok(serde_json::to_value(members).expect("json"))
-            }
+            Method::GetTeams => self.teams(&agent),
+            Method::GetTeamMembers { team_id } => self.team_members(&agent, &team_id),
             Method::GetServicesList => {
                 let list = self.services_of(&self.agents[&agent].tenant);
                 Ok(serde_json::to_value(list).expect("json"))
@@ -893,7 +897,62 @@ impl Core {
                 let id = self.pick(&agent, id, |_| true)?;
                 Ok(serde_json::to_value(self.transfer_history(&id)).expect("json"))
             }
-            handoff => self.handoff(&agent, handoff),
+            Method::BlindTransfer { target, data, id } => {
+                self.handoff(&agent, Handoff::Blind { target, data, id })
+            }
+            Method::ConsultCall { target } => self.handoff(&agent, Handoff::Consult { target }),
+            Method::Transfer { data } => self.handoff(&agent, Handoff::Transfer { data }),
+            Method::InviteToCallConference { target, data, id } => {
+                self.handoff(&agent, Handoff::Conference { target, data, id })
+            }
+            Method::MergeAllCallsIntoConference { data } => {
+                self.handoff(&agent, Handoff::Merge { data })
+            }
+            Method::RemoveFromCallConference { party_id, id } => {
+                self.handoff(&agent, Handoff::RemoveFromCall { party_id, id })
+            }
+            Method::InviteToChatConference { agent_id, id } => {
+                self.handoff(&agent, Handoff::ChatInvite { agent_id, id })
+            }
+            Method::RemoveFromChatConference { party_id, id } => {
+                self.handoff(&agent, Handoff::RemoveFromChat { party_id, id })
+            }
+            Method::GetAgentNotReadyReasons => self.not_ready_reasons(&agent),
+            Method::GetService => self.get_service(&agent),
+            Method::SetService { service } => self.set_service(&agent, service),
+            Method::GetDidNumbersList => self.did_numbers(&agent),
+            Method::GetDidNumber => self.get_did(&agent),
+            Method::SetDidNumber { did } => self.set_did(&agent, did),
+            Method::GetDispositionsList { target } => self.dispositions_list(&agent, target),
+            Method::SetDisposition { disposition, id } => {
+                self.set_disposition(&agent, &disposition, id)
+            }
+            Method::LeaveAndCompleteInteraction {
+                disposition,
+                note,
+                id,
+            } => self.leave_and_complete(&agent, disposition, note, id),
+            Method::DestroyCallConference { id } => self.destroy_conference(&agent, id),
+            Method::UpdateNote { text, id } => self.edit_note(&agent, text, id, false),
+            Method::ReplaceNote { text, id } => self.edit_note(&agent, text, id, true),
+            Method::SetRescheduleWindow { window, id } => self.set_reschedule(&agent, window, id),
+            Method::SetDialCandidates { candidates } => {
+                self.set_dial_candidates(&agent, candidates)
+            }
+            Method::GetConfig => self.get_config(&agent),
+            Method::AddInteractionAssociatedObject { object, id } => {
+                self.add_associated_object(&agent, object, id)
+            }
+            Method::SetInteractionActiveScreen { screen, id } => {
+                self.set_active_screen(&agent, screen, id)
+            }
+            Method::StartCall { phone, objects } => self.start_call(&agent, phone, objects),
+            Method::StartChat {
+                channel,
+                address,
+                objects,
+            } => self.start_chat(&agent, channel, address, objects),
+            Method::StartEmail { .. } => self.start_email(),
         }
     }
 
@@ -996,6 +1055,7 @@ impl Core {
         AgentStateData {
             state,
             not_ready_reason: reason,
+            reserved_for_incoming_interaction: ringing,
         }
     }
 
@@ -1048,6 +1108,14 @@ impl Core {
             legs: Vec::new(),
             pending_leg: None,
             version: 0,
+            direction: baton_protocol::Direction::Inbound,
+            internal: false,
+            disposition: None,
+            associated_objects: Default::default(),
+            active_screen: None,
+            reschedule: None,
+            ani: None,
+            dnis: None,
         };
         self.interactions.insert(id.clone(), interaction);
         self.touch_interaction(&id);
@@ -1187,8 +1255,12 @@ impl Core {
         Ok(serde_json::Value::Null)
     }
 
-    fn leave(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+    pub(crate) fn leave(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
         let i = &self.interactions[id];
+        if i.internal {
+            self.end_internal_call(id);
+            return Ok(serde_json::Value::Null);
+        }
         let me = i.party(agent).expect("picked").clone();
         let others: Vec<AgentParty> = i
             .parties
@@ -1253,7 +1325,8 @@ impl Core {
         self.touch_interaction(id);
     }
 
-    fn complete(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+    pub(crate) fn complete(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+        self.check_disposition(id)?;
         if self.interactions[id]
             .party(agent)
             .is_some_and(|p| p.state != PartyState::WrapUp)
@@ -1317,6 +1390,7 @@ impl Core {
 
     fn admin(&mut self, command: AdminCommand) -> CoreResult {
         match command {
+            AdminCommand::Directory(command) => self.directory(command),
             AdminCommand::CreateTenant { id, settings } => {
                 if self.tenants.contains_key(&id) {
                     return Err(conflict(format!("tenant {id}")));
@@ -1326,6 +1400,7 @@ impl Core {
                     Tenant {
                         id: id.clone(),
                         settings,
+                        desk: Default::default(),
                     },
                 );
                 self.dirty.tenants.insert(id.clone());
@@ -1356,6 +1431,7 @@ impl Core {
                         name: name.clone(),
                         channels,
                         ring_timeout_ms,
+                        dispositions: Default::default(),
                     },
                 );
                 self.dirty.services.insert(id.clone());
@@ -1405,6 +1481,8 @@ impl Core {
                     login: None,
                     idle_since: self.now,
                     active_interaction: None,
+                    selected_service: None,
+                    selected_did: None,
                 };
                 self.agents.insert(id.clone(), agent);
                 self.dirty.agents.insert(id.clone());
@@ -1441,6 +1519,7 @@ impl Core {
                         key: key.clone(),
                         name: name.clone(),
                         allowed_origins: allowed_origins.clone(),
+                        config: Default::default(),
                     },
                 );
                 self.dirty.integrations.insert(k);
@@ -1488,7 +1567,7 @@ impl Core {
         }
     }
 
-    fn require_tenant(&self, tenant: &TenantId) -> CoreResult<()> {
+    pub(crate) fn require_tenant(&self, tenant: &TenantId) -> CoreResult<()> {
         if self.tenants.contains_key(tenant) {
             Ok(())
         } else {
@@ -1535,11 +1614,7 @@ impl Core {
         self.services
             .values()
             .filter(|s| &s.tenant == tenant)
-            .map(|s| ServiceInfo {
-                id: s.id.0.clone(),
-                name: s.name.clone(),
-                channels: s.channels.clone(),
-            })
+            .map(Core::service_info)
             .collect()
     }
 

@@ -1,8 +1,8 @@
 //! The domain's records. They are what the store persists (as JSON) and what `restore` reads.
 
 use baton_protocol::{
-    Channel, ChatMessage, Customer, Millis, Note, Outcome, PartyRole, TransferData, TransferKind,
-    TransferPhase,
+    AssociatedObjects, Channel, ChatMessage, Customer, Direction, Millis, Note, Outcome, PartyRole,
+    RescheduleData, TransferData, TransferKind, TransferPhase,
 };
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,9 @@ impl Default for TenantSettings {
 pub struct Tenant {
     pub id: TenantId,
     pub settings: TenantSettings,
+    /// Not-ready reasons, DID numbers and teams (see [`crate::directory`]).
+    #[serde(default)]
+    pub desk: crate::directory::DeskConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +85,8 @@ pub struct Service {
     pub name: String,
     pub channels: Vec<Channel>,
     pub ring_timeout_ms: u64,
+    #[serde(default)]
+    pub dispositions: crate::directory::DispositionConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +95,9 @@ pub struct Integration {
     pub key: String,
     pub name: String,
     pub allowed_origins: Vec<String>,
+    /// Answered by `getConfig` to hosts of this integration.
+    #[serde(default)]
+    pub config: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The state an agent chose. `ringing` and `busy` are derived from their interactions.
@@ -111,6 +119,9 @@ pub struct Login {
     pub conn: Option<u64>,
     /// When the last connection dropped; the grace timer runs from here.
     pub disconnected_since: Option<Millis>,
+    /// `setDialCandidates`: kept for the session, shown by the widget as dial suggestions.
+    #[serde(default)]
+    pub dial_candidates: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +138,12 @@ pub struct Agent {
     /// Since when the agent has been free; the longest-idle agent is offered first.
     pub idle_since: Millis,
     pub active_interaction: Option<InteractionId>,
+    /// `setService`: the service outbound interactions start in.
+    #[serde(default)]
+    pub selected_service: Option<ServiceId>,
+    /// `setDIDNumber`: the id of the DID outbound calls show.
+    #[serde(default)]
+    pub selected_did: Option<String>,
 }
 
 impl Agent {
@@ -214,6 +231,31 @@ pub struct Interaction {
     /// The leg being collected or offered; one hand-off at a time.
     pub pending_leg: Option<TransferId>,
     pub version: u64,
+    #[serde(default)]
+    pub direction: Direction,
+    /// A call between two agents: no customer, no service queue, no hand-offs.
+    #[serde(default)]
+    pub internal: bool,
+    /// `setDisposition`: the chosen disposition's id and name.
+    #[serde(default)]
+    pub disposition: Option<ChosenDisposition>,
+    #[serde(default)]
+    pub associated_objects: AssociatedObjects,
+    #[serde(default)]
+    pub active_screen: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub reschedule: Option<RescheduleData>,
+    /// Calling and called numbers of an outbound or internal call (inbound ones are derived).
+    #[serde(default)]
+    pub ani: Option<String>,
+    #[serde(default)]
+    pub dnis: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenDisposition {
+    pub id: String,
+    pub name: String,
 }
 
 impl Interaction {

@@ -7,8 +7,8 @@
 
 use baton_protocol::frame::arg;
 use baton_protocol::{
-    Channel, ErrorCode, LoadTransferMeta, Method, Outcome, PartyRole, RequestTransferMeta,
-    ServerFrame, TransferData, TransferDataError, TransferKind, TransferPhase, events,
+    Channel, ErrorCode, LoadTransferMeta, Outcome, PartyRole, RequestTransferMeta, ServerFrame,
+    TransferData, TransferDataError, TransferKind, TransferPhase, events,
 };
 
 use crate::engine::{Core, CoreResult, err};
@@ -24,12 +24,47 @@ enum Resolved {
     Consulted(AgentId),
 }
 
+/// The hand-off methods, as `Core::request` passes them on: only these reach [`Core::handoff`].
+pub(crate) enum Handoff {
+    Blind {
+        target: String,
+        data: Option<String>,
+        id: Option<String>,
+    },
+    Consult {
+        target: String,
+    },
+    Transfer {
+        data: Option<String>,
+    },
+    Conference {
+        target: String,
+        data: Option<String>,
+        id: Option<String>,
+    },
+    Merge {
+        data: Option<String>,
+    },
+    ChatInvite {
+        agent_id: String,
+        id: Option<String>,
+    },
+    RemoveFromCall {
+        party_id: String,
+        id: Option<String>,
+    },
+    RemoveFromChat {
+        party_id: String,
+        id: Option<String>,
+    },
+}
+
 impl Core {
-    pub(crate) fn handoff(&mut self, agent: &AgentId, method: Method) -> CoreResult {
+    pub(crate) fn handoff(&mut self, agent: &AgentId, method: Handoff) -> CoreResult {
         let connected =
             |p: &AgentParty| matches!(p.state, PartyState::Connected | PartyState::Hold);
         let (kind, target, data, id) = match method {
-            Method::BlindTransfer { target, data, id } => {
+            Handoff::Blind { target, data, id } => {
                 let kind = if target.starts_with(SERVICE_PREFIX) {
                     TransferKind::Queue
                 } else {
@@ -37,39 +72,36 @@ impl Core {
                 };
                 (kind, Some(target), data, self.pick(agent, id, connected)?)
             }
-            Method::ConsultCall { target } => (
+            Handoff::Consult { target } => (
                 TransferKind::Consult,
                 Some(target),
                 None,
                 self.pick(agent, None, |p| p.state == PartyState::Connected)?,
             ),
-            Method::Transfer { data } => {
+            Handoff::Transfer { data } => {
                 (TransferKind::Transfer, None, data, self.consulting(agent)?)
             }
-            Method::InviteToCallConference { target, data, id } => (
+            Handoff::Conference { target, data, id } => (
                 TransferKind::Conference,
                 Some(target),
                 data,
                 self.pick(agent, id, connected)?,
             ),
-            Method::MergeAllCallsIntoConference { data } => {
-                (TransferKind::Merge, None, data, self.consulting(agent)?)
-            }
-            Method::InviteToChatConference { agent_id, id } => (
+            Handoff::Merge { data } => (TransferKind::Merge, None, data, self.consulting(agent)?),
+            Handoff::ChatInvite { agent_id, id } => (
                 TransferKind::ChatInvite,
                 Some(agent_id),
                 None,
                 self.pick(agent, id, connected)?,
             ),
-            Method::RemoveFromCallConference { party_id, id } => {
+            Handoff::RemoveFromCall { party_id, id } => {
                 let id = self.pick(agent, id, connected)?;
                 return self.remove_from_conference(&id, agent, &party_id, Channel::Voice);
             }
-            Method::RemoveFromChatConference { party_id, id } => {
+            Handoff::RemoveFromChat { party_id, id } => {
                 let id = self.pick(agent, id, connected)?;
                 return self.remove_from_conference(&id, agent, &party_id, Channel::Chat);
             }
-            other => unreachable!("{} is not a hand-off", other.name()),
         };
         self.start_handoff(agent, &id, kind, target, data)
     }
@@ -103,6 +135,12 @@ impl Core {
         data: Option<String>,
     ) -> CoreResult {
         let i = &self.interactions[id];
+        if i.internal {
+            return Err(err(
+                ErrorCode::NotSuitableState,
+                "a call between agents cannot be handed off",
+            ));
+        }
         if i.pending_leg.is_some() {
             return Err(err(
                 ErrorCode::NotSuitableState,

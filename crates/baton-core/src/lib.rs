@@ -12,19 +12,26 @@
 //! - [`engine`]: [`Core`] itself: `apply`, the change set to persist, restore after restart.
 //! - `routing`: queues and the longest-idle agent with capacity.
 //! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
+//! - [`directory`]: not-ready reasons, DIDs, teams, dispositions, integration config; selections.
+//! - `desk`: dispositions, notes, callback windows, CRM records and screens on an interaction.
+//! - `outbound`: interactions agents start (`startCall`, `startChat`).
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 pub mod command;
+mod desk;
+pub mod directory;
 pub mod effect;
 pub mod engine;
 pub mod entity;
 mod handoff;
 pub mod invariants;
+mod outbound;
 mod routing;
 mod view;
 
 pub use command::{AdminCommand, Command};
+pub use directory::{DirectoryCommand, DirectoryRead};
 pub use effect::{ConnId, Effect, Output, Recipient};
 pub use engine::{Changes, Core, CoreConfig, Snapshot};
 pub use entity::*;

@@ -187,6 +187,7 @@ impl Core {
         {
             self.leg_failed(leg, reason, true);
         }
+        self.end_internal_call(id);
         self.rehome(id);
     }
 

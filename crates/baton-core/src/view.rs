@@ -2,7 +2,7 @@
 //! a leg to its sender and in the history.
 
 use baton_protocol::{
-    CustomerState, InteractionData, InteractionState, InteractionSummary, OutcomeData,
+    Channel, CustomerState, InteractionData, InteractionState, InteractionSummary, OutcomeData,
     OutcomeRecord, PartyData, PartyType, TransferRecord, TransferStatus,
 };
 
@@ -31,14 +31,18 @@ impl Core {
         } else {
             InteractionState::Ringing
         };
-        let mut parties = vec![PartyData {
-            id: "customer".into(),
-            party_type: PartyType::Customer,
-            agent_id: None,
-            name: i.customer.name.clone(),
-            state: customer_state,
-            role: None,
-        }];
+        // A call between agents has no customer party.
+        let mut parties = Vec::new();
+        if !i.internal {
+            parties.push(PartyData {
+                id: "customer".into(),
+                party_type: PartyType::Customer,
+                agent_id: None,
+                name: i.customer.name.clone(),
+                state: customer_state,
+                role: None,
+            });
+        }
         parties.extend(i.parties.iter().map(|p| {
             PartyData {
                 id: p.agent.0.clone(),
@@ -79,7 +83,34 @@ impl Core {
             notes: i.notes.clone(),
             messages: i.messages.clone(),
             reason: me.and_then(|p| p.reason.clone()),
+            direction: i.direction,
+            internal: i.internal,
+            disposition: i.disposition.as_ref().map(|d| d.name.clone()),
+            disposition_id: i.disposition.as_ref().map(|d| d.id.clone()),
+            associated_objects: i.associated_objects.clone(),
+            active_screen: i.active_screen.clone(),
+            reschedule: i.reschedule.clone(),
+            completed_at: i.completed_at,
+            ani: self.ani(i),
+            dnis: self.dnis(i),
         }
+    }
+
+    /// The calling number of a call: stored for calls agents start, the customer's phone
+    /// for inbound ones.
+    fn ani(&self, i: &Interaction) -> Option<String> {
+        if i.channel != Channel::Voice {
+            return None;
+        }
+        i.ani.clone().or_else(|| i.customer.phone.clone())
+    }
+
+    /// The called number: stored for calls agents start, the service for inbound ones.
+    fn dnis(&self, i: &Interaction) -> Option<String> {
+        if i.channel != Channel::Voice {
+            return None;
+        }
+        i.dnis.clone().or_else(|| Some(self.service_name(i)))
     }
 
     /// The interaction as an admin sees it.

@@ -1403,3 +1403,109 @@ fn after_a_restart_offers_ring_again_and_the_data_is_replayed_when_the_agent_com
     w.advance(baton_core::CoreConfig::default().disconnect_grace_ms as i64);
     assert!(!w.core.agent(&"alice".into()).unwrap().is_logged_in());
 }
+
+// ----- desk methods (docs/protocol.md, "Agent methods for Bright Pattern's API") -------------
+
+fn require_dispositions(w: &mut World) {
+    use baton_core::directory::{DirectoryCommand, DispositionInput};
+    w.admin(AdminCommand::Directory(DirectoryCommand::SetDispositions {
+        tenant: "acme".into(),
+        service: "support".into(),
+        use_dispositions: true,
+        require_disposition: true,
+        dispositions: vec![DispositionInput {
+            code: "ok".into(),
+            name: "Resolved".into(),
+            kind: baton_protocol::DispositionType::Success,
+        }],
+    }))
+    .unwrap();
+}
+
+#[test]
+fn completion_waits_for_a_required_disposition_and_a_restart_keeps_it() {
+    let mut w = World::new();
+    require_dispositions(&mut w);
+    w.add_agent("alice", &["support"]);
+    w.login_ready("alice", None);
+    w.new_interaction("i1", Channel::Chat, "support");
+    w.accept("alice");
+    let refused = w
+        .req("alice", Method::CompleteInteraction { id: None })
+        .unwrap_err();
+    assert_eq!(refused.code, 16);
+    assert_eq!(w.party("i1", "alice").as_deref(), Some("connected"));
+    w.ok(
+        "alice",
+        Method::SetDisposition {
+            disposition: "ok".into(),
+            id: None,
+        },
+    );
+    w.restart();
+    w.connect("alice", None);
+    w.ok("alice", Method::CompleteInteraction { id: None });
+    assert_eq!(w.status("i1"), "completed");
+}
+
+#[test]
+fn an_internal_call_that_rings_out_ends_for_the_caller() {
+    let mut w = World::new();
+    w.add_agent_with("alice", &["sales"], 2, Some("1001"));
+    w.add_agent_with("bob", &["sales"], 2, Some("1002"));
+    w.connect("alice", None);
+    w.connect("bob", None);
+    let id = w.ok(
+        "alice",
+        Method::StartCall {
+            phone: "1002".into(),
+            objects: Vec::new(),
+        },
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(w.ringing(&id), ["bob"]);
+    assert_eq!(w.party(&id, "alice").as_deref(), Some("connected"));
+    // No service selected: the default ring time-out of 20 s.
+    w.advance(19_999);
+    assert_eq!(w.party(&id, "bob").as_deref(), Some("ringing"));
+    w.advance(1);
+    assert_eq!(w.party(&id, "bob"), None);
+    assert_eq!(w.party(&id, "alice").as_deref(), Some("wrap_up"));
+    // A direct call that rings out does not make the callee not-ready for routing reasons.
+    assert_eq!(w.agent_state("bob").1, None);
+    w.ok("alice", Method::CompleteInteraction { id: None });
+    assert_eq!(w.status(&id), "completed");
+}
+
+#[test]
+fn an_outbound_call_is_an_ordinary_call_the_agent_is_connected_to() {
+    let mut w = World::new();
+    w.add_agent("alice", &["sales"]);
+    w.connect("alice", None);
+    let id = w.ok(
+        "alice",
+        Method::StartCall {
+            phone: "+1 212 555 0000".into(),
+            objects: Vec::new(),
+        },
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(w.status(&id), "connected");
+    w.ok("alice", Method::LeaveInteraction { id: None });
+    w.ok("alice", Method::CompleteInteraction { id: None });
+    assert_eq!(w.status(&id), "completed");
+    let e = w
+        .req(
+            "alice",
+            Method::StartEmail {
+                email: "a@b.c".into(),
+                objects: Vec::new(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code, 14);
+}

@@ -39,4 +39,5 @@ pub mod events {
     pub const ON_LOAD_TRANSFER_DATA: &str = "ON_LOAD_TRANSFER_DATA";
     pub const ON_TRANSFER_STATUS: &str = "ON_TRANSFER_STATUS";
     pub const ON_SERVER_ERROR: &str = "ON_SERVER_ERROR";
+    pub const ON_SHOW_SCREEN: &str = "ON_SHOW_SCREEN";
 }

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::model::{AssociatedObject, DispositionTarget, RescheduleData};
 
 /// Every method of protocol v1. Serialisable so a cluster node can forward it to the engine.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -94,6 +95,70 @@ pub enum Method {
     GetTransferHistory {
         id: Option<String>,
     },
+    // Bright Pattern's desk methods (docs/protocol.md, "Agent methods for Bright Pattern's API").
+    GetAgentNotReadyReasons,
+    GetService,
+    SetService {
+        service: Option<String>,
+    },
+    GetDidNumbersList,
+    GetDidNumber,
+    SetDidNumber {
+        did: Option<String>,
+    },
+    GetDispositionsList {
+        target: DispositionTarget,
+    },
+    SetDisposition {
+        disposition: String,
+        id: Option<String>,
+    },
+    LeaveAndCompleteInteraction {
+        disposition: Option<String>,
+        note: Option<String>,
+        id: Option<String>,
+    },
+    DestroyCallConference {
+        id: Option<String>,
+    },
+    UpdateNote {
+        text: String,
+        id: Option<String>,
+    },
+    ReplaceNote {
+        text: String,
+        id: Option<String>,
+    },
+    SetRescheduleWindow {
+        window: RescheduleData,
+        id: Option<String>,
+    },
+    /// Kept as given: objects, each with at least a string `id`.
+    SetDialCandidates {
+        candidates: Vec<serde_json::Map<String, serde_json::Value>>,
+    },
+    GetConfig,
+    AddInteractionAssociatedObject {
+        object: AssociatedObject,
+        id: Option<String>,
+    },
+    SetInteractionActiveScreen {
+        screen: serde_json::Map<String, serde_json::Value>,
+        id: Option<String>,
+    },
+    StartCall {
+        phone: String,
+        objects: Vec<AssociatedObject>,
+    },
+    StartChat {
+        channel: String,
+        address: String,
+        objects: Vec<AssociatedObject>,
+    },
+    StartEmail {
+        email: String,
+        objects: Vec<AssociatedObject>,
+    },
 }
 
 /// The names of every method, as sent in `op`.
@@ -125,6 +190,26 @@ pub const METHOD_NAMES: &[&str] = &[
     "inviteToChatConference",
     "removeFromChatConference",
     "getTransferHistory",
+    "getAgentNotReadyReasons",
+    "getService",
+    "setService",
+    "getDIDNumbersList",
+    "getDIDNumber",
+    "setDIDNumber",
+    "getDispositionsList",
+    "setDisposition",
+    "leaveAndCompleteInteraction",
+    "destroyCallConference",
+    "updateNote",
+    "replaceNote",
+    "setRescheduleWindow",
+    "setDialCandidates",
+    "getConfig",
+    "addInteractionAssociatedObject",
+    "setInteractionActiveScreen",
+    "startCall",
+    "startChat",
+    "startEmail",
 ];
 
 struct Args<'a> {
@@ -167,6 +252,17 @@ impl Args<'_> {
 
     fn data(&self, i: usize) -> Option<String> {
         self.raw(i).map(|r| r.get().to_owned())
+    }
+
+    /// Bright Pattern's `InitialObjects`: one associated object or an array of them.
+    fn objects(&self, i: usize) -> Result<Vec<AssociatedObject>, ApiError> {
+        let Some(r) = self.raw(i) else {
+            return Ok(Vec::new());
+        };
+        if let Ok(one) = serde_json::from_str::<AssociatedObject>(r.get()) {
+            return Ok(vec![one]);
+        }
+        self.req(i, "associatedObjects")
     }
 }
 
@@ -265,6 +361,68 @@ impl Method {
             "getTransferHistory" => Method::GetTransferHistory {
                 id: a.opt(0, "interactionId")?,
             },
+            "getAgentNotReadyReasons" => Method::GetAgentNotReadyReasons,
+            "getService" => Method::GetService,
+            "setService" => Method::SetService {
+                service: a.opt(0, "service")?,
+            },
+            "getDIDNumbersList" => Method::GetDidNumbersList,
+            "getDIDNumber" => Method::GetDidNumber,
+            "setDIDNumber" => Method::SetDidNumber {
+                did: a.opt(0, "did")?,
+            },
+            "getDispositionsList" => Method::GetDispositionsList {
+                target: a.opt(0, "target")?.unwrap_or_default(),
+            },
+            "setDisposition" => Method::SetDisposition {
+                disposition: a.req(0, "disposition")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "leaveAndCompleteInteraction" => Method::LeaveAndCompleteInteraction {
+                disposition: a.opt(0, "disposition")?,
+                note: a.opt(1, "note")?,
+                id: a.opt(2, "interactionId")?,
+            },
+            "destroyCallConference" => Method::DestroyCallConference {
+                id: a.opt(0, "interactionId")?,
+            },
+            "updateNote" => Method::UpdateNote {
+                text: a.req(0, "note")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "replaceNote" => Method::ReplaceNote {
+                text: a.req(0, "note")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "setRescheduleWindow" => Method::SetRescheduleWindow {
+                window: a.req(0, "rescheduleData")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "setDialCandidates" => Method::SetDialCandidates {
+                candidates: a.req(0, "candidates")?,
+            },
+            "getConfig" => Method::GetConfig,
+            "addInteractionAssociatedObject" => Method::AddInteractionAssociatedObject {
+                object: a.req(0, "object")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "setInteractionActiveScreen" => Method::SetInteractionActiveScreen {
+                screen: a.req(0, "screenData")?,
+                id: a.opt(1, "interactionId")?,
+            },
+            "startCall" => Method::StartCall {
+                phone: a.req(0, "phonenumber")?,
+                objects: a.objects(1)?,
+            },
+            "startChat" => Method::StartChat {
+                channel: a.req(0, "channel")?,
+                address: a.req(1, "address")?,
+                objects: a.objects(2)?,
+            },
+            "startEmail" => Method::StartEmail {
+                email: a.req(0, "email")?,
+                objects: a.objects(1)?,
+            },
             other => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidRequest,
@@ -304,6 +462,26 @@ impl Method {
             Method::InviteToChatConference { .. } => "inviteToChatConference",
             Method::RemoveFromChatConference { .. } => "removeFromChatConference",
             Method::GetTransferHistory { .. } => "getTransferHistory",
+            Method::GetAgentNotReadyReasons => "getAgentNotReadyReasons",
+            Method::GetService => "getService",
+            Method::SetService { .. } => "setService",
+            Method::GetDidNumbersList => "getDIDNumbersList",
+            Method::GetDidNumber => "getDIDNumber",
+            Method::SetDidNumber { .. } => "setDIDNumber",
+            Method::GetDispositionsList { .. } => "getDispositionsList",
+            Method::SetDisposition { .. } => "setDisposition",
+            Method::LeaveAndCompleteInteraction { .. } => "leaveAndCompleteInteraction",
+            Method::DestroyCallConference { .. } => "destroyCallConference",
+            Method::UpdateNote { .. } => "updateNote",
+            Method::ReplaceNote { .. } => "replaceNote",
+            Method::SetRescheduleWindow { .. } => "setRescheduleWindow",
+            Method::SetDialCandidates { .. } => "setDialCandidates",
+            Method::GetConfig => "getConfig",
+            Method::AddInteractionAssociatedObject { .. } => "addInteractionAssociatedObject",
+            Method::SetInteractionActiveScreen { .. } => "setInteractionActiveScreen",
+            Method::StartCall { .. } => "startCall",
+            Method::StartChat { .. } => "startChat",
+            Method::StartEmail { .. } => "startEmail",
         }
     }
 }
@@ -347,6 +525,25 @@ mod tests {
         let e = Method::parse("setCallHold", &args(r#"["yes"]"#)).unwrap_err();
         assert_eq!(e.code, 3);
         let e = Method::parse("consultCall", &[]).unwrap_err();
+        assert_eq!(e.code, 3);
+    }
+
+    #[test]
+    fn initial_objects_are_one_object_or_an_array() {
+        let one = r#"{"id":"c1","type":"contact","displayName":"Ann","displayType":"Contact","customFields":{}}"#;
+        let m = Method::parse("startCall", &args(&format!(r#"["+1555",{one}]"#))).unwrap();
+        let Method::StartCall { objects, .. } = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(objects.len(), 1);
+        let m = Method::parse("startCall", &args(&format!(r#"["+1555",[{one},{one}]]"#))).unwrap();
+        let Method::StartCall { objects, .. } = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(objects.len(), 2);
+        let e = Method::parse("startCall", &args(r#"["+1555",{"nope":1}]"#)).unwrap_err();
+        assert_eq!(e.code, 3);
+        let e = Method::parse("setInteractionActiveScreen", &args(r#"[[1,2]]"#)).unwrap_err();
         assert_eq!(e.code, 3);
     }
 

@@ -190,6 +190,131 @@ pub struct InteractionData {
     pub notes: Vec<Note>,
     pub messages: Vec<ChatMessage>,
     pub reason: Option<String>,
+    /// `inbound` (ingress) or `outbound` (`startCall`, `startChat`).
+    #[serde(default)]
+    pub direction: Direction,
+    /// A call between two agents of the tenant (`startCall` to a username or extension).
+    #[serde(default)]
+    pub internal: bool,
+    /// The disposition's name, once `setDisposition` chose one.
+    #[serde(default)]
+    pub disposition: Option<String>,
+    #[serde(default)]
+    pub disposition_id: Option<String>,
+    #[serde(default)]
+    pub associated_objects: AssociatedObjects,
+    /// The screen an integration last showed for this interaction.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub active_screen: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub reschedule: Option<RescheduleData>,
+    #[serde(default)]
+    pub completed_at: Option<Millis>,
+    /// Calling number of a voice interaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ani: Option<String>,
+    /// Called number of a voice interaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnis: Option<String>,
+}
+
+wire_enum!(
+    /// Which way an interaction started.
+    Direction { Inbound = "inbound", Outbound = "outbound" }
+);
+
+// `wire_enum!` has no place for `#[default]` on a variant.
+#[allow(clippy::derivable_impls)]
+impl Default for Direction {
+    fn default() -> Self {
+        Self::Inbound
+    }
+}
+
+wire_enum!(
+    /// What a disposition says about the interaction (Bright Pattern's `DispositionType`).
+    DispositionType {
+        Success = "SUCCESS",
+        Failure = "FAILURE",
+        Continue = "CONTINUE",
+        Spam = "SPAM",
+        DoNotCall = "DO_NOT_CALL",
+    }
+);
+
+/// One disposition of a service, as `getDispositionsList` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DispositionData {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: DispositionType,
+}
+
+/// A DID number of the tenant (`getDIDNumbersList`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DidNumber {
+    pub id: String,
+    pub number: String,
+    #[serde(rename = "isSMS")]
+    pub is_sms: bool,
+    #[serde(rename = "isVoice")]
+    pub is_voice: bool,
+}
+
+/// A CRM record tied to an interaction (`addInteractionAssociatedObject`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AssociatedObject {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub object_type: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub display_type: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    /// The integration key of the host that added it (set by the server, never by the client).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// An interaction's CRM records and which of them are selected.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssociatedObjects {
+    pub list: Vec<AssociatedObject>,
+    pub selected: Vec<String>,
+}
+
+/// A callback window (`setRescheduleWindow`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RescheduleData {
+    pub number_to_dial: String,
+    pub from_time: String,
+    pub until_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone_code: Option<String>,
+}
+
+/// Which dispositions `getDispositionsList` lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DispositionTarget {
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub interaction_id: Option<String>,
 }
 
 /// An interaction as an admin sees it: every party, its overall status and queue.
@@ -288,6 +413,9 @@ pub struct TransferRecord {
 pub struct AgentStateData {
     pub state: AgentStateName,
     pub not_ready_reason: Option<String>,
+    /// True while an offer rings for the agent.
+    #[serde(default)]
+    pub reserved_for_incoming_interaction: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,8 +425,11 @@ pub struct TeamMember {
     pub username: String,
     pub display_name: String,
     pub extension: Option<String>,
-    /// The agent's state, or `logged_out`.
+    /// The agent's state, or `offline`.
     pub state: String,
+    /// The team this list was asked for.
+    #[serde(default)]
+    pub team_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +437,10 @@ pub struct TeamMember {
 pub struct Team {
     pub id: String,
     pub name: String,
+    #[serde(default)]
+    pub is_supervised: bool,
+    #[serde(default)]
+    pub users_count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,6 +450,10 @@ pub struct ServiceInfo {
     pub id: String,
     pub name: String,
     pub channels: Vec<Channel>,
+    #[serde(default)]
+    pub use_dispositions: bool,
+    #[serde(default)]
+    pub require_disposition: bool,
 }
 
 /// Answer of `getInteractionsState`.

@@ -74,6 +74,7 @@ impl Application {
         let clock = Clock::new();
         let core_config = CoreConfig {
             disconnect_grace_ms: settings.disconnect_grace_ms,
+            max_associated_objects: settings.limits.max_associated_objects,
         };
         let node = match &settings.cluster {
             Some(c) => c.node_id.unwrap_or_else(crate::cluster::random_node_id),
@@ -321,6 +322,7 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
             };
             call_if_new(state, command, Extra::default()).await?;
         }
+        seed_desk(state, config, t).await?;
         if !t.ingress_tokens.is_empty() {
             let batch = Batch {
                 ingress_tokens: t
@@ -336,6 +338,99 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
         }
+    }
+    Ok(())
+}
+
+/// Applies the desk keys the file gives (reasons, DIDs, dispositions, teams, integration
+/// config): what the file names wins at each start, what it leaves out keeps its stored
+/// value (decision 0007). Errors name the file and the key.
+async fn seed_desk(
+    state: &AppState,
+    config: &ConfigFile,
+    t: &crate::settings::TenantConfig,
+) -> Result<(), String> {
+    use baton_core::DirectoryCommand as D;
+    use baton_core::directory::{DidInput, DispositionInput};
+    let tenant = TenantId(t.name.clone());
+    let mut commands: Vec<(String, D)> = Vec::new();
+    if let Some(reasons) = &t.not_ready_reasons {
+        commands.push((
+            "not_ready_reasons".into(),
+            D::SetNotReadyReasons {
+                tenant: tenant.clone(),
+                reasons: reasons.clone(),
+            },
+        ));
+    }
+    if let Some(numbers) = &t.did_numbers {
+        let numbers = numbers
+            .iter()
+            .map(|d| DidInput {
+                number: d.number.clone(),
+                is_sms: d.is_sms,
+                is_voice: d.is_voice,
+            })
+            .collect();
+        commands.push((
+            "did_numbers".into(),
+            D::SetDidNumbers {
+                tenant: tenant.clone(),
+                numbers,
+            },
+        ));
+    }
+    for s in t.services.iter().filter(|s| s.sets_dispositions()) {
+        let list = s.dispositions.clone().unwrap_or_default();
+        commands.push((
+            format!("services.{}.dispositions", s.name),
+            D::SetDispositions {
+                tenant: tenant.clone(),
+                service: s.name.clone(),
+                use_dispositions: s.use_dispositions.unwrap_or(!list.is_empty()),
+                require_disposition: s.require_disposition.unwrap_or(false),
+                dispositions: list
+                    .into_iter()
+                    .map(|d| DispositionInput {
+                        code: d.code,
+                        name: d.name,
+                        kind: d.kind,
+                    })
+                    .collect(),
+            },
+        ));
+    }
+    for team in &t.teams {
+        commands.push((
+            format!("teams.{}", team.name),
+            D::PutTeam {
+                tenant: tenant.clone(),
+                name: team.name.clone(),
+                is_supervised: team.is_supervised,
+                members: team.members.clone(),
+                supervisors: team.supervisors.clone(),
+            },
+        ));
+    }
+    for i in &t.integrations {
+        if let Some(c) = &i.config {
+            commands.push((
+                format!("integrations.{}.config", i.key),
+                D::SetIntegrationConfig {
+                    tenant: tenant.clone(),
+                    key: i.key.clone(),
+                    config: c.clone(),
+                },
+            ));
+        }
+    }
+    for (key, command) in commands {
+        call(state, AdminCommand::Directory(command), Extra::default())
+            .await
+            .map_err(|e| match &config.origin {
+                Some(file) => format!("config file {file}: tenants.{}.{key}: {e}", t.name),
+                None => format!("tenants.{}.{key}: {e}", t.name),
+            })?;
     }
     Ok(())
 }

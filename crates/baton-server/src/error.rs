@@ -30,15 +30,28 @@ pub fn status_for(code: u32) -> StatusCode {
         Some(ErrorCode::NotLoggedIn | ErrorCode::InvalidCredentials | ErrorCode::InvalidToken) => {
             StatusCode::UNAUTHORIZED
         }
-        Some(ErrorCode::InvalidArgs | ErrorCode::InvalidRequest | ErrorCode::SelfCall) => {
-            StatusCode::BAD_REQUEST
-        }
+        Some(
+            ErrorCode::InvalidArgs
+            | ErrorCode::InvalidRequest
+            | ErrorCode::SelfCall
+            | ErrorCode::EmptyNumber
+            | ErrorCode::NoChatInService
+            | ErrorCode::NoChannelInService,
+        ) => StatusCode::BAD_REQUEST,
         Some(ErrorCode::NoService | ErrorCode::NoInteraction | ErrorCode::ObjectNotFound) => {
             StatusCode::NOT_FOUND
         }
-        Some(ErrorCode::NotSuitableState | ErrorCode::DestinationUserNotLogged) => {
-            StatusCode::CONFLICT
-        }
+        Some(
+            ErrorCode::NotSuitableState
+            | ErrorCode::DestinationUserNotLogged
+            | ErrorCode::NoDisposition,
+        ) => StatusCode::CONFLICT,
+        Some(
+            ErrorCode::LoggedWithoutPhone
+            | ErrorCode::Banned
+            | ErrorCode::NoPermissionsDidSms
+            | ErrorCode::NoPermissionsDidCall,
+        ) => StatusCode::FORBIDDEN,
         Some(ErrorCode::PayloadTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(ErrorCode::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
         Some(ErrorCode::Timeout | ErrorCode::ApiNotAnswer) => StatusCode::GATEWAY_TIMEOUT,

@@ -27,6 +27,11 @@ pub enum Query {
     Retention,
     /// Interaction counts by status and logged-in agents, for `/metrics`.
     Gauges,
+    /// Admin reads of the desk directory; answered as `Result<Value, ApiError>`.
+    Directory {
+        tenant: TenantId,
+        read: baton_core::DirectoryRead,
+    },
     Ping,
 }
 
@@ -70,6 +75,7 @@ pub fn answer(core: &Core, query: &Query) -> Value {
             let logged_in = core.agents().filter(|a| a.is_logged_in()).count() as u64;
             json!({"byStatus": by_status, "loggedIn": logged_in})
         }
+        Query::Directory { tenant, read } => json!(core.directory_read(tenant, read)),
         Query::Ping => Value::Null,
     }
 }

@@ -48,6 +48,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a new WebSocket may take to say hello.
     pub hello_timeout_ms: u64,
+    /// CRM records (`addInteractionAssociatedObject`, `startCall`'s objects) one interaction
+    /// holds; more get `payload_too_large`.
+    pub max_associated_objects: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             login_attempts_per_minute: 10,
             max_connections: 20_000,
             hello_timeout_ms: 10_000,
+            max_associated_objects: 100,
         }
     }
 }
@@ -125,6 +129,9 @@ pub struct ConfigFile {
     /// `nats://…`: the cluster's message bus.
     pub nats: Option<String>,
     pub tenants: Vec<TenantConfig>,
+    /// The file this came from, for errors found while applying it.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 /// `[tls]` of `baton.toml`. Relative paths are relative to the working directory.
@@ -147,6 +154,49 @@ pub struct TenantConfig {
     pub integrations: Vec<IntegrationConfig>,
     /// Ingress tokens accepted for this tenant (stored hashed).
     pub ingress_tokens: Vec<String>,
+    /// Replaces the stored list at each start when given.
+    pub not_ready_reasons: Option<Vec<String>>,
+    /// Replaces the stored list at each start when given.
+    pub did_numbers: Option<Vec<DidNumberConfig>>,
+    /// Each team named here is created or replaced at start; others are left alone.
+    pub teams: Vec<TeamConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DidNumberConfig {
+    pub number: String,
+    #[serde(default)]
+    pub is_sms: bool,
+    #[serde(default = "yes")]
+    pub is_voice: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    pub name: String,
+    /// Default: true when the team has supervisors.
+    #[serde(default)]
+    pub is_supervised: Option<bool>,
+    /// Usernames.
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub supervisors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DispositionEntry {
+    pub code: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: baton_protocol::DispositionType,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -157,13 +207,31 @@ pub struct TenantSettingsConfig {
     pub retention_secs: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     pub name: String,
     pub channels: Vec<baton_protocol::Channel>,
     #[serde(default)]
     pub ring_timeout_ms: Option<u64>,
+    /// Default: true when `dispositions` are given.
+    #[serde(default)]
+    pub use_dispositions: Option<bool>,
+    #[serde(default)]
+    pub require_disposition: Option<bool>,
+    /// With `use_dispositions` and `require_disposition`: replaces the stored ones at each
+    /// start when any of the three is given.
+    #[serde(default)]
+    pub dispositions: Option<Vec<DispositionEntry>>,
+}
+
+impl ServiceConfig {
+    /// Whether the file says anything about this service's dispositions.
+    pub fn sets_dispositions(&self) -> bool {
+        self.use_dispositions.is_some()
+            || self.require_disposition.is_some()
+            || self.dispositions.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -181,13 +249,16 @@ pub struct AgentConfig {
     pub max_chats: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationConfig {
     pub key: String,
     pub name: String,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// What `getConfig` answers this integration's hosts; replaces the stored one when given.
+    #[serde(default)]
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A config file that could not be used: which file, where, and what is wrong.
@@ -229,10 +300,12 @@ impl ConfigFile {
                 message: e.message().to_owned(),
             }
         })?;
+        let mut file = file;
         file.validate().map_err(|message| ConfigError::Invalid {
             path: origin.to_owned(),
             message,
         })?;
+        file.origin = Some(origin.to_owned());
         Ok(file)
     }
 
@@ -258,6 +331,87 @@ impl ConfigFile {
                     return Err(format!(
                         "agent {:?} of tenant {:?} needs a password of at least 4 characters",
                         a.username, t.name
+                    ));
+                }
+            }
+            t.validate_desk()?;
+        }
+        Ok(())
+    }
+}
+
+impl TenantConfig {
+    /// The desk keys, checked before anything is applied; errors name the TOML key.
+    fn validate_desk(&self) -> Result<(), String> {
+        let key = |k: &str| format!("tenants.{}.{k}", self.name);
+        let mut seen = std::collections::HashSet::new();
+        for r in self.not_ready_reasons.iter().flatten() {
+            if r.trim().is_empty() {
+                return Err(format!("{}: a reason is empty", key("not_ready_reasons")));
+            }
+            if !seen.insert(r.to_lowercase()) {
+                return Err(format!(
+                    "{}: {r:?} is listed twice",
+                    key("not_ready_reasons")
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for d in self.did_numbers.iter().flatten() {
+            let id = baton_core::directory::did_id(&d.number);
+            if id == "did-" {
+                return Err(format!(
+                    "{}: {:?} has no digits",
+                    key("did_numbers"),
+                    d.number
+                ));
+            }
+            if !seen.insert(id) {
+                return Err(format!(
+                    "{}: {:?} is listed twice",
+                    key("did_numbers"),
+                    d.number
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for team in &self.teams {
+            if team.name.trim().is_empty() {
+                return Err(format!("{}: a team has an empty name", key("teams")));
+            }
+            if team
+                .name
+                .eq_ignore_ascii_case(baton_core::directory::ALL_TEAM)
+            {
+                return Err(format!("{}: team \"all\" is built in", key("teams")));
+            }
+            if !seen.insert(team.name.clone()) {
+                return Err(format!(
+                    "{}: {:?} is declared twice",
+                    key("teams"),
+                    team.name
+                ));
+            }
+        }
+        for s in &self.services {
+            let key = key(&format!("services.{}", s.name));
+            let list = s.dispositions.as_deref().unwrap_or_default();
+            if s.require_disposition == Some(true)
+                && (list.is_empty() || s.use_dispositions == Some(false))
+            {
+                return Err(format!(
+                    "{key}.require_disposition: needs use_dispositions and at least one disposition"
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for d in list {
+                if d.code.trim().is_empty() || d.name.trim().is_empty() {
+                    return Err(format!("{key}.dispositions: a code or name is empty"));
+                }
+                if !seen.insert(d.code.to_lowercase()) {
+                    return Err(format!(
+                        "{key}.dispositions: code {:?} is listed twice",
+                        d.code
                     ));
                 }
             }
@@ -293,6 +447,63 @@ mod tests {
         let text = "[[tenants]]\nname = \"a\"\n[[tenants.agents]]\nusername = \"x\"\npassword = \"secret\"\nservices = [\"Nope\"]\n";
         let err = ConfigFile::parse(text, "f.toml").unwrap_err().to_string();
         assert!(err.contains("unknown service \"Nope\""), "{err}");
+    }
+
+    #[test]
+    fn desk_keys_parse_and_their_mistakes_name_the_key() {
+        let text = r#"
+[[tenants]]
+name = "acme"
+not_ready_reasons = ["Lunch", "Meeting"]
+did_numbers = [{ number = "+1 555 0100", is_sms = true }]
+[[tenants.services]]
+name = "Support"
+channels = ["chat"]
+require_disposition = true
+dispositions = [{ code = "ok", name = "Resolved", type = "SUCCESS" }]
+[[tenants.teams]]
+name = "Tier 1"
+members = ["alice"]
+[[tenants.integrations]]
+key = "crm"
+name = "CRM"
+config = { theme = "dark", pages = 3 }
+"#;
+        let file = ConfigFile::parse(text, "baton.toml").unwrap();
+        let t = &file.tenants[0];
+        assert_eq!(t.not_ready_reasons.as_ref().unwrap().len(), 2);
+        assert!(t.did_numbers.as_ref().unwrap()[0].is_voice);
+        assert!(t.services[0].sets_dispositions());
+        assert_eq!(t.integrations[0].config.as_ref().unwrap()["pages"], 3);
+        assert_eq!(file.origin.as_deref(), Some("baton.toml"));
+
+        let bad = text.replace("\"SUCCESS\"", "\"GREAT\"");
+        let err = ConfigFile::parse(&bad, "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("baton.toml, line 10") && err.contains("GREAT"),
+            "{err}"
+        );
+        let bad = text.replace(
+            "dispositions = [{ code = \"ok\", name = \"Resolved\", type = \"SUCCESS\" }]",
+            "dispositions = []",
+        );
+        let err = ConfigFile::parse(&bad, "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("baton.toml: tenants.acme.services.Support.require_disposition"),
+            "{err}"
+        );
+        let bad = text.replace("\"Tier 1\"", "\"all\"");
+        let err = ConfigFile::parse(&bad, "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tenants.acme.teams: team \"all\" is built in"),
+            "{err}"
+        );
     }
 
     #[test]

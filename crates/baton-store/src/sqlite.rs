@@ -539,6 +539,7 @@ mod tests {
             batch.changes.tenants.push(Tenant {
                 id: TenantId("t".into()),
                 settings: Default::default(),
+                desk: Default::default(),
             });
             batch
                 .ingress_tokens

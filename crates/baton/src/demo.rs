@@ -1,6 +1,9 @@
 //! `baton demo`: the server with tenant `demo` seeded, and the URLs to try a transfer.
 
-use baton_server::settings::{AgentConfig, IntegrationConfig, Secret, ServiceConfig, TenantConfig};
+use baton_server::settings::{
+    AgentConfig, DidNumberConfig, DispositionEntry, IntegrationConfig, Secret, ServiceConfig,
+    TeamConfig, TenantConfig,
+};
 use baton_server::{Application, ConfigFile, Settings};
 
 use crate::cli::DemoArgs;
@@ -8,9 +11,16 @@ use crate::cli::DemoArgs;
 pub const DEMO_PASSWORD: &str = "demo";
 pub const DEMO_INGRESS: &str = "demo-ingress";
 
-/// Tenant `demo`: Sales and Support for chat and voice, alice, bob and carol, the demo CRM.
+/// Tenant `demo`: Sales and Support for chat and voice, alice, bob and carol, the demo CRM;
+/// not-ready reasons, dispositions (Support requires one), two DIDs and a supervised team.
 pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
     use baton_protocol::Channel::{Chat, Voice};
+    use baton_protocol::DispositionType as T;
+    let disposition = |code: &str, name: &str, kind| DispositionEntry {
+        code: code.into(),
+        name: name.into(),
+        kind,
+    };
     let agent = |username: &str, name: &str, ext: &str| AgentConfig {
         username: username.into(),
         password: DEMO_PASSWORD.into(),
@@ -28,6 +38,14 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
                 name: name.into(),
                 channels: vec![Chat, Voice],
                 ring_timeout_ms: None,
+                use_dispositions: Some(true),
+                require_disposition: Some(name == "Support"),
+                dispositions: Some(vec![
+                    disposition("resolved", "Resolved", T::Success),
+                    disposition("callback", "Call back later", T::Continue),
+                    disposition("not-resolved", "Not resolved", T::Failure),
+                    disposition("spam", "Spam", T::Spam),
+                ]),
             })
             .collect(),
         agents: vec![
@@ -39,8 +57,36 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
             key: "demo-crm".into(),
             name: "Demo CRM".into(),
             allowed_origins: origins,
+            config: Some(serde_json::Map::from_iter([(
+                "recordUrl".to_owned(),
+                serde_json::Value::from("/demo-crm/?case={id}"),
+            )])),
         }],
         ingress_tokens: vec![DEMO_INGRESS.into()],
+        not_ready_reasons: Some(vec![
+            "Lunch".into(),
+            "Meeting".into(),
+            "Training".into(),
+            "Break".into(),
+        ]),
+        did_numbers: Some(vec![
+            DidNumberConfig {
+                number: "+1 555 0100".into(),
+                is_sms: true,
+                is_voice: true,
+            },
+            DidNumberConfig {
+                number: "+1 555 0199".into(),
+                is_sms: false,
+                is_voice: true,
+            },
+        ]),
+        teams: vec![TeamConfig {
+            name: "Tier 1".into(),
+            is_supervised: Some(true),
+            members: vec!["alice".into(), "bob".into()],
+            supervisors: vec!["carol".into()],
+        }],
     }
 }
 

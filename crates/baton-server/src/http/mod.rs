@@ -2,6 +2,7 @@
 //! [`crate::error::HttpError`].
 
 pub mod admin;
+pub mod admin_desk;
 pub mod agent_ws;
 pub mod customer_ws;
 pub mod ingress;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.limits.max_body_bytes;
     Router::new()
         .merge(admin::router())
+        .merge(admin_desk::router())
         .merge(sessions::router())
         .merge(ingress::router())
         .merge(ops::router())

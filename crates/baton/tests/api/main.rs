@@ -6,6 +6,7 @@ mod helpers;
 mod cluster;
 mod core_flow;
 mod crash_loop;
+mod desk_features;
 mod limits;
 mod process;
 mod protocol_only;

@@ -28,6 +28,7 @@ fn tenant() -> TenantConfig {
             name: "Sales".into(),
             channels: vec![baton_protocol::Channel::Chat],
             ring_timeout_ms: None,
+            ..ServiceConfig::default()
         }],
         agents: vec![AgentConfig {
             username: "alice".into(),
@@ -41,6 +42,7 @@ fn tenant() -> TenantConfig {
             key: "crm".into(),
             name: "CRM".into(),
             allowed_origins: vec![CRM.into()],
+            ..IntegrationConfig::default()
         }],
         ..TenantConfig::default()
     }
