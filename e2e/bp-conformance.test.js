@@ -156,6 +156,23 @@ test('standalone: login() through the API with a hidden widget; a wrong password
   assert.equal(removed.state, 'completed');
 }));
 
+test('standalone: openLogin() shows the hidden widget\'s login form; the agent logs in there', (t) => withBaton(t, async (env) => {
+  const open = await bpHost(t, env);
+  const page = await open('bp-openlogin', '&standalone=1');
+  const frame = page.locator('iframe[data-testid="baton-widget-frame"]');
+  assert.equal(await frame.isVisible(), false);
+  assert.deepEqual(await call(page, 'openLogin'), { status: 'success', data: null });
+  assert.equal(await frame.isVisible(), true);
+  const w = widget(page);
+  await w.getByTestId('login-tenant').fill('demo');
+  await w.getByTestId('login-username').fill('bob');
+  await w.getByTestId('login-password').fill(PASSWORD);
+  await w.getByTestId('login-submit').click();
+  const [state] = await waitFor('ON_LOGIN', () => eventsOf(page, 'ON_LOGIN').then((l) => l[0]));
+  assert.equal(state.username, 'bob');
+  assert.equal((await callOk(page, 'getLoginState')).isLoggedIn, true);
+}));
+
 /** Two or three logged-in conformance pages and a voice call accepted by the first. */
 async function voiceSetup(t, env, names) {
   const open = await bpHost(t, env);

@@ -854,9 +854,9 @@
     return this._call('login', [data, !!force], true);
   };
 
-  /** Shows the widget's login form (and the widget itself when it was hidden). */
+  /** Shows the widget's login form (and the hidden standalone widget, while nobody is logged in). */
   AdApi.prototype.openLogin = function () {
-    if (this._hidden && this.frame && !this.options.adcFrame) {
+    if (this._hidden && !this._ready && this.frame && !this.options.adcFrame) {
       this._hidden = false;
       this.frame.style.cssText = 'position:fixed;right:16px;bottom:16px;z-index:2147483000;box-shadow:0 4px 24px rgba(0,0,0,.25);background:#fff';
       this.frame.removeAttribute('aria-hidden');
