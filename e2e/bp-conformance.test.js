@@ -302,3 +302,15 @@ test('merged server: the wire-contract methods answer Bright Pattern shapes', (t
   const email = await call(page, 'startEmail', 'a@b.c');
   assert.equal(email.error.code, 14);
 }));
+
+test('merged server: setInteractionActiveScreen shows the screen to the other agent (ON_SHOW_SCREEN)', (t) => withBaton(t, async (env) => {
+  const { pages: [alice, bob], id } = await voiceSetup(t, env, ['alice', 'bob']);
+  await callOk(alice, 'inviteToCallConference', 'bob', undefined, '');
+  await waitFor('bob is invited', () => eventsOf(bob, 'ON_NEW_INTERACTION').then((l) => l.some((a) => a[0].interactionId === id)));
+  await callOk(bob, 'acceptInteraction', id);
+  await callOk(alice, 'setInteractionActiveScreen', { page: 'case', caseId: 'C-1' }, '');
+  const [screen, screenIx] = await waitFor('ON_SHOW_SCREEN on bob', () => eventsOf(bob, 'ON_SHOW_SCREEN').then((l) => l[0]));
+  assert.deepEqual(screen, { page: 'case', caseId: 'C-1' });
+  assert.equal(screenIx, id);
+  assert.equal((await eventsOf(alice, 'ON_SHOW_SCREEN')).length, 0, 'not to the agent who set it');
+}));
