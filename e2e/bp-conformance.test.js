@@ -314,3 +314,16 @@ test('merged server: setInteractionActiveScreen shows the screen to the other ag
   assert.equal(screenIx, id);
   assert.equal((await eventsOf(alice, 'ON_SHOW_SCREEN')).length, 0, 'not to the agent who set it');
 }));
+
+test('a second login of the agent: the first host gets ON_SERVER_ERROR 100 with Bright Pattern\'s shape', (t) => withBaton(t, async (env) => {
+  const open = await bpHost(t, env);
+  const first = await open('bp-first');
+  await login(first, 'alice');
+  const second = await open('bp-second');
+  await login(second, 'alice');
+  const [err] = await waitFor('ON_SERVER_ERROR', () => eventsOf(first, 'ON_SERVER_ERROR').then((l) => l[0]));
+  assert.equal(err.code, 100);
+  assert.equal(err.name, 'forced_logout_by_other_client');
+  assert.equal(typeof err.timestamp, 'number');
+  assert.equal((await callOk(second, 'getLoginState')).isLoggedIn, true);
+}));
