@@ -1108,7 +1108,7 @@
       ]);
     }));
     show('record-on-screen', embedded && !ringing);
-    show('records', embedded || recs.length > 0);
+    show('records', recs.length > 0 || (embedded && !ringing));
     var pop = S.screenPops[ix.id];
     show('screen-pop', !!pop);
     if (pop) {
