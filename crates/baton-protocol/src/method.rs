@@ -276,7 +276,10 @@ impl Method {
             "getAgentState" => Method::GetAgentState,
             "setAgentState" => Method::SetAgentState {
                 state: a.req(0, "state")?,
-                reason: a.opt(1, "notReadyReason")?,
+                // Integrations pass an empty text field as "no reason".
+                reason: a
+                    .opt::<String>(1, "notReadyReason")?
+                    .filter(|reason| !reason.trim().is_empty()),
             },
             "getTeams" => Method::GetTeams,
             "getTeamMembers" => Method::GetTeamMembers {
@@ -492,6 +495,18 @@ mod tests {
 
     fn args(json: &str) -> Vec<Box<RawValue>> {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn an_empty_not_ready_reason_is_no_reason() {
+        let m = Method::parse("setAgentState", &args(r#"["not_ready",""]"#)).unwrap();
+        assert_eq!(
+            m,
+            Method::SetAgentState {
+                state: "not_ready".into(),
+                reason: None
+            }
+        );
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct DemoArgs {
     /// on first use and kept in the data directory.
     #[arg(long)]
     pub tls: bool,
+    /// Another origin allowed to embed the widget with integration key `test-adapter`
+    /// (Bright Pattern's example integration), e.g. `http://localhost:8080`. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
 }
 
 /// Builds settings from defaults, the config file, then flags.

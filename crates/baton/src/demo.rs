@@ -10,6 +10,15 @@ use crate::cli::DemoArgs;
 
 pub const DEMO_PASSWORD: &str = "demo";
 pub const DEMO_INGRESS: &str = "demo-ingress";
+/// The integration key Bright Pattern's example integration uses by default.
+pub const EXAMPLE_INTEGRATION: &str = "test-adapter";
+/// Where Bright Pattern's example integration runs with `npx vite` / `npx vite preview`.
+const EXAMPLE_ORIGINS: [&str; 4] = [
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+    "http://localhost:4173",
+    "http://127.0.0.1:4173",
+];
 
 /// Tenant `demo`: Sales and Support for chat and voice, alice, bob and carol, the demo CRM;
 /// not-ready reasons, dispositions (Support requires one), two DIDs and a supervised team.
@@ -53,15 +62,23 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
             agent("bob", "Bob Brown", "1002"),
             agent("carol", "Carol Clark", "1003"),
         ],
-        integrations: vec![IntegrationConfig {
-            key: "demo-crm".into(),
-            name: "Demo CRM".into(),
-            allowed_origins: origins,
-            config: Some(serde_json::Map::from_iter([(
-                "recordUrl".to_owned(),
-                serde_json::Value::from("/demo-crm/?case={id}"),
-            )])),
-        }],
+        integrations: vec![
+            IntegrationConfig {
+                key: "demo-crm".into(),
+                name: "Demo CRM".into(),
+                allowed_origins: origins.clone(),
+                config: Some(serde_json::Map::from_iter([(
+                    "recordUrl".to_owned(),
+                    serde_json::Value::from("/demo-crm/?case={id}"),
+                )])),
+            },
+            IntegrationConfig {
+                key: EXAMPLE_INTEGRATION.into(),
+                name: "Bright Pattern example integration".into(),
+                allowed_origins: example_origins(&origins, &[]),
+                config: None,
+            },
+        ],
         ingress_tokens: vec![DEMO_INGRESS.into()],
         not_ready_reasons: Some(vec![
             "Lunch".into(),
@@ -88,6 +105,16 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
             supervisors: vec!["carol".into()],
         }],
     }
+}
+
+/// The origins `test-adapter` accepts: the demo's own, the example's dev ports, and the
+/// ones given with `--allow-origin`.
+fn example_origins(own: &[String], extra: &[String]) -> Vec<String> {
+    own.iter()
+        .cloned()
+        .chain(EXAMPLE_ORIGINS.map(String::from))
+        .chain(extra.iter().cloned())
+        .collect()
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
@@ -127,16 +154,19 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     // A data directory from an earlier run on another port: this run's origins count.
-    let set_origins = baton_core::AdminCommand::SetIntegrationOrigins {
-        tenant: baton_core::TenantId("demo".into()),
-        key: "demo-crm".into(),
-        allowed_origins: origins,
-    };
-    app.state()
-        .engine
-        .call(baton_core::Command::Admin(set_origins), Default::default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let example = example_origins(&origins, &args.allow_origin);
+    for (key, allowed_origins) in [("demo-crm", origins), (EXAMPLE_INTEGRATION, example)] {
+        let set_origins = baton_core::AdminCommand::SetIntegrationOrigins {
+            tenant: baton_core::TenantId("demo".into()),
+            key: key.into(),
+            allowed_origins,
+        };
+        app.state()
+            .engine
+            .call(baton_core::Command::Admin(set_origins), Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     crate::cli::announce(&app);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
@@ -148,6 +178,9 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     println!("  Bob's CRM:      {base}/demo-crm/?agent=bob");
     println!("  Customer chat:  {base}/chat/?ingress={DEMO_INGRESS}");
     println!("  Agent widget:   {base}/widget/");
+    println!(
+        "  Bright Pattern integrations: integrationKey \"{EXAMPLE_INTEGRATION}\", bpatternDomain={addr}, tenant \"demo\" (more origins with --allow-origin)"
+    );
     println!("  Admin API:      Authorization: Bearer {admin_token}");
     if let Some(tls) = &tls {
         println!();
