@@ -471,7 +471,7 @@ async fn start_call_to_an_outside_number_makes_an_outbound_call() {
         json!({"didNumbers": [{"number": "+1 555 0100", "isVoice": true}, {"number": "+1 555 0111", "isSMS": true, "isVoice": false}]}),
     )
     .await;
-    let mut alice = app.agent("acme", "alice", None).await;
+    let mut alice = app.agent("acme", "alice", Some("crm")).await;
     let empty = alice.client.start_call("  ").await.unwrap_err();
     assert_eq!(code(empty), ErrorCode::EmptyNumber.code());
     alice
@@ -491,8 +491,16 @@ async fn start_call_to_an_outside_number_makes_an_outbound_call() {
         .await
         .unwrap();
 
-    let id = alice.client.start_call("+1 212 555 0000").await.unwrap();
+    let contact = json!({"id": "CT-7", "type": "contact", "displayName": "Dana", "displayType": "Contact", "customFields": {}});
+    let answer = alice
+        .client
+        .call("startCall", vec!["+1 212 555 0000".into(), contact])
+        .await
+        .unwrap();
+    let id = answer["id"].as_str().unwrap().to_owned();
     let view = alice.expect("ON_NEW_INTERACTION").await.arg(0);
+    assert_eq!(view["associatedObjects"]["list"][0]["source"], "crm");
+    assert_eq!(view["associatedObjects"]["selected"], json!(["CT-7"]));
     assert_eq!(view["id"], id.as_str());
     assert_eq!(view["channel"], "voice");
     assert_eq!(view["direction"], "outbound");
