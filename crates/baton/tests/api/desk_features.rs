@@ -118,6 +118,8 @@ async fn a_service_that_requires_a_disposition_completes_only_after_one_is_set()
         .get(&format!("/api/v1/interactions/{id}"), Some(ADMIN))
         .await;
     assert_eq!(stored["status"], "completed");
+    assert_eq!(stored["disposition"], "Resolved");
+    assert_eq!(stored["direction"], "inbound");
 }
 
 #[tokio::test]
@@ -631,6 +633,14 @@ async fn leave_and_complete_leaves_when_colleagues_stay_and_completes_when_last(
         .get(&format!("/api/v1/interactions/{id}"), Some(ADMIN))
         .await;
     assert_eq!(stored["status"], "completed");
+    assert_eq!(stored["disposition"], "Resolved");
+    let notes: Vec<&str> = stored["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["handed to bob", "fixed"]);
 }
 
 #[tokio::test]
