@@ -167,6 +167,14 @@ async fn not_ready_reasons_are_listed_and_only_they_are_accepted() {
         .get("/api/v1/admin/tenants/acme/not-ready-reasons", Some(ADMIN))
         .await;
     assert_eq!(read, json!({"notReadyReasons": ["Lunch", "Meeting"]}));
+    // A bare list is the same.
+    let bare = put_ok(
+        &app,
+        "/api/v1/admin/tenants/acme/not-ready-reasons",
+        json!(["Lunch", "Meeting"]),
+    )
+    .await;
+    assert_eq!(bare, read);
     let (s, _) = app
         .put(
             "/api/v1/admin/tenants/acme/not-ready-reasons",
