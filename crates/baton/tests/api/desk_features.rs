@@ -520,6 +520,12 @@ async fn start_call_to_an_outside_number_makes_an_outbound_call() {
     assert_eq!(view["ani"], "+1 555 0100");
     assert_eq!(view["dnis"], "+1 212 555 0000");
     assert_eq!(view["serviceName"], "Sales", "the first voice service");
+    let switched = alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
+    assert_eq!(
+        switched.arg(0),
+        id.as_str(),
+        "announced first, then made active"
+    );
     let state = alice.client.get_interactions_state().await.unwrap();
     assert_eq!(state.active_interaction_id.as_deref(), Some(id.as_str()));
     assert_eq!(
