@@ -961,3 +961,58 @@ async fn the_openapi_document_lists_the_desk_admin_routes() {
         assert!(spec["paths"].get(path).is_some(), "openapi lacks {path}");
     }
 }
+
+#[tokio::test]
+async fn the_desk_works_across_cluster_nodes_on_postgres() {
+    let nodes = crate::cluster::nodes(2).await;
+    nodes[0]
+        .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
+        .await;
+    // Written through one node, read through the other (the engine may be on either).
+    support_dispositions(&nodes[1], "acme").await;
+    put_ok(
+        &nodes[1],
+        "/api/v1/admin/tenants/acme/teams/Tier%201",
+        json!({"members": ["alice", "bob"]}),
+    )
+    .await;
+    put_ok(
+        &nodes[1],
+        "/api/v1/admin/tenants/acme/integrations/crm/config",
+        json!({"theme": "dark"}),
+    )
+    .await;
+    for node in &nodes {
+        let (s, d) = node
+            .get(
+                "/api/v1/admin/tenants/acme/services/Support/dispositions",
+                Some(ADMIN),
+            )
+            .await;
+        assert_eq!((s, d["requireDisposition"].clone()), (200, json!(true)));
+    }
+
+    let mut alice = nodes[0].agent("acme", "alice", None).await;
+    let mut bob = nodes[1].agent("acme", "bob", Some("crm")).await;
+    assert_eq!(
+        bob.client.get_config().await.unwrap(),
+        json!({"theme": "dark"})
+    );
+    let members = alice.client.get_team_members("Tier 1").await.unwrap();
+    assert_eq!(members.len(), 2);
+
+    let id = alice.client.start_call("1002").await.unwrap();
+    let offer = bob.expect("ON_NEW_INTERACTION").await.arg(0);
+    assert_eq!(offer["id"], id.as_str());
+    bob.client.accept_interaction(Some(&id)).await.unwrap();
+    let screen = json!({"caseId": "C-9"});
+    alice
+        .client
+        .set_interaction_active_screen(screen.clone(), Some(&id))
+        .await
+        .unwrap();
+    let shown = bob.expect("ON_SHOW_SCREEN").await;
+    assert_eq!((shown.arg(0), shown.arg(1)), (screen, json!(id)));
+    alice.client.leave_interaction(Some(&id)).await.unwrap();
+    alice.client.complete_interaction(Some(&id)).await.unwrap();
+}
