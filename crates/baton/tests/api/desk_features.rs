@@ -992,7 +992,7 @@ async fn the_desk_works_across_cluster_nodes_on_postgres() {
         assert_eq!((s, d["requireDisposition"].clone()), (200, json!(true)));
     }
 
-    let mut alice = nodes[0].agent("acme", "alice", None).await;
+    let alice = nodes[0].agent("acme", "alice", None).await;
     let mut bob = nodes[1].agent("acme", "bob", Some("crm")).await;
     assert_eq!(
         bob.client.get_config().await.unwrap(),
