@@ -66,6 +66,12 @@ enum Req {
     RemoveChat(u8, u8),
     History(u8),
     Logout,
+    Call(u8),
+    OutboundChat,
+    Disposition(u8),
+    DestroyConference(u8),
+    LeaveAndComplete(u8),
+    Screen(u8),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -372,6 +378,33 @@ impl World {
             },
             Req::History(p) => Method::GetTransferHistory { id: self.pick(*p) },
             Req::Logout => Method::Logout,
+            Req::Call(t) => Method::StartCall {
+                phone: match t % 3 {
+                    0 => Self::target(*t),
+                    1 => "+1 212 555 0000".into(),
+                    _ => String::new(),
+                },
+                objects: Vec::new(),
+            },
+            Req::OutboundChat => Method::StartChat {
+                channel: "web".into(),
+                address: "ann@example.com".into(),
+                objects: Vec::new(),
+            },
+            Req::Disposition(p) => Method::SetDisposition {
+                disposition: "ok".into(),
+                id: self.pick(*p),
+            },
+            Req::DestroyConference(p) => Method::DestroyCallConference { id: self.pick(*p) },
+            Req::LeaveAndComplete(p) => Method::LeaveAndCompleteInteraction {
+                disposition: None,
+                note: Some("done".into()),
+                id: self.pick(*p),
+            },
+            Req::Screen(p) => Method::SetInteractionActiveScreen {
+                screen: serde_json::Map::new(),
+                id: self.pick(*p),
+            },
         }
     }
 

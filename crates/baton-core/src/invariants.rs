@@ -18,6 +18,12 @@ pub fn check(core: &Core) -> Result<(), String> {
         if i.queue.is_some() && !i.parties.is_empty() {
             return Err(format!("{} is queued and has parties", i.id));
         }
+        if i.internal && (i.queue.is_some() || i.customer_connected || i.pending_leg.is_some()) {
+            return Err(format!(
+                "internal call {} has a queue, a customer or a hand-off",
+                i.id
+            ));
+        }
         if i.queue.is_some() && !i.customer_connected {
             return Err(format!("{} is queued without its customer", i.id));
         }

@@ -111,6 +111,7 @@ impl Core {
         );
         self.announce(&id, caller);
         self.announce(&id, callee);
+        self.set_active(caller, &id);
         Ok(json!({ "id": id }))
     }
 
@@ -141,6 +142,7 @@ impl Core {
         i.ani = Some(ani);
         i.dnis = Some(phone);
         self.announce(&id, agent);
+        self.set_active(agent, &id);
         Ok(json!({ "id": id }))
     }
 
@@ -185,6 +187,7 @@ impl Core {
         };
         let id = self.new_outbound(agent, Channel::Chat, service, customer, objects)?;
         self.announce(&id, agent);
+        self.set_active(agent, &id);
         Ok(json!({ "id": id }))
     }
 
@@ -224,7 +227,8 @@ impl Core {
             .ok_or_else(missing)
     }
 
-    /// Creates an interaction the agent is connected to and makes it their active one.
+    /// Creates an interaction the agent is connected to. The caller announces it, then makes
+    /// it the agent's active one, so `ON_NEW_INTERACTION` comes before the switch.
     fn new_outbound(
         &mut self,
         agent: &AgentId,
@@ -288,7 +292,6 @@ impl Core {
                 routed_from: None,
             },
         );
-        self.set_active(agent, &id);
         Ok(id)
     }
 

@@ -127,6 +127,11 @@ impl Core {
             created_at: i.created_at,
             completed_at: i.completed_at,
             messages: i.messages.clone(),
+            direction: i.direction,
+            internal: i.internal,
+            disposition: i.disposition.as_ref().map(|d| d.name.clone()),
+            disposition_id: i.disposition.as_ref().map(|d| d.id.clone()),
+            notes: i.notes.clone(),
         }
     }
 

@@ -100,6 +100,14 @@ enum Op {
     },
     /// The process restarts from what the change sets committed.
     Restart,
+    /// Desk methods that change who is on what: 0 internal call, 1 outbound call,
+    /// 2 outbound chat, 3 destroy a call conference, 4 leave and complete.
+    Desk {
+        agent: usize,
+        kind: usize,
+        target: usize,
+        pick: usize,
+    },
 }
 
 /// 0 blind, 1 queue, 2 consult, 3 transfer, 4 merge, 5 conference, 6 chat invite,
@@ -143,6 +151,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..8).prop_map(|which| Op::Ack { which }),
         1 => (0usize..8).prop_map(|pick| Op::Hangup { pick }),
         1 => Just(Op::Restart),
+        3 => (agent.clone(), 0usize..5, 0..AGENTS.len(), pick.clone())
+            .prop_map(|(agent, kind, target, pick)| Op::Desk { agent, kind, target, pick }),
         4 => prop_oneof![0..2000i64, Just(COLLECT_MS as i64), Just(RING_MS), Just(GRACE_MS as i64), 0..30_000i64]
             .prop_map(|ms| Op::Tick { ms }),
     ]
@@ -371,6 +381,38 @@ fn step(w: &mut World, m: &mut Model, op: Op) {
         }
         Op::Tick { ms } => w.advance(ms),
         Op::Restart => w.restart(),
+        Op::Desk {
+            agent,
+            kind,
+            target,
+            pick,
+        } => {
+            let on = if kind >= 3 { ANSWERED } else { &[][..] };
+            let a = agent_in(w, agent, on);
+            let id = pick_id(w, a, pick);
+            let method = match kind {
+                0 => Method::StartCall {
+                    phone: format!("10{target}"),
+                    objects: Vec::new(),
+                },
+                1 => Method::StartCall {
+                    phone: "+1 212 555 0000".into(),
+                    objects: Vec::new(),
+                },
+                2 => Method::StartChat {
+                    channel: "web".into(),
+                    address: "ann@example.com".into(),
+                    objects: Vec::new(),
+                },
+                3 => Method::DestroyCallConference { id },
+                _ => Method::LeaveAndCompleteInteraction {
+                    disposition: None,
+                    note: Some("done".into()),
+                    id,
+                },
+            };
+            request(w, a, method);
+        }
         Op::HandOff {
             agent,
             kind,

@@ -335,6 +335,16 @@ pub struct InteractionSummary {
     pub created_at: Millis,
     pub completed_at: Option<Millis>,
     pub messages: Vec<ChatMessage>,
+    #[serde(default)]
+    pub direction: Direction,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub disposition: Option<String>,
+    #[serde(default)]
+    pub disposition_id: Option<String>,
+    #[serde(default)]
+    pub notes: Vec<Note>,
 }
 
 /// Meta of `ON_REQUEST_TRANSFER_DATA`.

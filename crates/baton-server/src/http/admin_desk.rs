@@ -74,19 +74,31 @@ pub struct NotReadyReasons {
     not_ready_reasons: Vec<String>,
 }
 
+/// `{notReadyReasons: […]}` or the bare list.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum NotReadyReasonsBody {
+    Object(NotReadyReasons),
+    List(Vec<String>),
+}
+
 /// Replaces the tenant's not-ready reasons.
-#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenant}/not-ready-reasons", request_body = NotReadyReasons, security(("admin" = [])),
+#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenant}/not-ready-reasons", request_body = NotReadyReasonsBody, security(("admin" = [])),
     params(("tenant" = String, Path)),
     responses((status = 200, body = NotReadyReasons), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn put_not_ready_reasons(
     State(state): State<AppState>,
     _: AdminAuth,
     Path(tenant): Path<String>,
-    ApiJson(body): ApiJson<NotReadyReasons>,
+    ApiJson(body): ApiJson<NotReadyReasonsBody>,
 ) -> HttpResult<Json<Value>> {
+    let reasons = match body {
+        NotReadyReasonsBody::Object(o) => o.not_ready_reasons,
+        NotReadyReasonsBody::List(list) => list,
+    };
     let command = DirectoryCommand::SetNotReadyReasons {
         tenant: TenantId(tenant),
-        reasons: body.not_ready_reasons,
+        reasons,
     };
     change(&state, command).await
 }
@@ -123,20 +135,31 @@ pub struct DidNumbers {
     did_numbers: Vec<DidNumberBody>,
 }
 
+/// `{didNumbers: […]}` or the bare list.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum DidNumbersBody {
+    Object(DidNumbers),
+    List(Vec<DidNumberBody>),
+}
+
 /// Replaces the tenant's DID numbers. Each gets the id `did-<digits>`.
-#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenant}/did-numbers", request_body = DidNumbers, security(("admin" = [])),
+#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenant}/did-numbers", request_body = DidNumbersBody, security(("admin" = [])),
     params(("tenant" = String, Path)),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn put_did_numbers(
     State(state): State<AppState>,
     _: AdminAuth,
     Path(tenant): Path<String>,
-    ApiJson(body): ApiJson<DidNumbers>,
+    ApiJson(body): ApiJson<DidNumbersBody>,
 ) -> HttpResult<Json<Value>> {
+    let list = match body {
+        DidNumbersBody::Object(o) => o.did_numbers,
+        DidNumbersBody::List(list) => list,
+    };
     let command = DirectoryCommand::SetDidNumbers {
         tenant: TenantId(tenant),
-        numbers: body
-            .did_numbers
+        numbers: list
             .into_iter()
             .map(|d| DidInput {
                 number: d.number,

@@ -118,6 +118,8 @@ async fn a_service_that_requires_a_disposition_completes_only_after_one_is_set()
         .get(&format!("/api/v1/interactions/{id}"), Some(ADMIN))
         .await;
     assert_eq!(stored["status"], "completed");
+    assert_eq!(stored["disposition"], "Resolved");
+    assert_eq!(stored["direction"], "inbound");
 }
 
 #[tokio::test]
@@ -165,6 +167,14 @@ async fn not_ready_reasons_are_listed_and_only_they_are_accepted() {
         .get("/api/v1/admin/tenants/acme/not-ready-reasons", Some(ADMIN))
         .await;
     assert_eq!(read, json!({"notReadyReasons": ["Lunch", "Meeting"]}));
+    // A bare list is the same.
+    let bare = put_ok(
+        &app,
+        "/api/v1/admin/tenants/acme/not-ready-reasons",
+        json!(["Lunch", "Meeting"]),
+    )
+    .await;
+    assert_eq!(bare, read);
     let (s, _) = app
         .put(
             "/api/v1/admin/tenants/acme/not-ready-reasons",
@@ -471,7 +481,7 @@ async fn start_call_to_an_outside_number_makes_an_outbound_call() {
         json!({"didNumbers": [{"number": "+1 555 0100", "isVoice": true}, {"number": "+1 555 0111", "isSMS": true, "isVoice": false}]}),
     )
     .await;
-    let mut alice = app.agent("acme", "alice", None).await;
+    let mut alice = app.agent("acme", "alice", Some("crm")).await;
     let empty = alice.client.start_call("  ").await.unwrap_err();
     assert_eq!(code(empty), ErrorCode::EmptyNumber.code());
     alice
@@ -491,8 +501,16 @@ async fn start_call_to_an_outside_number_makes_an_outbound_call() {
         .await
         .unwrap();
 
-    let id = alice.client.start_call("+1 212 555 0000").await.unwrap();
+    let contact = json!({"id": "CT-7", "type": "contact", "displayName": "Dana", "displayType": "Contact", "customFields": {}});
+    let answer = alice
+        .client
+        .call("startCall", vec!["+1 212 555 0000".into(), contact])
+        .await
+        .unwrap();
+    let id = answer["id"].as_str().unwrap().to_owned();
     let view = alice.expect("ON_NEW_INTERACTION").await.arg(0);
+    assert_eq!(view["associatedObjects"]["list"][0]["source"], "crm");
+    assert_eq!(view["associatedObjects"]["selected"], json!(["CT-7"]));
     assert_eq!(view["id"], id.as_str());
     assert_eq!(view["channel"], "voice");
     assert_eq!(view["direction"], "outbound");
@@ -502,6 +520,12 @@ async fn start_call_to_an_outside_number_makes_an_outbound_call() {
     assert_eq!(view["ani"], "+1 555 0100");
     assert_eq!(view["dnis"], "+1 212 555 0000");
     assert_eq!(view["serviceName"], "Sales", "the first voice service");
+    let switched = alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
+    assert_eq!(
+        switched.arg(0),
+        id.as_str(),
+        "announced first, then made active"
+    );
     let state = alice.client.get_interactions_state().await.unwrap();
     assert_eq!(state.active_interaction_id.as_deref(), Some(id.as_str()));
     assert_eq!(
@@ -623,6 +647,14 @@ async fn leave_and_complete_leaves_when_colleagues_stay_and_completes_when_last(
         .get(&format!("/api/v1/interactions/{id}"), Some(ADMIN))
         .await;
     assert_eq!(stored["status"], "completed");
+    assert_eq!(stored["disposition"], "Resolved");
+    let notes: Vec<&str> = stored["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["handed to bob", "fixed"]);
 }
 
 #[tokio::test]
@@ -928,4 +960,59 @@ async fn the_openapi_document_lists_the_desk_admin_routes() {
     ] {
         assert!(spec["paths"].get(path).is_some(), "openapi lacks {path}");
     }
+}
+
+#[tokio::test]
+async fn the_desk_works_across_cluster_nodes_on_postgres() {
+    let nodes = crate::cluster::nodes(2).await;
+    nodes[0]
+        .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
+        .await;
+    // Written through one node, read through the other (the engine may be on either).
+    support_dispositions(&nodes[1], "acme").await;
+    put_ok(
+        &nodes[1],
+        "/api/v1/admin/tenants/acme/teams/Tier%201",
+        json!({"members": ["alice", "bob"]}),
+    )
+    .await;
+    put_ok(
+        &nodes[1],
+        "/api/v1/admin/tenants/acme/integrations/crm/config",
+        json!({"theme": "dark"}),
+    )
+    .await;
+    for node in &nodes {
+        let (s, d) = node
+            .get(
+                "/api/v1/admin/tenants/acme/services/Support/dispositions",
+                Some(ADMIN),
+            )
+            .await;
+        assert_eq!((s, d["requireDisposition"].clone()), (200, json!(true)));
+    }
+
+    let alice = nodes[0].agent("acme", "alice", None).await;
+    let mut bob = nodes[1].agent("acme", "bob", Some("crm")).await;
+    assert_eq!(
+        bob.client.get_config().await.unwrap(),
+        json!({"theme": "dark"})
+    );
+    let members = alice.client.get_team_members("Tier 1").await.unwrap();
+    assert_eq!(members.len(), 2);
+
+    let id = alice.client.start_call("1002").await.unwrap();
+    let offer = bob.expect("ON_NEW_INTERACTION").await.arg(0);
+    assert_eq!(offer["id"], id.as_str());
+    bob.client.accept_interaction(Some(&id)).await.unwrap();
+    let screen = json!({"caseId": "C-9"});
+    alice
+        .client
+        .set_interaction_active_screen(screen.clone(), Some(&id))
+        .await
+        .unwrap();
+    let shown = bob.expect("ON_SHOW_SCREEN").await;
+    assert_eq!((shown.arg(0), shown.arg(1)), (screen, json!(id)));
+    alice.client.leave_interaction(Some(&id)).await.unwrap();
+    alice.client.complete_interaction(Some(&id)).await.unwrap();
 }

@@ -267,6 +267,41 @@ async fn the_demo_crm_is_allowed_on_whatever_port_the_demo_runs() {
         .unwrap();
     let answer: serde_json::Value = serde_json::from_str(answer.to_text().unwrap()).unwrap();
     assert_eq!(answer["result"]["status"], "success", "{answer}");
+    // The demo seeds what the widget's desk features show.
+    let mut ask = async |id: u64, op: &str| -> serde_json::Value {
+        let frame = json!({"id": id, "op": op, "args": []}).to_string();
+        ws.send(tokio_tungstenite::tungstenite::Message::text(frame))
+            .await
+            .unwrap();
+        loop {
+            let next = tokio::time::timeout(WAIT, ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_str(next.to_text().unwrap()).unwrap();
+            if v["id"] == id {
+                return v["result"]["data"].clone();
+            }
+        }
+    };
+    assert_eq!(ask(1, "getAgentNotReadyReasons").await[0], "Lunch");
+    assert_eq!(
+        ask(2, "getDIDNumbersList").await.as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(ask(3, "getTeams").await[1]["id"], "Tier 1");
+    let services = ask(4, "getServicesList").await;
+    let support = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Support");
+    assert_eq!(support.unwrap()["requireDisposition"], true);
+    assert_eq!(
+        ask(5, "getConfig").await["recordUrl"],
+        "/demo-crm/?case={id}"
+    );
     second.kill().unwrap();
     second.wait().unwrap();
 }
