@@ -67,6 +67,69 @@
   function fmtTime(ms) { try { return new Date(ms).toLocaleTimeString(); } catch (e) { return ''; } }
   function humanState(s) { return String(s || '—').replace(/_/g, ' '); }
 
+  // ---------------------------------------------------------------- plain words
+  // Everything an agent reads goes through these: no wire names, codes or ids.
+
+  var AGENT_STATE_WORDS = { ready: 'ready', not_ready: 'not ready', after_call_work: 'after call work',
+    ringing: 'ringing', busy: 'busy', offline: 'logged out' };
+  var PARTY_STATE_WORDS = { ringing: 'ringing', connected: 'connected', hold: 'on hold', transferring: 'being transferred',
+    wrap_up: 'wrapping up', completed: 'left', queued: 'waiting in the queue' };
+  var KIND_WORDS = { blind: 'Transfer', consult: 'Consultation', transfer: 'Transfer after consulting',
+    conference: 'Conference', merge: 'Conference (merged calls)', chat_invite: 'Invitation to the chat', queue: 'Back to the queue' };
+  /** Why a hand-off leg failed or why an offer came back; `who` is the other agent's name. */
+  function reasonWords(reason, who) {
+    var w = who || 'the other agent';
+    switch (reason) {
+      case 'rejected': case 'transfer_rejected': return w + ' declined';
+      case 'ring_timeout': case 'transfer_timeout': return w + ' did not answer in time';
+      case 'target_logged_out': case 'transfer_target_logged_out': return w + ' is logged out';
+      case 'missed': return 'missed an offer';
+      case null: case undefined: case '': return '';
+      default: return humanState(reason);
+    }
+  }
+  function agentStateWords(state, reason) {
+    var w = AGENT_STATE_WORDS[state] || humanState(state);
+    return reason ? w + ' (' + notReadyReasonWords(reason) + ')' : w;
+  }
+  function notReadyReasonWords(r) { return r === 'missed' ? 'missed an offer' : String(r); }
+  function channelWord(ch) { return ch === 'voice' ? 'call' : 'chat'; }
+  function customerName(ix) { return (ix && ix.customer && ix.customer.name) || 'a customer'; }
+  function mmss(ms) {
+    var t = Math.max(0, Math.round(ms / 1000));
+    var m = Math.floor(t / 60), sec = t % 60;
+    return m + ':' + (sec < 10 ? '0' : '') + sec;
+  }
+  /** An agent's name from a username, agent id or `service:<name>` target. */
+  function targetName(t) {
+    if (!t) return 'someone';
+    if (String(t).indexOf('service:') === 0) return 'the ' + String(t).slice(8) + ' queue';
+    for (var i = 0; i < S.members.length; i++) {
+      var m = S.members[i];
+      if (m.username === t || m.id === t || m.extension === t) return m.displayName || m.username;
+    }
+    return String(t);
+  }
+  /** A failed request in words an agent can act on (the code stays in the console). */
+  function errorWords(e) {
+    e = e || {};
+    switch (e.code) {
+      case 1: return 'you are not allowed to do that';
+      case 2: return 'you are not connected to the server';
+      case 3: return 'the request was not valid';
+      case 6: case 8: return 'the server did not answer in time; try again';
+      case 11: return 'that queue does not exist';
+      case 12: return 'you cannot call yourself';
+      case 13: return 'this interaction is no longer available';
+      case 15: return 'that is not possible in the current state of the interaction';
+      case 17: return 'who or what you chose no longer exists';
+      case 21: return 'it is too large';
+      case 22: return 'too many requests; wait a moment and try again';
+      case 106: return 'that agent is not logged in';
+      default: return 'something went wrong';
+    }
+  }
+
   // ---------------------------------------------------------------- state
 
   var S = {
@@ -91,6 +154,14 @@
     screenPops: {},    // interactionId -> URL the host did not handle
     dispositions: {},  // interactionId -> [DispositionData] | 'loading'
     activity: {},      // interactionId -> the host's ActivityRecordInfo
+    ringSeen: {},      // interactionId -> when the widget first saw it ringing for this agent
+    answered: {},      // interactionId -> true once this agent accepted or rejected the offer
+    stateSince: Date.now(), // when the agent state last changed (for the state timer)
+    wrapSince: {},     // interactionId -> when this agent's party went to wrap-up
+    typing: {},        // interactionId -> {name, customer} while someone else types
+    reasons: ['Break', 'Lunch', 'Meeting', 'Training'], // not-ready reasons (the tenant's list when it has one)
+    beeps: 0,          // ring sounds played (read by tests through __batonWidget)
+    notifications: 0,  // browser notifications shown
     connected: false,
     stopped: false,    // no reconnect (logout, forced logout, refusal)
   };
@@ -380,7 +451,7 @@
     render();
     var data = { id: rec.id, type: rec.type, displayName: rec.displayName, displayType: rec.displayType, customFields: rec.customFields };
     call('addInteractionAssociatedObject', data, ix.id).then(function (r) {
-      if (r.status === 'error' && r.error.code !== 7) report('Attach record')(r);
+      if (r.status === 'error' && r.error.code !== 7) report('attach the record')(r);
     });
   }
 
@@ -408,7 +479,7 @@
       }
       return askHost('ON_SAVE_ACTIVITY_RECORD', [ix]).then(function (saved) {
         if (saved && typeof saved === 'object') S.activity[ix.id] = saved;
-        return call('completeInteraction', ix.id).then(report('Complete')).then(done);
+        return call('completeInteraction', ix.id).then(report('complete the interaction')).then(done);
       });
     }, done);
   }
@@ -440,7 +511,7 @@
     ev.preventDefault();
     var n = $('dial-number').value.trim();
     if (!n) return;
-    call('startCall', n).then(report('Call')).then(function (r) {
+    call('startCall', n).then(report('start the call')).then(function (r) {
       if (r.status === 'success') { $('dial-number').value = ''; if (r.data && r.data.id) { S.activeId = r.data.id; render(); } }
     });
   });
@@ -480,7 +551,7 @@
   });
   $('kb-paste').addEventListener('click', function () {
     var r = suggestChatMessage($('kb-article-answer').textContent, true);
-    if (r.status === 'error') showNotice('Open a chat to paste the article (' + r.error.message + ').');
+    if (r.status === 'error') showNotice('Open a chat to paste the article into it.');
   });
 
   // ---------------------------------------------------------------- WebSocket
@@ -655,18 +726,15 @@
   function loadNotReadyReasons() {
     call('getAgentNotReadyReasons').then(function (r) {
       if (r.status !== 'success' || !Array.isArray(r.data) || !r.data.length) return;
-      var sel = $('not-ready-reason');
-      var prev = sel.value;
-      var opts = [el('option', { value: '', text: '(no reason)' })].concat(r.data.map(function (x) { return el('option', { value: String(x), text: String(x) }); }));
-      sel.replaceChildren.apply(sel, opts);
-      if (prev && r.data.indexOf(prev) >= 0) sel.value = prev;
+      S.reasons = r.data.map(String);
+      render();
     });
   }
 
   function resync() {
     loadNotReadyReasons();
     call('getAgentState').then(function (r) {
-      if (r.status === 'success' && r.data) { S.agentState = r.data.state; S.notReadyReason = r.data.notReadyReason; render(); }
+      if (r.status === 'success' && r.data) { noteAgentState(r.data.state, r.data.notReadyReason || null); render(); }
     });
     call('getInteractionsState').then(function (r) {
       if (r.status !== 'success' || !r.data) return;
@@ -692,11 +760,30 @@
     if (!ix || !ix.id) return;
     if (!S.interactions.has(ix.id)) S.order.push(ix.id);
     var old = S.interactions.get(ix.id);
+    var was = old ? myState(old) : null;
+    var now = myState(ix);
+    if (now === 'ringing' && was !== 'ringing') {
+      S.ringSeen[ix.id] = Date.now();
+      delete S.answered[ix.id];
+      // A new offer of an interaction seen before: its old hand-off banner is not this offer's.
+      if (was && S.loaded[ix.id] && S.loaded[ix.id].receivedAt < S.ringSeen[ix.id] - 1000) delete S.loaded[ix.id];
+      setTimeout(function () { ringAlert(ix.id); }, 0);
+    }
+    if (now !== 'ringing') delete S.ringSeen[ix.id];
+    if (now === 'wrap_up' && was !== 'wrap_up') S.wrapSince[ix.id] = Date.now();
+    if (now !== 'wrap_up') delete S.wrapSince[ix.id];
     if (old && (!ix.messages || !ix.messages.length) && old.messages && old.messages.length) ix.messages = old.messages;
     S.interactions.set(ix.id, ix);
   }
 
   function removeInteraction(id) {
+    var old = S.interactions.get(id);
+    if (old && myState(old) === 'ringing' && !S.answered[id]) {
+      // The offer ended without an answer from this agent: remember it for the "missed" notice.
+      S.lastMissed = { name: customerName(old), channel: old.channel, at: Date.now() };
+      missedNotice();
+    }
+    delete S.ringSeen[id]; delete S.wrapSince[id]; delete S.typing[id]; delete S.answered[id];
     S.interactions.delete(id);
     S.order = S.order.filter(function (x) { return x !== id; });
     if (S.activeId === id) S.activeId = null;
@@ -711,8 +798,7 @@
           S.agentId = a0.agentId || S.agentId;
           S.displayName = a0.displayName || S.displayName;
           S.extension = a0.extension;
-          S.agentState = a0.state || S.agentState;
-          S.notReadyReason = a0.notReadyReason || null;
+          noteAgentState(a0.state || S.agentState, a0.notReadyReason || null);
         }
         break;
       case 'ON_LOGOUT':
@@ -722,7 +808,7 @@
         showLoginError(a0 === 'forced' ? 'Logged out because this agent logged in elsewhere.' : '');
         break;
       case 'ON_AGENT_STATE_CHANGE':
-        if (a0) { S.agentState = a0.state; S.notReadyReason = a0.notReadyReason || null; }
+        if (a0) noteAgentState(a0.state, a0.notReadyReason || null);
         break;
       case 'ON_NEW_INTERACTION':
       case 'ON_INTERACTION_STATE_CHANGE':
@@ -740,13 +826,24 @@
       case 'ON_CHAT_MESSAGE': {
         var ix = S.interactions.get(a0);
         if (ix && args[1]) { ix.messages = (ix.messages || []).concat([args[1]]); }
+        delete S.typing[a0];
         break;
       }
+      case 'ON_TYPING':
+        if (a0 && args[1] && args[1].typing) S.typing[a0] = { name: String(args[1].name || 'Someone'), customer: args[1].partyId === 'customer' };
+        else delete S.typing[a0];
+        break;
       case 'ON_LOAD_TRANSFER_DATA':
-        if (args[2]) S.loaded[a0] = args[2];
+        if (args[2]) S.loaded[a0] = Object.assign({ receivedAt: Date.now() }, args[2]);
         break;
       case 'ON_TRANSFER_STATUS':
-        if (a0 && a0.transferId) S.transfers.set(a0.transferId, a0);
+        if (a0 && a0.transferId) {
+          var prevT = S.transfers.get(a0.transferId);
+          var tix = S.interactions.get(a0.interactionId);
+          // Remember the customer's name: the interaction may be gone from this desk later.
+          a0.customerName = tix ? customerName(tix) : prevT && prevT.customerName;
+          S.transfers.set(a0.transferId, a0);
+        }
         if (S.connected) refreshDirectory();
         break;
       case 'ON_SERVER_ERROR':
@@ -755,7 +852,8 @@
           showNotice('You were logged out: this agent logged in somewhere else.');
           showLoginError('Logged out because this agent logged in elsewhere.');
         } else if (a0) {
-          showNotice((a0.message || a0.name || 'Server error') + (a0.code ? ' (code ' + a0.code + ')' : ''));
+          console.warn('Baton: server error', a0);
+          showNotice('The server reported a problem: ' + errorWords(a0) + '.');
         }
         break;
       default:
@@ -789,13 +887,103 @@
   }
 
   var noticeTimer = null;
-  function showNotice(msg) {
+  /**
+   * Shows one message above the desk (a newer one replaces it). Errors fade after 10 s; a
+   * `sticky` message (a missed offer) stays until the agent dismisses it or acts.
+   */
+  function showNotice(msg, sticky) {
     var n = $('notice');
-    n.textContent = msg;
+    $('notice-text').textContent = msg;
     n.hidden = false;
+    n.setAttribute('data-sticky', sticky ? 'true' : 'false');
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(function () { n.hidden = true; }, 8000);
+    if (!sticky) noticeTimer = setTimeout(hideNotice, 10000);
   }
+  function hideNotice() { clearTimeout(noticeTimer); $('notice').hidden = true; $('notice-text').textContent = ''; }
+  $('notice-close').addEventListener('click', hideNotice);
+
+  function noteAgentState(state, reason) {
+    if (state !== S.agentState || reason !== S.notReadyReason) {
+      S.stateSince = Date.now();
+      S.agentState = state; S.notReadyReason = reason;
+      if (state === 'not_ready' && reason === 'missed') missedNotice();
+    }
+  }
+
+  /** Says plainly that an offer rang out and what that did to the agent's state. */
+  function missedNotice() {
+    // The offer that rang out is still listed when the state change comes first.
+    var r = ringingOne();
+    var m = r && !S.answered[r.id] ? { name: customerName(r), channel: r.channel } : S.lastMissed;
+    var missedState = S.agentState === 'not_ready' && S.notReadyReason === 'missed';
+    if (!m && !missedState) return;
+    var what = m ? 'You missed a ' + channelWord(m.channel) + ' from ' + m.name : 'You missed an offer';
+    if (missedState) {
+      showNotice(what + '; you are now Not ready. Choose Ready when you can take interactions again.', true);
+    } else {
+      showNotice('The ' + channelWord(m.channel) + ' from ' + m.name + ' stopped ringing before you answered.', true);
+    }
+  }
+
+  // ---------------------------------------------------------------- ringing alerts
+
+  var audio = null;
+  /** A short two-tone beep made with WebAudio (no sound file to ship). */
+  function beep() {
+    try {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) return;
+      audio = audio || new AC();
+      if (audio.state === 'suspended') audio.resume();
+      [0, 0.25].forEach(function (at, i) {
+        var o = audio.createOscillator(), g = audio.createGain();
+        o.type = 'sine'; o.frequency.value = i ? 660 : 880;
+        g.gain.setValueAtTime(0.0001, audio.currentTime + at);
+        g.gain.exponentialRampToValueAtTime(0.2, audio.currentTime + at + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + at + 0.18);
+        o.connect(g); g.connect(audio.destination);
+        o.start(audio.currentTime + at); o.stop(audio.currentTime + at + 0.2);
+      });
+      S.beeps++;
+    } catch (e) { /* no sound is not an error */ }
+  }
+
+  /** Sound, browser notification (when permitted) and focus for a new offer. */
+  function ringAlert(id) {
+    var ix = S.interactions.get(id);
+    if (!ix || !isRinging(ix)) return;
+    beep();
+    try {
+      if (window.Notification && Notification.permission === 'granted') {
+        var n = new Notification('Incoming ' + channelWord(ix.channel) + ' — ' + customerName(ix), {
+          body: (ix.serviceName ? ix.serviceName + ' · ' : '') + 'Open the agent desktop to answer.', tag: 'baton-' + id });
+        n.onclick = function () { window.focus(); n.close(); };
+        S.notifications++;
+      }
+    } catch (e) { /* notifications may be blocked in a frame */ }
+    // Take the keyboard to the offer unless the agent is typing somewhere.
+    var a = document.activeElement;
+    if (!a || a === document.body || (a.tagName !== 'INPUT' && a.tagName !== 'TEXTAREA' && a.tagName !== 'SELECT')) {
+      var btn = document.querySelector('#incoming-list [data-id="' + CSS.escape(id) + '"] .accept');
+      if (btn) btn.focus();
+    }
+  }
+  $('notify-enable').addEventListener('click', function () {
+    if (!window.Notification) return;
+    Notification.requestPermission().then(render, render);
+  });
+
+  var baseTitle = document.title;
+  var ringTick = 0;
+  /** Every second: countdowns, the state and wrap-up timers, the tab title, a repeat beep. */
+  setInterval(function () {
+    if (!S.token || S.stopped) { document.title = baseTitle; return; }
+    ringTick++;
+    var r = ringingOne();
+    document.title = r ? '(Ringing) ' + customerName(r) + ' — ' + baseTitle : baseTitle;
+    if (r && ringTick % 4 === 0) beep();
+    renderTimers();
+  }, 1000);
 
   var pendingLogin = [];   // host ids of login() calls waiting for the WebSocket hello
   function settleLogins(result) {
@@ -849,14 +1037,40 @@
     doLogin($('login-tenant').value, $('login-username').value, $('login-password').value);
   });
 
-  $('logout').addEventListener('click', function () {
+  /** Interactions that logging out would hand back to a queue or drop. */
+  function liveInteractions() {
+    return S.order.map(function (id) { return S.interactions.get(id); }).filter(function (ix) {
+      var st = ix && myState(ix);
+      return st && st !== 'completed' && st !== 'wrap_up';
+    });
+  }
+  function logoutNow() {
+    $('logout-confirm').hidden = true;
     var done = function () {
       stop();
       clearSession();
       S.interactions = new Map(); S.order = []; S.activeId = null; S.transfers = new Map();
+      S.loaded = {}; S.typing = {}; S.lastMissed = null;
+      hideNotice();
       render();
     };
     if (S.connected) call('logout').then(done); else done();
+  }
+  $('logout').addEventListener('click', function () {
+    var live = liveInteractions();
+    if (!live.length) return logoutNow();
+    var names = live.map(function (ix) { return customerName(ix) + ' (' + channelWord(ix.channel) + ', ' + (PARTY_STATE_WORDS[myState(ix)] || humanState(myState(ix))) + ')'; });
+    $('logout-confirm-text').textContent = (live.length === 1 ? 'You have a live interaction: ' : 'You have ' + live.length + ' live interactions: ') +
+      names.join(', ') + '. If you log out now, ' + (live.length === 1 ? 'it goes' : 'they go') +
+      ' back to the queue and another agent picks ' + (live.length === 1 ? 'it' : 'them') + ' up. Complete or transfer ' +
+      (live.length === 1 ? 'it' : 'them') + ' first, or log out anyway.';
+    $('logout-confirm').hidden = false;
+    $('logout-cancel').focus();
+  });
+  $('logout-cancel').addEventListener('click', function () { $('logout-confirm').hidden = true; $('logout').focus(); });
+  $('logout-anyway').addEventListener('click', logoutNow);
+  $('logout-confirm').addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape') { ev.preventDefault(); $('logout-cancel').click(); }
   });
 
   $('offline-retry').addEventListener('click', function () { attempt = 0; connect(); });
@@ -864,9 +1078,16 @@
 
   // ---------------------------------------------------------------- actions
 
+  /** `what` is the action in words ("transfer the chat"); errors become "Could not …: why". */
   function report(what) {
     return function (r) {
-      if (r && r.status === 'error') showNotice(what + ' failed: ' + (r.error.message || r.error.name) + ' (code ' + r.error.code + ')');
+      if (r && r.status === 'error') {
+        console.warn('Baton: ' + what + ' failed', r.error);
+        showNotice('Could not ' + what + ': ' + errorWords(r.error) + '.');
+      } else if (r && r.status === 'success') {
+        var n = $('notice');
+        if (!n.hidden && n.getAttribute('data-sticky') !== 'true') hideNotice();
+      }
       return r;
     };
   }
@@ -879,15 +1100,47 @@
   function myState(ix) { var p = myParty(ix); return p && p.state ? p.state : ix.state; }
   function isRinging(ix) { return myState(ix) === 'ringing'; }
 
+  /**
+   * The state menu only offers changes ("Change to…"); what the agent is now is the pill next
+   * to it, which shows the server's state and nothing else. Values: `ready`,
+   * `after_call_work`, `not_ready` and `not_ready:<reason>`.
+   */
   function applyAgentState() {
-    var st = $('agent-state').value;
-    var reason = st === 'not_ready' ? ($('not-ready-reason').value || null) : null;
-    call('setAgentState', st, reason).then(report('Changing state')).then(function (r) {
-      if (r.status === 'success') { S.agentState = st; S.notReadyReason = reason; render(); }
+    var v = $('agent-state').value;
+    if (!v) return;
+    var i = v.indexOf(':');
+    var st = i < 0 ? v : v.slice(0, i);
+    var reason = i < 0 ? null : v.slice(i + 1);
+    $('agent-state').value = '';
+    if (st === 'ready' && S.notReadyReason === 'missed') hideNotice();
+    call('setAgentState', st, reason).then(report('change your state')).then(function (r) {
+      // The pill follows the server: ask it rather than assume.
+      return call('getAgentState').then(function (g) {
+        if (g.status === 'success' && g.data) noteAgentState(g.data.state, g.data.notReadyReason || null);
+        render();
+      });
     });
   }
   $('agent-state').addEventListener('change', applyAgentState);
-  $('not-ready-reason').addEventListener('change', function () { if ($('agent-state').value === 'not_ready') applyAgentState(); });
+
+  var stateMenuKey = '';
+  function renderStateMenu() {
+    var cur = S.agentState, reason = S.notReadyReason;
+    var choices = [];
+    if (cur !== 'ready') choices.push(['ready', 'Ready']);
+    if (!(cur === 'not_ready' && !reason)) choices.push(['not_ready', 'Not ready']);
+    S.reasons.forEach(function (r) {
+      if (!(cur === 'not_ready' && reason && reason.toLowerCase() === r.toLowerCase())) choices.push(['not_ready:' + r, 'Not ready — ' + r]);
+    });
+    if (cur !== 'after_call_work') choices.push(['after_call_work', 'After call work']);
+    var key = JSON.stringify(choices);
+    if (key === stateMenuKey) return;
+    stateMenuKey = key;
+    var sel = $('agent-state');
+    sel.replaceChildren.apply(sel, [el('option', { value: '', text: 'Change to…' })]
+      .concat(choices.map(function (c) { return el('option', { value: c[0], text: c[1] }); })));
+    sel.value = '';
+  }
 
   function ringingOne() {
     for (var i = 0; i < S.order.length; i++) {
@@ -898,26 +1151,25 @@
   }
 
   function accept(id) {
-    call('acceptInteraction', id).then(report('Accept')).then(function (r) {
+    S.answered[id] = true;
+    call('acceptInteraction', id).then(report('accept')).then(function (r) {
+      if (r.status !== 'success') delete S.answered[id];
       if (r.status === 'success') { S.activeId = id; render(); }
     });
   }
-  function reject(id) { call('rejectInteraction', id).then(report('Reject')); }
-
-  $('incoming-accept').addEventListener('click', function () { var ix = ringingOne(); if (ix) accept(ix.id); });
-  $('incoming-reject').addEventListener('click', function () { var ix = ringingOne(); if (ix) reject(ix.id); });
+  function reject(id) { S.answered[id] = true; call('rejectInteraction', id).then(report('reject')); }
   $('accept').addEventListener('click', function () { var ix = active(); if (ix) accept(ix.id); });
   $('reject').addEventListener('click', function () { var ix = active(); if (ix) reject(ix.id); });
   $('hold').addEventListener('click', function () {
     var ix = active(); if (!ix) return;
-    call('setCallHold', myState(ix) !== 'hold', ix.id).then(report('Hold'));
+    call('setCallHold', myState(ix) !== 'hold', ix.id).then(report('change the hold'));
   });
-  $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('Leave')); });
+  $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('leave the interaction')); });
   $('complete').addEventListener('click', function () { var ix = active(); if (ix) completeWithHost(ix); });
   $('disposition').addEventListener('change', function () {
     var ix = active(); var v = $('disposition').value;
     if (!ix || !v) return;
-    call('setDisposition', v, ix.id).then(report('Disposition')).then(function (r) {
+    call('setDisposition', v, ix.id).then(report('set the disposition')).then(function (r) {
       if (r.status !== 'success') return;
       var list = S.dispositions[ix.id];
       var d = Array.isArray(list) ? list.filter(function (x) { return x.id === v; })[0] : null;
@@ -933,17 +1185,41 @@
     });
   });
 
+  // Typing indicator (docs/protocol.md `setTyping`): true on the first keystroke, false after
+  // TYPING_IDLE_MS without one or when the message is sent. A server without the method
+  // answers an error once, and the widget stops asking.
+  var TYPING_IDLE_MS = 3000;
+  var typingFor = null, typingTimer = null, typingUnsupported = false;
+  function sendTyping(on, id) {
+    if (typingUnsupported || !id) return;
+    call('setTyping', on, id).then(function (r) {
+      if (r.status === 'error' && (r.error.code === 14 || r.error.code === 3 || r.error.code === 7)) typingUnsupported = true;
+    });
+  }
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingFor) { sendTyping(false, typingFor); typingFor = null; }
+  }
+  $('chat-input').addEventListener('input', function () {
+    var ix = active();
+    if (!ix || ix.channel !== 'chat' || myState(ix) !== 'connected') return;
+    if (typingFor !== ix.id) { stopTyping(); typingFor = ix.id; sendTyping(true, ix.id); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+  });
+
   $('chat-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var ix = active(); var text = $('chat-input').value;
     if (!ix || !text.trim()) return;
-    call('sendChatMessage', text, ix.id).then(report('Send')).then(function (r) { if (r.status === 'success') $('chat-input').value = ''; });
+    stopTyping();
+    call('sendChatMessage', text, ix.id).then(report('send the message')).then(function (r) { if (r.status === 'success') $('chat-input').value = ''; });
   });
   $('note-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var ix = active(); var text = $('note-input').value;
     if (!ix || !text.trim()) return;
-    call('addNote', text, ix.id).then(report('Note')).then(function (r) {
+    call('addNote', text, ix.id).then(report('add the note')).then(function (r) {
       if (r.status === 'success') {
         $('note-input').value = '';
         if (!(r.data && r.data.id)) { ix.notes = (ix.notes || []).concat([{ agentId: S.agentId, text: text, at: Date.now() }]); render(); }
@@ -958,30 +1234,31 @@
     return null;
   }
   $('refresh-members').addEventListener('click', refreshDirectory);
+  $('transfer-target').addEventListener('change', function () { render(); });
   $('transfer-target').addEventListener('focus', function () { if (S.connected) refreshDirectory(); });
   $('blind-transfer').addEventListener('click', function () {
-    var ix = active(); if (ix && target()) call('blindTransfer', target(), null, ix.id).then(report('Blind transfer'));
+    var ix = active(); if (ix && target()) call('blindTransfer', target(), null, ix.id).then(report('transfer'));
   });
   $('consult').addEventListener('click', function () {
     var ix = active(); if (!ix || !target()) return;
-    call('switchActiveInteraction', ix.id).then(function () { return call('consultCall', target()); }).then(report('Consult'));
+    call('switchActiveInteraction', ix.id).then(function () { return call('consultCall', target()); }).then(report('start the consultation'));
   });
   $('complete-transfer').addEventListener('click', function () {
     var ix = active(); if (!ix) return;
-    call('switchActiveInteraction', ix.id).then(function () { return call('transfer', null); }).then(report('Transfer'));
+    call('switchActiveInteraction', ix.id).then(function () { return call('transfer', null); }).then(report('complete the transfer'));
   });
   $('conference').addEventListener('click', function () {
-    var ix = active(); if (ix && target()) call('inviteToCallConference', target(), null, ix.id).then(report('Conference'));
+    var ix = active(); if (ix && target()) call('inviteToCallConference', target(), null, ix.id).then(report('start the conference'));
   });
   $('merge').addEventListener('click', function () {
     var ix = active(); if (!ix) return;
-    call('switchActiveInteraction', ix.id).then(function () { return call('mergeAllCallsIntoConference', null); }).then(report('Merge'));
+    call('switchActiveInteraction', ix.id).then(function () { return call('mergeAllCallsIntoConference', null); }).then(report('merge the calls'));
   });
   $('chat-invite').addEventListener('click', function () {
     var ix = active(); var m = targetMember();
     if (!ix) return;
     if (!m) return showNotice('Choose an agent to invite.');
-    call('inviteToChatConference', m.id, ix.id).then(report('Chat invite'));
+    call('inviteToChatConference', m.id, ix.id).then(report('invite to the chat'));
   });
 
   // ---------------------------------------------------------------- rendering
@@ -1011,12 +1288,14 @@
 
     $('agent-name').textContent = S.displayName || S.username;
     $('agent-ext').textContent = S.extension ? 'ext. ' + S.extension : '';
-    $('agent-state-current').textContent = humanState(S.agentState) + (S.notReadyReason ? ' (' + S.notReadyReason + ')' : '');
-    $('agent-state-current').className = 'pill state-' + (S.agentState || 'none');
-    if (document.activeElement !== $('agent-state') && ['ready', 'not_ready', 'after_call_work'].indexOf(S.agentState) >= 0) {
-      $('agent-state').value = S.agentState;
-    }
-    $('not-ready-reason').hidden = $('agent-state').value !== 'not_ready';
+    var cur = $('agent-state-current');
+    cur.textContent = S.agentState ? agentStateWords(S.agentState, S.notReadyReason) : '—';
+    cur.className = 'pill big state-' + (S.agentState || 'none');
+    cur.setAttribute('data-state', S.agentState || '');
+    cur.setAttribute('data-reason', S.notReadyReason || '');
+    cur.setAttribute('aria-label', 'Your state: ' + cur.textContent);
+    renderStateMenu();
+    show('notify-enable', !!window.Notification && Notification.permission === 'default');
 
     renderIncoming();
     renderList();
@@ -1025,21 +1304,106 @@
     renderTransfers();
   }
 
+  /** Who handed this interaction over and how, in words; '' for an offer from the queue. */
   function fromText(id) {
     var meta = S.loaded[id];
     if (!meta) return '';
-    return 'Transferred by ' + (meta.fromAgentName || meta.fromAgentId) + ' (' + meta.kind + ')' + (meta.replay ? ' · replayed' : '');
+    var who = meta.fromAgentName || 'another agent';
+    var t;
+    switch (meta.kind) {
+      case 'consult': t = who + ' wants to consult you'; break;
+      case 'conference': case 'merge': t = who + ' invites you to a conference'; break;
+      case 'chat_invite': t = who + ' invites you to join this chat'; break;
+      case 'queue': t = 'Back from the queue (was with ' + who + ')'; break;
+      default: t = 'Transferred by ' + who;
+    }
+    return t + (meta.replay ? ' · case details restored' : '');
+  }
+  function returnedText(ix) {
+    return ix.reason ? 'Returned to you: ' + reasonWords(ix.reason) : '';
   }
 
+  /**
+   * One card per ringing offer (and no Accept/Reject anywhere else while the cards show).
+   * Cards are kept by interaction id and only their text changes, so keyboard focus stays.
+   */
   function renderIncoming() {
-    var ix = disablePopup ? null : ringingOne();
-    show('incoming', !!ix);
-    if (!ix) return;
-    $('incoming-channel').textContent = ix.channel === 'voice' ? 'call' : 'chat';
-    $('incoming-customer').textContent = (ix.customer && ix.customer.name) || 'Customer';
-    $('incoming-service').textContent = ix.serviceName ? ' · ' + ix.serviceName : '';
-    $('incoming-from').textContent = fromText(ix.id);
-    $('incoming-reason').textContent = ix.reason ? 'Returned: ' + humanState(ix.reason) : '';
+    var list = $('incoming-list');
+    var ringing = disablePopup ? [] : S.order.map(function (id) { return S.interactions.get(id); }).filter(function (ix) { return ix && isRinging(ix); });
+    var keep = {};
+    ringing.forEach(function (ix) {
+      keep[ix.id] = true;
+      var card = list.querySelector('[data-id="' + CSS.escape(ix.id) + '"]');
+      if (!card) {
+        var title = 'incoming-title-' + ix.id;
+        card = el('section', { class: 'incoming', role: 'alertdialog', 'aria-labelledby': title, 'aria-describedby': 'incoming-desc-' + ix.id,
+          'data-testid': 'incoming', 'data-id': ix.id }, [
+          el('h2', { id: title, class: 'incoming-title' }),
+          el('p', { id: 'incoming-desc-' + ix.id }, [
+            el('strong', { class: 'customer', 'data-testid': 'incoming-customer' }), ' ',
+            el('span', { class: 'service muted', 'data-testid': 'incoming-service' }),
+          ]),
+          el('p', { class: 'from muted', 'data-testid': 'incoming-from' }),
+          el('p', { class: 'reason warn', 'data-testid': 'incoming-reason' }),
+          el('p', { class: 'countdown', role: 'timer', 'aria-live': 'off', 'data-testid': 'ring-countdown' }),
+          el('div', { class: 'actions' }, [
+            el('button', { type: 'button', class: 'primary accept', 'data-testid': 'incoming-accept', 'aria-keyshortcuts': 'Enter',
+              onclick: function () { accept(ix.id); } }, ['Accept']),
+            el('button', { type: 'button', class: 'reject', 'data-testid': 'incoming-reject', 'aria-keyshortcuts': 'Escape',
+              onclick: function () { reject(ix.id); } }, ['Reject']),
+          ]),
+        ]);
+        card.addEventListener('keydown', function (ev) {
+          if (ev.key === 'Escape') { ev.preventDefault(); reject(ix.id); }
+        });
+        list.appendChild(card);
+      }
+      card.querySelector('.incoming-title').textContent = 'Incoming ' + channelWord(ix.channel);
+      card.querySelector('.customer').textContent = customerName(ix);
+      card.querySelector('.service').textContent = ix.serviceName ? '· ' + ix.serviceName : '';
+      var from = fromText(ix.id), why = returnedText(ix);
+      card.querySelector('.from').textContent = from; card.querySelector('.from').hidden = !from;
+      card.querySelector('.reason').textContent = why; card.querySelector('.reason').hidden = !why;
+    });
+    Array.prototype.slice.call(list.children).forEach(function (c) {
+      if (!keep[c.getAttribute('data-id')]) {
+        var hadFocus = c.contains(document.activeElement);
+        c.remove();
+        if (hadFocus) { var b = document.querySelector('#interaction-list .item.selected') || $('logout'); b.focus(); }
+      }
+    });
+    renderTimers();
+  }
+
+  /** The ring time-out of an offer: the server's deadline if it sends one, else the service's. */
+  function ringDeadline(ix) {
+    if (typeof ix.ringDeadline === 'number') return ix.ringDeadline;
+    var svc = serviceOf(ix);
+    if (svc && typeof svc.ringTimeoutMs === 'number' && S.ringSeen[ix.id]) return S.ringSeen[ix.id] + svc.ringTimeoutMs;
+    return null;
+  }
+
+  /** Updates only the text of the timers, so focus and selections are untouched. */
+  function renderTimers() {
+    var now = Date.now();
+    Array.prototype.slice.call($('incoming-list').children).forEach(function (card) {
+      var ix = S.interactions.get(card.getAttribute('data-id'));
+      if (!ix) return;
+      var cd = card.querySelector('.countdown');
+      var dl = ringDeadline(ix);
+      if (dl) {
+        cd.textContent = 'Rings out in ' + mmss(dl - now);
+        cd.setAttribute('data-remaining-ms', String(Math.max(0, dl - now)));
+      } else {
+        cd.textContent = 'Ringing for ' + mmss(now - (S.ringSeen[ix.id] || now));
+        cd.removeAttribute('data-remaining-ms');
+      }
+    });
+    if (S.agentState) $('state-timer').textContent = 'for ' + mmss(now - S.stateSince);
+    var ix = active();
+    var since = ix && S.wrapSince[ix.id];
+    $('wrapup').hidden = !since;
+    if (since) $('wrapup').textContent = 'Wrap-up: ' + mmss(now - since) + ' — add a note or disposition, then Complete.';
   }
 
   function renderList() {
@@ -1050,12 +1414,12 @@
       var b = el('button', {
         type: 'button', class: 'item' + (id === S.activeId ? ' selected' : ''), 'data-testid': 'interaction-item',
         'data-id': id, 'data-state': st, 'aria-current': id === S.activeId ? 'true' : null,
-        'aria-label': ((ix.customer && ix.customer.name) || 'Customer') + ', ' + ix.channel + ', ' + humanState(st),
+        'aria-label': customerName(ix) + ', ' + channelWord(ix.channel) + ', ' + (PARTY_STATE_WORDS[st] || humanState(st)),
         onclick: function () { S.activeId = id; render(); call('switchActiveInteraction', id); },
       }, [
         el('span', { class: 'icon', 'aria-hidden': 'true', text: ix.channel === 'voice' ? 'Call' : 'Chat' }),
         el('span', { class: 'name', text: (ix.customer && ix.customer.name) || 'Customer' }),
-        el('span', { class: 'pill state-' + st, text: humanState(st) }),
+        el('span', { class: 'pill state-' + st, text: PARTY_STATE_WORDS[st] || humanState(st) }),
       ]);
       return el('li', null, [b]);
     });
@@ -1073,14 +1437,16 @@
     var c = ix.customer || {};
     $('active').setAttribute('data-id', ix.id);
     $('active-customer').textContent = c.name || 'Customer';
-    $('active-state').textContent = humanState(st);
+    $('active-state').textContent = PARTY_STATE_WORDS[st] || humanState(st);
     $('active-state').className = 'pill state-' + st;
-    $('active-channel').textContent = ix.channel;
+    $('active-state').setAttribute('data-state', st);
+    $('active-channel').textContent = ix.channel === 'voice' ? (ix.internal ? 'Internal call' : 'Call') : 'Chat';
     $('active-service').textContent = ix.serviceName || '';
     $('active-contact').textContent = [c.phone, c.email].filter(Boolean).join(' · ');
-    $('active-from').textContent = fromText(ix.id);
-    $('active-reason').textContent = ix.reason ? 'Returned: ' + humanState(ix.reason) : '';
-    show('accept', ringing); show('reject', ringing);
+    $('active-from').textContent = ringing || st === 'connected' || st === 'hold' ? fromText(ix.id) : '';
+    $('active-reason').textContent = ringing ? returnedText(ix) : '';
+    // The ringing card has Accept/Reject; here they only show when the host turned the card off.
+    show('accept', ringing && disablePopup); show('reject', ringing && disablePopup);
     show('hold', !ringing && ix.channel === 'voice' && (st === 'connected' || st === 'hold'));
     $('hold').textContent = st === 'hold' ? 'Unhold' : 'Hold';
     $('hold').setAttribute('aria-pressed', st === 'hold' ? 'true' : 'false');
@@ -1115,18 +1481,24 @@
       var link = el('a', { href: pop, target: '_blank', rel: 'noopener noreferrer', text: pop });
       $('screen-pop').replaceChildren('Screen pop: ', link);
     }
-    if (S.activity[ix.id] && S.activity[ix.id].id) $('active-from').textContent += ' · activity ' + S.activity[ix.id].id;
 
     var parties = $('parties');
-    parties.replaceChildren.apply(parties, (ix.parties || []).map(function (p) {
+    var mine = myParty(ix);
+    var iAmPrimary = !!mine && mine.role !== 'consult' && mine.role !== 'conference';
+    parties.replaceChildren.apply(parties, (ix.parties || []).filter(function (p) { return p.state !== 'completed'; }).map(function (p) {
       var me = p.type === 'agent' && p.agentId === S.agentId;
-      var li = el('li', { 'data-testid': 'party', 'data-party-id': p.id }, [
-        (p.name || p.type) + (me ? ' (you)' : '') + ' — ' + humanState(p.state) + (p.role ? ' · ' + p.role : ''),
-      ]);
-      if (!me && p.type === 'agent' && !ringing) {
+      var role = p.role === 'consult' ? 'consulting' : p.role === 'conference' ? 'in the conference' : p.type === 'agent' ? 'handling it' : '';
+      var who = me ? 'You' : (p.name || (p.type === 'customer' ? 'Customer' : 'Agent'));
+      // A consulting agent talks to the primary agent, not to the customer: their own party
+      // state says nothing useful to them, so they read their role.
+      var stateWords = me && p.role === 'consult' ? 'consulting' : (PARTY_STATE_WORDS[p.state] || humanState(p.state));
+      var text = who + ' — ' + stateWords + (role && role !== stateWords && !(me && p.role === 'consult') ? ' · ' + role : '');
+      var li = el('li', { 'data-testid': 'party', 'data-party-id': p.id, 'data-role': p.role || '', 'data-me': me ? 'true' : null }, [text]);
+      // Remove is for agents someone added (consult, conference), by the agent who handles it.
+      if (!me && p.type === 'agent' && !ringing && iAmPrimary && (p.role === 'consult' || p.role === 'conference')) {
         li.appendChild(el('button', { type: 'button', class: 'small', 'aria-label': 'Remove ' + (p.name || 'party'),
           'data-testid': 'remove-party', onclick: function () {
-            call(ix.channel === 'voice' ? 'removeFromCallConference' : 'removeFromChatConference', p.id, ix.id).then(report('Remove'));
+            call(ix.channel === 'voice' ? 'removeFromCallConference' : 'removeFromChatConference', p.id, ix.id).then(report('remove the agent'));
           } }, ['Remove']));
       }
       return li;
@@ -1152,47 +1524,91 @@
 
     var sel = $('transfer-target');
     var prev = sel.value;
-    var opts = [el('option', { value: '', text: '— choose —' })];
+    var opts = [el('option', { value: '', text: '— choose who —' })];
     var agents = el('optgroup', { label: 'Agents' });
+    var inIx = {};
+    (ix.parties || []).forEach(function (p) { if (p.type === 'agent' && p.state !== 'completed') inIx[p.agentId] = true; });
     S.members.forEach(function (m) {
       if (m.id === S.agentId) return;
-      agents.appendChild(el('option', { value: m.username, text: (m.displayName || m.username) + ' (' + (m.extension ? m.extension + ', ' : '') + humanState(m.state) + ')' }));
+      // Agents who cannot take it are listed, but not choosable, with the reason.
+      var why = m.state === 'offline' || m.state === 'logged_out' ? 'logged out' : inIx[m.id] ? 'already in this interaction' : '';
+      agents.appendChild(el('option', { value: m.username, disabled: !!why, 'data-state': m.state,
+        text: (m.displayName || m.username) + ' — ' + (why || agentStateWords(m.state)) + (m.extension ? ' · ext. ' + m.extension : '') }));
     });
-    var svcs = el('optgroup', { label: 'Services' });
-    S.services.forEach(function (s) { svcs.appendChild(el('option', { value: 'service:' + s.name, text: s.name + ' (queue)' })); });
+    var svcs = el('optgroup', { label: 'Queues' });
+    S.services.filter(function (q) { return !q.channels || q.channels.indexOf(ix.channel) >= 0; })
+      .forEach(function (q) { svcs.appendChild(el('option', { value: 'service:' + q.name, text: q.name + ' queue' })); });
     opts.push(agents, svcs);
-    sel.replaceChildren.apply(sel, opts);
-    if (prev) sel.value = prev;
+    var key = opts.map(function (o) { return o.outerHTML; }).join('');
+    if (sel.getAttribute('data-key') !== key) {
+      sel.replaceChildren.apply(sel, opts);
+      sel.setAttribute('data-key', key);
+      if (prev) sel.value = prev;
+      if (sel.selectedOptions.length && sel.selectedOptions[0].disabled) sel.value = '';
+    }
     show('transfer-panel', !ringing && st !== 'wrap_up' && st !== 'completed');
     show('note-form', !ringing);
     show('chat-form', !ringing);
     var voice = ix.channel === 'voice';
-    var consulting = (ix.parties || []).some(function (p) { return p.role === 'consult'; });
+    var consulting = (ix.parties || []).some(function (p) { return p.role === 'consult' && p.state !== 'completed'; });
+    var tv = sel.value, toQueue = tv.indexOf('service:') === 0;
     $('merge').hidden = !voice; $('conference').hidden = !voice; $('consult').hidden = !voice;
     $('complete-transfer').hidden = !voice; $('chat-invite').hidden = voice;
-    $('complete-transfer').disabled = !consulting; $('merge').disabled = !consulting;
+    // Hand-offs are for the agent who handles the interaction; a consulted or invited agent
+    // only sees why they cannot start one.
+    var canHand = iAmPrimary && (st === 'connected' || st === 'hold');
+    $('blind-transfer').disabled = !canHand || !tv;
+    $('consult').disabled = !canHand || !tv || toQueue || consulting;
+    $('conference').disabled = !canHand || !tv || toQueue;
+    $('chat-invite').disabled = !canHand || !tv || toQueue;
+    $('complete-transfer').disabled = !canHand || !consulting; $('merge').disabled = !canHand || !consulting;
+    var hint = '';
+    if (!iAmPrimary) hint = mine && mine.role === 'consult' ? 'You are consulting: the agent who asked you can transfer or conference.' :
+      'You joined this interaction: the agent who handles it can transfer it.';
+    else if (!canHand) hint = 'Hand-offs are possible while you are connected.';
+    else if (!tv) hint = 'Choose an agent or a queue to transfer to.';
+    else if (toQueue) hint = voice ? 'A queue can take a transfer; consult and conference need an agent.' : 'A queue can take a transfer; invitations need an agent.';
+    else if (voice && !consulting) hint = 'Complete transfer and Merge calls work once you are consulting someone.';
+    $('transfer-hint').textContent = hint;
+    var ty = S.typing[ix.id];
+    $('typing').textContent = ty ? (ty.customer ? 'Customer is typing…' : ty.name + ' is typing…') : '';
   }
 
   function renderTeam() {
     var ul = $('team-members');
     ul.replaceChildren.apply(ul, S.members.map(function (m) {
-      return el('li', { 'data-testid': 'team-member', 'data-username': m.username }, [
-        el('span', { text: (m.displayName || m.username) + (m.extension ? ' · ' + m.extension : '') + ' ' }),
-        el('span', { class: 'pill state-' + m.state, text: humanState(m.state) }),
+      return el('li', { 'data-testid': 'team-member', 'data-username': m.username, 'data-state': m.state }, [
+        el('span', { text: (m.displayName || m.username) + (m.id === S.agentId ? ' (you)' : '') + (m.extension ? ' · ext. ' + m.extension : '') + ' ' }),
+        el('span', { class: 'pill state-' + m.state, text: agentStateWords(m.state) }),
       ]);
     }));
+  }
+
+  /** What happened to the case details (transfer data) of a hand-off, in one phrase. */
+  function dataWords(outcomes) {
+    if (!outcomes || !outcomes.length) return '';
+    var got = outcomes.filter(function (o) { return ['provided', 'delivered', 'acknowledged'].indexOf(o.outcome) >= 0; }).length;
+    var bad = outcomes.filter(function (o) { return ['timeout', 'error', 'invalid', 'too_large'].indexOf(o.outcome) >= 0; });
+    if (bad.length) {
+      var o = bad[0].outcome;
+      return 'case details not sent (' + (o === 'timeout' ? 'the CRM did not answer in time' : o === 'too_large' ? 'too large' : 'the CRM could not provide them') + ')';
+    }
+    return got ? 'case details sent' : 'no case details to send';
   }
 
   function renderTransfers() {
     var ul = $('transfer-status');
     var list = Array.from(S.transfers.values()).reverse();
     ul.replaceChildren.apply(ul, list.map(function (t) {
-      return el('li', { 'data-testid': 'transfer-status-item', 'data-phase': t.phase, 'data-transfer-id': t.transferId }, [
-        el('strong', { text: t.kind + ' → ' + t.target + ': ' }),
-        el('span', { class: 'pill phase-' + t.phase, text: t.phase }),
-        ' ',
-        (t.outcomes || []).map(function (o) { return (o.integrationKey || 'no integration') + ': ' + o.outcome + (o.bytes ? ' (' + o.bytes + ' B)' : ''); }).join(', ') +
-          (t.reason ? ' — ' + humanState(t.reason) : ''),
+      var who = targetName(t.target);
+      var phase = t.phase === 'collecting' ? 'preparing' : t.phase === 'offered' ? 'ringing ' + who :
+        t.phase === 'accepted' ? (t.kind === 'queue' || String(t.target).indexOf('service:') === 0 ? 'in the queue' : who + ' accepted') :
+        t.phase === 'failed' ? 'did not go through' + (t.reason ? ': ' + reasonWords(t.reason, who) : '') : humanState(t.phase);
+      var data = dataWords(t.outcomes);
+      return el('li', { 'data-testid': 'transfer-status-item', 'data-phase': t.phase, 'data-kind': t.kind }, [
+        el('strong', { text: (KIND_WORDS[t.kind] || humanState(t.kind)) + ' to ' + who + (t.customerName ? ' (' + t.customerName + ')' : '') + ': ' }),
+        el('span', { class: 'pill phase-' + t.phase, text: phase }),
+        data ? ' · ' + data : '',
       ]);
     }));
   }
