@@ -48,6 +48,11 @@ pub enum Command {
     CustomerHangup {
         interaction: InteractionId,
     },
+    /// The customer started or stopped typing; nothing is stored.
+    CustomerTyping {
+        interaction: InteractionId,
+        typing: bool,
+    },
     /// Configuration changes from the admin API or the config file.
     Admin(AdminCommand),
     /// Time passed: fire every timer that is due.

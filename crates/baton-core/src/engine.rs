@@ -114,7 +114,10 @@ pub struct Core {
     pub(crate) touched_agents: BTreeSet<AgentId>,
     pub(crate) announced: BTreeSet<(InteractionId, AgentId)>,
     shown_agent_state: BTreeMap<AgentId, AgentStateData>,
-    shown_customer_state: BTreeMap<InteractionId, String>,
+    pub(crate) shown_customer_state: BTreeMap<InteractionId, baton_protocol::CustomerState>,
+    /// Per service, a moving average of how long routed customers waited (not stored:
+    /// after a restart the estimate starts again).
+    pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
 }
 
 pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -151,6 +154,7 @@ impl Core {
             announced: BTreeSet::new(),
             shown_agent_state: BTreeMap::new(),
             shown_customer_state: BTreeMap::new(),
+            queue_wait: BTreeMap::new(),
         }
     }
 
@@ -272,6 +276,10 @@ impl Core {
                 Some(self.customer_message(&interaction, text))
             }
             Command::CustomerHangup { interaction } => Some(self.customer_hangup(&interaction)),
+            Command::CustomerTyping {
+                interaction,
+                typing,
+            } => Some(self.customer_typing(&interaction, typing)),
             Command::Admin(admin) => Some(self.admin(admin)),
             Command::Tick => {
                 self.fire_due_timers();
@@ -292,6 +300,7 @@ impl Core {
         };
         self.route_all();
         self.flush_views();
+        self.close_customers_last();
         #[cfg(debug_assertions)]
         if let Err(broken) = crate::invariants::check(self) {
             panic!("core invariant broken: {broken}");
@@ -842,6 +851,10 @@ impl Core {
             Method::SendChatMessage { text, id } => {
                 let id = self.pick(&agent, id, |p| p.state == PartyState::Connected)?;
                 self.chat_from_agent(&id, &agent, text)
+            }
+            Method::SetTyping { typing, id } => {
+                let id = self.pick(&agent, id, |p| p.state == PartyState::Connected)?;
+                self.agent_typing(&id, &agent, typing)
             }
             Method::SetCallHold { hold, id } => {
                 let id = self.pick(&agent, id, |p| {
@@ -1598,6 +1611,7 @@ impl Core {
         let interactions = std::mem::take(&mut self.touched_interactions);
         let announced = std::mem::take(&mut self.announced);
         let mut agents = std::mem::take(&mut self.touched_agents);
+        let positions = self.queue_positions();
         for id in &interactions {
             let Some(i) = self.interactions.get(id) else {
                 continue;
@@ -1614,15 +1628,16 @@ impl Core {
                     );
                 }
             }
-            let state = self.customer_state(&self.interactions[id]);
-            if self.shown_customer_state.get(id) != Some(&state.state) || state.state == "ringing" {
-                self.shown_customer_state
-                    .insert(id.clone(), state.state.clone());
-                self.out.push(Effect::Send {
-                    to: Recipient::Customer(id.clone()),
-                    frame: ServerFrame::event("state", vec![arg(&state)]),
-                });
-            }
+            self.show_customer_state(id, positions.get(id).copied());
+        }
+        // A queue position or the agents' availability can change without the queued
+        // interaction itself being touched.
+        let queued: Vec<(InteractionId, u32)> = positions
+            .into_iter()
+            .filter(|(id, _)| !interactions.contains(id))
+            .collect();
+        for (id, position) in queued {
+            self.show_customer_state(&id, Some(position));
         }
         for agent in agents {
             let Some(a) = self.agents.get(&agent) else {

@@ -12,10 +12,12 @@
 //! - [`engine`]: [`Core`] itself: `apply`, the change set to persist, restore after restart.
 //! - `routing`: queues and the longest-idle agent with capacity.
 //! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
+//! - `customer`: what the customer is told: queue position, expected wait, typing.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 pub mod command;
+mod customer;
 pub mod effect;
 pub mod engine;
 pub mod entity;

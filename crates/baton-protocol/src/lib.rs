@@ -39,4 +39,7 @@ pub mod events {
     pub const ON_LOAD_TRANSFER_DATA: &str = "ON_LOAD_TRANSFER_DATA";
     pub const ON_TRANSFER_STATUS: &str = "ON_TRANSFER_STATUS";
     pub const ON_SERVER_ERROR: &str = "ON_SERVER_ERROR";
+    /// Baton addition: `[interactionId, {partyId, name, typing}]`, `partyId` `customer`
+    /// for the customer.
+    pub const ON_TYPING: &str = "ON_TYPING";
 }

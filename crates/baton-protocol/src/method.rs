@@ -94,6 +94,12 @@ pub enum Method {
     GetTransferHistory {
         id: Option<String>,
     },
+    /// Baton addition: the agent starts or stops typing in a chat; the customer and the
+    /// other agent parties are told.
+    SetTyping {
+        typing: bool,
+        id: Option<String>,
+    },
 }
 
 /// The names of every method, as sent in `op`.
@@ -125,6 +131,7 @@ pub const METHOD_NAMES: &[&str] = &[
     "inviteToChatConference",
     "removeFromChatConference",
     "getTransferHistory",
+    "setTyping",
 ];
 
 struct Args<'a> {
@@ -265,6 +272,10 @@ impl Method {
             "getTransferHistory" => Method::GetTransferHistory {
                 id: a.opt(0, "interactionId")?,
             },
+            "setTyping" => Method::SetTyping {
+                typing: a.req(0, "typing")?,
+                id: a.opt(1, "interactionId")?,
+            },
             other => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidRequest,
@@ -304,6 +315,7 @@ impl Method {
             Method::InviteToChatConference { .. } => "inviteToChatConference",
             Method::RemoveFromChatConference { .. } => "removeFromChatConference",
             Method::GetTransferHistory { .. } => "getTransferHistory",
+            Method::SetTyping { .. } => "setTyping",
         }
     }
 }

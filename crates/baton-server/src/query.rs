@@ -20,6 +20,8 @@ pub enum Query {
     InteractionLive(InteractionId),
     /// The customer socket's opening frames, as text.
     CustomerGreeting(InteractionId),
+    /// The customer's `state` now, `null` once the interaction has ended.
+    CustomerState(InteractionId),
     /// Admin view; the stored copy is used when the interaction is no longer live.
     InteractionSummary(Box<Interaction>),
     Services(TenantId),
@@ -49,6 +51,7 @@ pub fn answer(core: &Core, query: &Query) -> Value {
                 .map(|f| f.to_text())
                 .collect::<Vec<_>>()
         ),
+        Query::CustomerState(id) => json!(core.customer_view(id)),
         Query::InteractionSummary(stored) => {
             let summary = match core.interaction(&stored.id) {
                 Some(live) => core.interaction_summary(live),

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agent_ws;
+pub mod customer_state;
 pub mod customer_ws;
 pub mod ingress;
 pub mod ops;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(agent_ws::router())
         .merge(customer_ws::router())
+        .merge(customer_state::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
