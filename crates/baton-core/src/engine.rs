@@ -234,6 +234,11 @@ impl Core {
     /// Applies one command at time `now`. Changes accumulate until [`Core::take_changes`].
     pub fn apply(&mut self, command: Command, now: Millis) -> Output {
         self.now = now;
+        // Deadlines that passed are settled before anything else: an accept that arrives
+        // after its offer rang out finds it gone, whoever ticks the clock.
+        if !matches!(command, Command::Tick) && self.next_deadline().is_some_and(|at| at <= now) {
+            self.fire_due_timers();
+        }
         let reply = match command {
             Command::Connect {
                 agent,

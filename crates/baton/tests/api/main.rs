@@ -8,6 +8,7 @@ mod core_flow;
 mod crash_loop;
 mod customer_desk;
 mod limits;
+mod offers;
 mod process;
 mod protocol_only;
 mod restart;
