@@ -428,6 +428,9 @@ impl Core {
     /// Adds an agent party and indexes it.
     pub(crate) fn add_party(&mut self, interaction: &InteractionId, party: AgentParty) {
         let agent = party.agent.clone();
+        if party.state == PartyState::Ringing {
+            self.log_offered(interaction, &party);
+        }
         if party.state == PartyState::Ringing
             && let Some(at) = party.ring_expires_at
         {
@@ -514,6 +517,7 @@ impl Core {
                 interaction: id.clone(),
             });
             self.touch_interaction(id);
+            self.log_completed(id);
         }
     }
 
@@ -1069,6 +1073,7 @@ impl Core {
         };
         self.interactions.insert(id.clone(), interaction);
         self.touch_interaction(&id);
+        self.log_created(&id);
         Ok(serde_json::json!({"id": id}))
     }
 
@@ -1079,6 +1084,7 @@ impl Core {
     }
 
     fn accept(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+        self.log_accepted(id, agent);
         let i = self.interactions.get_mut(id).expect("picked");
         let party = i.party_mut(agent).expect("picked");
         party.state = PartyState::Connected;

@@ -14,6 +14,7 @@
 //! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
 //! - `customer`: what the customer is told: queue position, expected wait, typing.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
+//! - `ops_log`: structured log lines for operators (never content).
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 pub mod command;
@@ -23,6 +24,7 @@ pub mod engine;
 pub mod entity;
 mod handoff;
 pub mod invariants;
+mod ops_log;
 mod routing;
 mod view;
 

@@ -173,6 +173,7 @@ impl Core {
         let Some(party) = self.remove_party(id, agent) else {
             return;
         };
+        self.log_offer_ended(id, agent, reason);
         let pending = self.interactions[id].pending_leg.clone();
         // Whatever the offer was, routing prefers others for this interaction from now on.
         let i = self.interactions.get_mut(id).expect("live");

@@ -9,6 +9,7 @@ mod crash_loop;
 mod customer_desk;
 mod limits;
 mod offers;
+mod ops_log;
 mod process;
 mod protocol_only;
 mod restart;
