@@ -66,6 +66,12 @@ pub enum Command {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminCommand {
+    /// Grants or withdraws the supervisor role of an agent (see `supervisor`).
+    SetSupervisor {
+        tenant: TenantId,
+        username: String,
+        supervisor: bool,
+    },
     CreateTenant {
         id: TenantId,
         settings: TenantSettings,

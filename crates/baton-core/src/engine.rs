@@ -81,11 +81,11 @@ pub struct Snapshot {
 }
 
 #[derive(Default)]
-struct Dirty {
+pub(crate) struct Dirty {
     tenants: BTreeSet<TenantId>,
     services: BTreeSet<ServiceId>,
     integrations: BTreeSet<(TenantId, String)>,
-    agents: BTreeSet<AgentId>,
+    pub(crate) agents: BTreeSet<AgentId>,
     interactions: BTreeSet<InteractionId>,
     legs: BTreeSet<TransferId>,
     leg_data: BTreeSet<TransferId>,
@@ -106,7 +106,7 @@ pub struct Core {
     pub(crate) timers: BTreeSet<(Millis, Timer)>,
     /// The last queue sequence number given out (see [`QueueEntry::seq`]).
     pub(crate) queue_seq: u64,
-    dirty: Dirty,
+    pub(crate) dirty: Dirty,
     // Per-apply scratch.
     pub(crate) now: Millis,
     pub(crate) out: Vec<Effect>,
@@ -1429,6 +1429,7 @@ impl Core {
                     login: None,
                     idle_since: self.now,
                     active_interaction: None,
+                    supervisor: false,
                 };
                 self.agents.insert(id.clone(), agent);
                 self.dirty.agents.insert(id.clone());
@@ -1472,6 +1473,11 @@ impl Core {
                     serde_json::json!({"integrationKey": key, "name": name, "allowedOrigins": allowed_origins}),
                 )
             }
+            AdminCommand::SetSupervisor {
+                tenant,
+                username,
+                supervisor,
+            } => self.set_supervisor(&tenant, &username, supervisor),
             AdminCommand::UpdateSettings {
                 tenant,
                 transfer_data_timeout_ms,

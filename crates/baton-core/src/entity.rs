@@ -127,6 +127,9 @@ pub struct Agent {
     /// Since when the agent has been free; the longest-idle agent is offered first.
     pub idle_since: Millis,
     pub active_interaction: Option<InteractionId>,
+    /// May use the supervisor console (queues, agents, hand-off chains of the tenant).
+    #[serde(default)]
+    pub supervisor: bool,
 }
 
 impl Agent {

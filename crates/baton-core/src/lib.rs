@@ -13,6 +13,7 @@
 //! - `routing`: queues and the longest-idle agent with capacity.
 //! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
 //! - `customer`: what the customer is told: queue position, expected wait, typing.
+//! - `supervisor`: the supervisor console's picture of a tenant.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
 //! - `ops_log`: structured log lines for operators (never content).
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
@@ -26,6 +27,7 @@ mod handoff;
 pub mod invariants;
 mod ops_log;
 mod routing;
+mod supervisor;
 mod view;
 
 pub use command::{AdminCommand, Command};

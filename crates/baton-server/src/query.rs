@@ -22,6 +22,10 @@ pub enum Query {
     CustomerGreeting(InteractionId),
     /// The customer's `state` now, `null` once the interaction has ended.
     CustomerState(InteractionId),
+    /// Whether the agent has the supervisor role.
+    IsSupervisor(baton_core::AgentId),
+    /// The supervisor console's picture of a tenant.
+    SupervisorOverview(TenantId, baton_protocol::Millis),
     /// Admin view; the stored copy is used when the interaction is no longer live.
     InteractionSummary(Box<Interaction>),
     Services(TenantId),
@@ -52,6 +56,8 @@ pub fn answer(core: &Core, query: &Query) -> Value {
                 .collect::<Vec<_>>()
         ),
         Query::CustomerState(id) => json!(core.customer_view(id)),
+        Query::IsSupervisor(agent) => json!(core.is_supervisor(agent)),
+        Query::SupervisorOverview(tenant, now) => core.supervisor_overview(tenant, *now),
         Query::InteractionSummary(stored) => {
             let summary = match core.interaction(&stored.id) {
                 Some(live) => core.interaction_summary(live),

@@ -14,5 +14,6 @@ mod process;
 mod protocol_only;
 mod restart;
 mod security;
+mod supervisor;
 mod tls;
 mod transfers;
