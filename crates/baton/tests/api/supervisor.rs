@@ -77,7 +77,7 @@ async fn a_supervisor_sees_queues_agents_and_hand_off_chains_of_their_tenant_onl
 
     // A chat reaches alice, she hands it to bob with data: the chain shows size, never content.
     let handed = hand_a_chat_from_alice_to_bob(&app, &t, DATA).await;
-    let mut bob = handed.bob;
+    let bob = handed.bob;
     bob.client
         .accept_interaction(Some(&handed.interaction))
         .await
