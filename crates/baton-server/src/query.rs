@@ -22,6 +22,8 @@ pub enum Query {
     CustomerGreeting(InteractionId),
     /// The customer's `state` now, `null` once the interaction has ended.
     CustomerState(InteractionId),
+    /// An agent's display name, if the agent exists.
+    AgentName(baton_core::AgentId),
     /// Whether the agent has the supervisor role.
     IsSupervisor(baton_core::AgentId),
     /// The supervisor console's picture of a tenant.
@@ -56,6 +58,7 @@ pub fn answer(core: &Core, query: &Query) -> Value {
                 .collect::<Vec<_>>()
         ),
         Query::CustomerState(id) => json!(core.customer_view(id)),
+        Query::AgentName(agent) => json!(core.agent(agent).map(|a| a.display_name.clone())),
         Query::IsSupervisor(agent) => json!(core.is_supervisor(agent)),
         Query::SupervisorOverview(tenant, now) => core.supervisor_overview(tenant, *now),
         Query::InteractionSummary(stored) => {

@@ -99,23 +99,30 @@ async fn handoffs(
     };
     let mut legs = legs;
     legs.sort_by_key(|l| l.created_at);
-    let chain: Vec<Value> = legs
-        .iter()
-        .map(|l| {
-            json!({
+    let mut chain: Vec<Value> = Vec::with_capacity(legs.len());
+    for l in &legs {
+        // A person reads this: an agent target by name, a queue by its label.
+        let to = match &l.target {
+            baton_core::LegTarget::Agent(a) => state
+                .engine
+                .query::<Option<String>>(Query::AgentName(a.clone()))
+                .await?
+                .unwrap_or_else(|| l.target_label.clone()),
+            baton_core::LegTarget::Service(_) => l.target_label.clone(),
+        };
+        chain.push(json!({
                 "transferId": l.id.0,
                 "kind": l.kind,
                 "from": l.from_name,
-                "to": l.target_label,
+                "to": to,
                 "phase": l.phase,
                 "outcome": l.outcome(),
                 "reason": l.reason,
                 "bytes": l.bytes,
                 "createdAt": l.created_at,
                 "receivers": l.receipts.len(),
-            })
-        })
-        .collect();
+        }));
+    }
     Ok(Json(json!({
         "interactionId": interaction.id.0,
         "customer": interaction.customer.name,

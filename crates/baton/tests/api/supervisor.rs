@@ -101,6 +101,7 @@ async fn a_supervisor_sees_queues_agents_and_hand_off_chains_of_their_tenant_onl
     let first = &chain["chain"][0];
     assert_eq!(first["kind"], "blind");
     assert_eq!(first["from"], "ALICE");
+    assert_eq!(first["to"], "BOB");
     assert_eq!(first["bytes"], DATA.len());
     assert!(!chain.to_string().contains("C-1042"), "content in {chain}");
 
