@@ -73,8 +73,7 @@ test('reloading the standalone widget reconnects without a new login', (t) => wi
   await alone.getByTestId('login-password').fill(PASSWORD);
   await alone.getByTestId('login-submit').click();
   await waitText(alone.getByTestId('agent-name'), 'Alice Adams');
-  await alone.getByTestId('agent-state').selectOption('not_ready');
-  await alone.getByTestId('not-ready-reason').selectOption('Lunch');
+  await alone.getByTestId('agent-state').selectOption('not_ready:Lunch');
   await waitText(alone.getByTestId('agent-state-current'), 'Lunch');
   await alone.reload();
   await waitText(alone.getByTestId('agent-state-current'), 'Lunch');

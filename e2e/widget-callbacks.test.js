@@ -129,10 +129,11 @@ test('merged server: the widget lists the tenant\'s not-ready reasons and asks f
   const page = await open('bp-alice');
   await login(page, 'alice');
   const w = widget(page);
+  // One state control: the reasons are its "Not ready — …" choices.
   await waitFor('the tenant\'s reasons in the state menu', async () =>
-    JSON.stringify(await w.getByTestId('not-ready-reason').locator('option').allTextContents()) === JSON.stringify(['(no reason)', 'Coffee', 'Coaching']));
-  await w.getByTestId('agent-state').selectOption('not_ready');
-  await w.getByTestId('not-ready-reason').selectOption('Coaching');
+    JSON.stringify((await w.getByTestId('agent-state').locator('option').allTextContents()).filter((o) => o.startsWith('Not ready — ')))
+      === JSON.stringify(['Not ready — Coffee', 'Not ready — Coaching']));
+  await w.getByTestId('agent-state').selectOption('not_ready:Coaching');
   await waitFor('ON_AGENT_STATE_CHANGE with the reason', async () =>
     (await eventsOf(page, 'ON_AGENT_STATE_CHANGE')).some((a) => a[0] === 'not_ready' && a[1] === 'Coaching'));
 

@@ -3,8 +3,13 @@
  *
  * Lists the tenant's chat services (`GET /api/v1/services`), starts a chat
  * (`POST /api/v1/interactions`), then talks over `/ws/customer?token=<customerToken>`:
- * it receives `message` and `state` events and sends `{"op":"message","args":[text]}`.
- * The conversation survives a reload of the page (sessionStorage) and reconnects with backoff.
+ * it receives `limits`, `message`, `state` and `typing` events and sends
+ * `{"op":"message","args":[text],"id":n}` (answered by id, so a refused text stays in the
+ * input) and `{"op":"typing","args":[bool]}`.
+ *
+ * The conversation survives a reload of the page (sessionStorage) and reconnects with
+ * backoff; when a socket cannot be reopened, `GET …/customer-state` tells whether the chat
+ * has ended, and then the page says so, stops and forgets the saved session.
  */
 (function () {
   'use strict';
@@ -12,12 +17,21 @@
   var params = new URLSearchParams(location.search);
   var ingress = params.get('ingress') || '';
   var STORE = 'baton.chat.' + ingress;
+  /** How long after the last keystroke the customer counts as no longer typing. */
+  var TYPING_IDLE_MS = 3000;
 
   var conv = null;   // {id, customerToken}
   var ws = null;
   var attempt = 0;
   var ended = false;
   var seen = new Set();
+  var maxChars = null;       // from the server: `limits` event or customer-state
+  var last = null;           // the last `state` shown
+  var nextId = 1;
+  var pending = {};          // request id → text being sent
+  var typingNames = {};      // agent name → true while they type
+  var typingSent = false;
+  var typingTimer = null;
 
   function $(id) { return document.getElementById(id); }
   function setError(msg) { $('error').textContent = msg || ''; }
@@ -32,30 +46,51 @@
         var j = null; try { j = t ? JSON.parse(t) : null; } catch (e) { /* not JSON */ }
         if (!res.ok) {
           var e = new Error((j && j.error && j.error.message) || ('HTTP ' + res.status));
-          e.status = res.status; throw e;
+          e.status = res.status; e.code = j && j.error && j.error.code; throw e;
         }
         return j;
       });
     });
   }
 
+  function names(list) {
+    if (!list || !list.length) return 'an agent';
+    if (list.length === 1) return list[0];
+    return list.slice(0, -1).join(', ') + ' and ' + list[list.length - 1];
+  }
+
+  function minutes(ms) {
+    var m = Math.max(1, Math.round(ms / 60000));
+    return 'about ' + m + (m === 1 ? ' minute' : ' minutes');
+  }
+
+  function queuedText(s) {
+    var text = s.position ? 'You are number ' + s.position + ' in the queue' : 'You are in the queue';
+    text += s.serviceName ? ' for ' + s.serviceName + '.' : '.';
+    if (s.agentsAvailable === false) return text + ' No agent is available right now; please stay, you keep your place.';
+    if (s.expectedWaitMs != null) return text + ' Expected wait: ' + minutes(s.expectedWaitMs) + '.';
+    return text + ' An agent will be with you shortly.';
+  }
+
   function statusText(s) {
-    var names = (s.agentNames || []).join(', ');
     switch (s.state) {
-      case 'queued': return 'You are in the queue for ' + (s.serviceName || 'the next agent') + '. An agent will be with you shortly.';
+      case 'queued': return queuedText(s);
       case 'ringing': return 'Connecting you to an agent…';
-      case 'connected': return 'You are chatting with ' + (names || 'an agent') + '.';
-      case 'hold': return 'Please wait, the agent will be right back.';
+      case 'connected': return 'You are chatting with ' + names(s.agentNames) + '.';
+      case 'hold': return 'Please wait, ' + names(s.agentNames) + ' will be right back.';
       case 'transferring': return 'You are being transferred to another agent…';
       case 'completed': return 'The chat has ended. Thank you!';
       default: return s.state;
     }
   }
 
+  function scrollDown() { $('transcript').scrollTop = $('transcript').scrollHeight; }
+
   function addMessage(m) {
     var key = m.at + '|' + m.from + '|' + m.text;
     if (seen.has(key)) return;
     seen.add(key);
+    if (m.from === 'agent' && typingNames[m.name]) { delete typingNames[m.name]; showTyping(); }
     var li = document.createElement('li');
     li.className = 'msg from-' + m.from;
     li.setAttribute('data-testid', 'chat-message');
@@ -66,21 +101,134 @@
     text.textContent = m.text;
     li.appendChild(who); li.appendChild(text);
     $('transcript').appendChild(li);
-    $('transcript').scrollTop = $('transcript').scrollHeight;
+    scrollDown();
+  }
+
+  /** A line in the transcript that says what happened (joined, left, queued, ended…). */
+  function notice(kind, text) {
+    var li = document.createElement('li');
+    li.className = 'notice';
+    li.setAttribute('data-testid', 'chat-notice');
+    li.setAttribute('data-kind', kind);
+    li.textContent = text;
+    $('transcript').appendChild(li);
+    scrollDown();
+  }
+
+  function noticesFor(prev, s) {
+    var before = (prev && prev.agentNames) || [];
+    var now = s.agentNames || [];
+    if (s.state === 'queued' && (!prev || prev.state !== 'queued')) notice('queued', queuedText(s));
+    else if (s.state === 'queued' && s.agentsAvailable === false && prev.agentsAvailable !== false) {
+      notice('no-agent', 'No agent is available right now; please stay, you keep your place.');
+    }
+    if (s.state === 'transferring' && (!prev || prev.state !== 'transferring')) {
+      notice('transferred', 'You are being transferred to another agent.');
+    }
+    if (prev) {
+      now.forEach(function (n) { if (before.indexOf(n) < 0) notice('joined', n + ' joined the chat.'); });
+      if (s.state !== 'completed') {
+        before.forEach(function (n) { if (now.indexOf(n) < 0) notice('left', n + ' left the chat.'); });
+      }
+    } else if (s.state === 'connected' && now.length) {
+      notice('joined', 'You are chatting with ' + names(now) + '.');
+    }
+    if (s.state === 'completed') notice('ended', 'The chat has ended.');
   }
 
   function onState(s) {
+    if (ended) return;
+    if (!last || JSON.stringify(last) !== JSON.stringify(s)) noticesFor(last, s);
+    last = s;
     $('status').textContent = statusText(s);
     $('status').setAttribute('data-state', s.state);
+    if (s.state !== 'connected' && s.state !== 'hold') { typingNames = {}; showTyping(); }
     if (s.state === 'completed') end();
+  }
+
+  function showTyping() {
+    var who = Object.keys(typingNames);
+    var el = $('typing');
+    if (!who.length) { el.textContent = ''; el.hidden = true; return; }
+    el.hidden = false;
+    el.textContent = names(who) + (who.length === 1 ? ' is typing…' : ' are typing…');
+  }
+
+  function onTyping(t) {
+    if (!t || !t.name) return;
+    if (t.typing) typingNames[t.name] = true; else delete typingNames[t.name];
+    showTyping();
+  }
+
+  function setLimits(l) {
+    if (l && typeof l.maxMessageChars === 'number') { maxChars = l.maxMessageChars; updateCounter(); }
+  }
+
+  /** Shows the length against the limit, and refuses a too long text before it is sent. */
+  function updateCounter() {
+    var n = $('message').value.length;
+    var counter = $('counter');
+    if (maxChars == null) { counter.textContent = ''; $('send').disabled = ended; return; }
+    var over = n > maxChars;
+    counter.textContent = over
+      ? 'Too long: ' + n + ' of at most ' + maxChars + ' characters'
+      : n + ' / ' + maxChars;
+    counter.classList.toggle('over', over);
+    $('send').disabled = ended || over;
+    $('message').setAttribute('aria-invalid', over ? 'true' : 'false');
   }
 
   function end() {
     ended = true;
     $('message').disabled = true;
-    $('leave').disabled = true;
+    $('send').disabled = true;
+    $('leave').hidden = true;
+    $('new-chat').hidden = false;
+    typingNames = {}; showTyping();
     try { sessionStorage.removeItem(STORE); } catch (e) { /* ignore */ }
-    if (ws) { try { ws.close(1000); } catch (e) { /* ignore */ } }
+    if (ws) { var s = ws; ws = null; try { s.close(1000); } catch (e) { /* ignore */ } }
+  }
+
+  function sendTyping(on) {
+    if (typingSent === on || !ws || ws.readyState !== WebSocket.OPEN) return;
+    typingSent = on;
+    ws.send(JSON.stringify({ op: 'typing', args: [on] }));
+  }
+
+  function onResponse(f) {
+    var text = pending[f.id];
+    if (text === undefined) return;
+    delete pending[f.id];
+    var r = f.result || {};
+    if (r.status === 'error') {
+      setError('Not sent: ' + ((r.error && r.error.message) || 'the server refused the message') + '. Your text is still in the box.');
+    } else if ($('message').value === text) {
+      $('message').value = '';
+      updateCounter();
+    }
+  }
+
+  /** After a socket closed unasked: ended chats stop here, others reconnect with backoff. */
+  function recover() {
+    api('GET', '/interactions/' + encodeURIComponent(conv.id) + '/customer-state', conv.customerToken).then(function (r) {
+      setLimits(r);
+      if (r.state && r.state.state === 'completed') { onState(r.state); return; }
+      retry();
+    }, function (e) {
+      if (e.status === 401 || e.status === 403 || e.status === 404) {
+        onState({ state: 'completed', agentNames: [] });
+        return;
+      }
+      retry();
+    });
+  }
+
+  function retry() {
+    if (ended) return;
+    var delay = Math.min(15000, 500 * Math.pow(2, attempt++));
+    $('status').textContent = 'Connection lost — reconnecting…';
+    $('status').setAttribute('data-state', 'reconnecting');
+    setTimeout(connect, delay);
   }
 
   function connect() {
@@ -88,18 +236,24 @@
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/customer?token=' + encodeURIComponent(conv.customerToken);
     var sock = new WebSocket(url);
     ws = sock;
+    typingSent = false;
     sock.onopen = function () { attempt = 0; setError(''); };
     sock.onmessage = function (ev) {
       var f; try { f = JSON.parse(ev.data); } catch (e) { return; }
-      if (f.event === 'message' && f.args && f.args[0]) addMessage(f.args[0]);
-      else if (f.event === 'state' && f.args && f.args[0]) onState(f.args[0]);
+      var a = (f.args && f.args[0]) || null;
+      if (f.event === 'message' && a) addMessage(a);
+      else if (f.event === 'state' && a) onState(a);
+      else if (f.event === 'typing' && a) onTyping(a);
+      else if (f.event === 'limits' && a) setLimits(a);
+      else if (f.result && f.id != null) onResponse(f);
+      else if (f.result && f.result.status === 'error') setError(f.result.error.message);
     };
     sock.onclose = function () {
       if (ws !== sock || ended) return;
       ws = null;
-      var delay = Math.min(15000, 500 * Math.pow(2, attempt++));
-      $('status').textContent = 'Connection lost — reconnecting…';
-      setTimeout(connect, delay);
+      // Sends still waiting for an answer keep their text in the box; say so.
+      if (Object.keys(pending).length) { pending = {}; setError('Not sent: the connection was lost. Your text is still in the box.'); }
+      recover();
     };
   }
 
@@ -139,24 +293,47 @@
     $('message').focus();
   }
 
+  $('message').addEventListener('input', function () {
+    updateCounter();
+    if (ended) return;
+    sendTyping($('message').value.length > 0);
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { sendTyping(false); }, TYPING_IDLE_MS);
+  });
+
   $('send-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var text = $('message').value;
     if (!text.trim() || ended) return;
+    if (maxChars != null && text.length > maxChars) {
+      setError('Not sent: the message is ' + text.length + ' characters long; at most ' + maxChars + ' fit.');
+      return;
+    }
+    setError('');
+    clearTimeout(typingTimer);
     if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify({ op: 'message', args: [text] }));
-      $('message').value = '';
+      var id = nextId++;
+      pending[id] = text;
+      sendTyping(false);
+      ws.send(JSON.stringify({ op: 'message', args: [text], id: id }));
     } else {
       api('POST', '/interactions/' + encodeURIComponent(conv.id) + '/messages', conv.customerToken, { text: text })
-        .then(function () { $('message').value = ''; }, function (e) { setError('Not sent: ' + e.message); });
+        .then(function () {
+          if ($('message').value === text) { $('message').value = ''; updateCounter(); }
+        }, function (e) { setError('Not sent: ' + e.message + '. Your text is still in the box.'); });
     }
   });
 
   $('leave').addEventListener('click', function () {
     api('POST', '/interactions/' + encodeURIComponent(conv.id) + '/hangup', conv.customerToken).then(function () {
-      onState({ state: 'completed' });
-    }, function (e) { setError('Could not leave: ' + e.message); });
+      onState({ state: 'completed', agentNames: [] });
+    }, function (e) {
+      if (e.code === 13) { onState({ state: 'completed', agentNames: [] }); return; }
+      setError('Could not leave: ' + e.message);
+    });
   });
+
+  $('new-chat').addEventListener('click', function () { location.reload(); });
 
   try { conv = JSON.parse(sessionStorage.getItem(STORE) || 'null'); } catch (e) { conv = null; }
   if (conv && conv.id) begin(); else loadServices();

@@ -48,6 +48,11 @@ pub enum Command {
     CustomerHangup {
         interaction: InteractionId,
     },
+    /// The customer started or stopped typing; nothing is stored.
+    CustomerTyping {
+        interaction: InteractionId,
+        typing: bool,
+    },
     /// Configuration changes from the admin API or the config file.
     Admin(AdminCommand),
     /// Time passed: fire every timer that is due.
@@ -61,6 +66,12 @@ pub enum Command {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminCommand {
+    /// Grants or withdraws the supervisor role of an agent (see `supervisor`).
+    SetSupervisor {
+        tenant: TenantId,
+        username: String,
+        supervisor: bool,
+    },
     CreateTenant {
         id: TenantId,
         settings: TenantSettings,

@@ -85,11 +85,11 @@ pub struct Snapshot {
 }
 
 #[derive(Default)]
-struct Dirty {
+pub(crate) struct Dirty {
     tenants: BTreeSet<TenantId>,
     services: BTreeSet<ServiceId>,
     integrations: BTreeSet<(TenantId, String)>,
-    agents: BTreeSet<AgentId>,
+    pub(crate) agents: BTreeSet<AgentId>,
     interactions: BTreeSet<InteractionId>,
     legs: BTreeSet<TransferId>,
     leg_data: BTreeSet<TransferId>,
@@ -112,7 +112,7 @@ pub struct Core {
     pub(crate) queue_seq: u64,
     /// Numbers the ids of interactions agents start (`startCall`, `startChat`).
     pub(crate) outbound_seq: u64,
-    dirty: Dirty,
+    pub(crate) dirty: Dirty,
     // Per-apply scratch.
     pub(crate) now: Millis,
     pub(crate) out: Vec<Effect>,
@@ -120,7 +120,10 @@ pub struct Core {
     pub(crate) touched_agents: BTreeSet<AgentId>,
     pub(crate) announced: BTreeSet<(InteractionId, AgentId)>,
     shown_agent_state: BTreeMap<AgentId, AgentStateData>,
-    shown_customer_state: BTreeMap<InteractionId, String>,
+    pub(crate) shown_customer_state: BTreeMap<InteractionId, baton_protocol::CustomerState>,
+    /// Per service, a moving average of how long routed customers waited (not stored:
+    /// after a restart the estimate starts again).
+    pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
 }
 
 pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -158,6 +161,7 @@ impl Core {
             announced: BTreeSet::new(),
             shown_agent_state: BTreeMap::new(),
             shown_customer_state: BTreeMap::new(),
+            queue_wait: BTreeMap::new(),
         }
     }
 
@@ -237,6 +241,11 @@ impl Core {
     /// Applies one command at time `now`. Changes accumulate until [`Core::take_changes`].
     pub fn apply(&mut self, command: Command, now: Millis) -> Output {
         self.now = now;
+        // Deadlines that passed are settled before anything else: an accept that arrives
+        // after its offer rang out finds it gone, whoever ticks the clock.
+        if !matches!(command, Command::Tick) && self.next_deadline().is_some_and(|at| at <= now) {
+            self.fire_due_timers();
+        }
         let reply = match command {
             Command::Connect {
                 agent,
@@ -279,6 +288,10 @@ impl Core {
                 Some(self.customer_message(&interaction, text))
             }
             Command::CustomerHangup { interaction } => Some(self.customer_hangup(&interaction)),
+            Command::CustomerTyping {
+                interaction,
+                typing,
+            } => Some(self.customer_typing(&interaction, typing)),
             Command::Admin(admin) => Some(self.admin(admin)),
             Command::Tick => {
                 self.fire_due_timers();
@@ -299,6 +312,7 @@ impl Core {
         };
         self.route_all();
         self.flush_views();
+        self.close_customers_last();
         #[cfg(debug_assertions)]
         if let Err(broken) = crate::invariants::check(self) {
             panic!("core invariant broken: {broken}");
@@ -433,6 +447,9 @@ impl Core {
     /// Adds an agent party and indexes it.
     pub(crate) fn add_party(&mut self, interaction: &InteractionId, party: AgentParty) {
         let agent = party.agent.clone();
+        if party.state == PartyState::Ringing {
+            self.log_offered(interaction, &party);
+        }
         if party.state == PartyState::Ringing
             && let Some(at) = party.ring_expires_at
         {
@@ -519,6 +536,7 @@ impl Core {
                 interaction: id.clone(),
             });
             self.touch_interaction(id);
+            self.log_completed(id);
         }
     }
 
@@ -847,6 +865,10 @@ impl Core {
                 let id = self.pick(&agent, id, |p| p.state == PartyState::Connected)?;
                 self.chat_from_agent(&id, &agent, text)
             }
+            Method::SetTyping { typing, id } => {
+                let id = self.pick(&agent, id, |p| p.state == PartyState::Connected)?;
+                self.agent_typing(&id, &agent, typing)
+            }
             Method::SetCallHold { hold, id } => {
                 let id = self.pick(&agent, id, |p| {
                     matches!(p.state, PartyState::Connected | PartyState::Hold)
@@ -1119,6 +1141,7 @@ impl Core {
         };
         self.interactions.insert(id.clone(), interaction);
         self.touch_interaction(&id);
+        self.log_created(&id);
         Ok(serde_json::json!({"id": id}))
     }
 
@@ -1129,6 +1152,7 @@ impl Core {
     }
 
     fn accept(&mut self, id: &InteractionId, agent: &AgentId) -> CoreResult {
+        self.log_accepted(id, agent);
         let i = self.interactions.get_mut(id).expect("picked");
         let party = i.party_mut(agent).expect("picked");
         party.state = PartyState::Connected;
@@ -1483,6 +1507,7 @@ impl Core {
                     active_interaction: None,
                     selected_service: None,
                     selected_did: None,
+                    supervisor: false,
                 };
                 self.agents.insert(id.clone(), agent);
                 self.dirty.agents.insert(id.clone());
@@ -1527,6 +1552,11 @@ impl Core {
                     serde_json::json!({"integrationKey": key, "name": name, "allowedOrigins": allowed_origins}),
                 )
             }
+            AdminCommand::SetSupervisor {
+                tenant,
+                username,
+                supervisor,
+            } => self.set_supervisor(&tenant, &username, supervisor),
             AdminCommand::UpdateSettings {
                 tenant,
                 transfer_data_timeout_ms,
@@ -1673,6 +1703,7 @@ impl Core {
         let interactions = std::mem::take(&mut self.touched_interactions);
         let announced = std::mem::take(&mut self.announced);
         let mut agents = std::mem::take(&mut self.touched_agents);
+        let positions = self.queue_positions();
         for id in &interactions {
             let Some(i) = self.interactions.get(id) else {
                 continue;
@@ -1689,15 +1720,16 @@ impl Core {
                     );
                 }
             }
-            let state = self.customer_state(&self.interactions[id]);
-            if self.shown_customer_state.get(id) != Some(&state.state) || state.state == "ringing" {
-                self.shown_customer_state
-                    .insert(id.clone(), state.state.clone());
-                self.out.push(Effect::Send {
-                    to: Recipient::Customer(id.clone()),
-                    frame: ServerFrame::event("state", vec![arg(&state)]),
-                });
-            }
+            self.show_customer_state(id, positions.get(id).copied());
+        }
+        // A queue position or the agents' availability can change without the queued
+        // interaction itself being touched.
+        let queued: Vec<(InteractionId, u32)> = positions
+            .into_iter()
+            .filter(|(id, _)| !interactions.contains(id))
+            .collect();
+        for (id, position) in queued {
+            self.show_customer_state(&id, Some(position));
         }
         for agent in agents {
             let Some(a) = self.agents.get(&agent) else {

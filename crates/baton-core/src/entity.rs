@@ -144,6 +144,9 @@ pub struct Agent {
     /// `setDIDNumber`: the id of the DID outbound calls show.
     #[serde(default)]
     pub selected_did: Option<String>,
+    /// May use the supervisor console (queues, agents, hand-off chains of the tenant).
+    #[serde(default)]
+    pub supervisor: bool,
 }
 
 impl Agent {

@@ -777,6 +777,7 @@ impl Core {
         let Some(leg) = self.legs.get(leg_id) else {
             return;
         };
+        self.log_transfer(leg);
         let status = crate::view::transfer_status(leg);
         let sender = leg.from_agent.clone();
         self.emit(&sender, events::ON_TRANSFER_STATUS, vec![arg(&status)]);

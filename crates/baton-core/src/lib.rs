@@ -15,19 +15,25 @@
 //! - [`directory`]: not-ready reasons, DIDs, teams, dispositions, integration config; selections.
 //! - `desk`: dispositions, notes, callback windows, CRM records and screens on an interaction.
 //! - `outbound`: interactions agents start (`startCall`, `startChat`).
+//! - `customer`: what the customer is told: queue position, expected wait, typing.
+//! - `supervisor`: the supervisor console's picture of a tenant.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
+//! - `ops_log`: structured log lines for operators (never content).
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 pub mod command;
 mod desk;
 pub mod directory;
+mod customer;
 pub mod effect;
 pub mod engine;
 pub mod entity;
 mod handoff;
 pub mod invariants;
 mod outbound;
+mod ops_log;
 mod routing;
+mod supervisor;
 mod view;
 
 pub use command::{AdminCommand, Command};

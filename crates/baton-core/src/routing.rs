@@ -133,6 +133,7 @@ impl Core {
         let now = self.now;
         let ring = self.ring_timeout(&entry.service);
         let via_leg = entry.leg.clone();
+        self.record_queue_wait(&entry.service, now - entry.since);
         self.interactions.get_mut(id).expect("queued").queue = None;
         let party = AgentParty {
             agent: agent.clone(),
@@ -152,17 +153,19 @@ impl Core {
     }
 
     pub(crate) fn ring_timed_out(&mut self, id: &InteractionId, agent: &AgentId) {
-        let routed = self.interactions[id]
-            .party(agent)
-            .is_some_and(|p| p.routed_from.is_some());
-        self.offer_failed(id, agent, "ring_timeout");
-        if routed && let Some(a) = self.agents.get_mut(agent) {
-            // An agent who lets an offer ring out is probably away: stop offering them more.
+        // An agent who lets an offer ring out is probably away: stop offering them more,
+        // whether the offer came from a queue or a hand-off. Set before the offer fails, so
+        // the interaction is not offered straight back to them (their late Accept would
+        // then connect an offer that, for everyone else, had rung out).
+        if let Some(a) = self.agents.get_mut(agent)
+            && a.chosen == ChosenState::Ready
+        {
             a.chosen = ChosenState::NotReady {
                 reason: Some("missed".into()),
             };
             self.touch_agent(agent);
         }
+        self.offer_failed(id, agent, "ring_timeout");
     }
 
     /// A ringing offer ended without an answer: `rejected`, `ring_timeout` or `target_logged_out`.
@@ -170,12 +173,15 @@ impl Core {
         let Some(party) = self.remove_party(id, agent) else {
             return;
         };
+        self.log_offer_ended(id, agent, reason);
         let pending = self.interactions[id].pending_leg.clone();
+        // Whatever the offer was, routing prefers others for this interaction from now on.
+        let i = self.interactions.get_mut(id).expect("live");
+        if !i.skipped.contains(agent) {
+            i.skipped.push(agent.clone());
+        }
         if let Some(entry) = party.routed_from {
             let i = self.interactions.get_mut(id).expect("live");
-            if !i.skipped.contains(agent) {
-                i.skipped.push(agent.clone());
-            }
             if i.customer_connected {
                 i.queue = Some(entry);
             }

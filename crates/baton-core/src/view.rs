@@ -136,6 +136,15 @@ impl Core {
     }
 
     pub(crate) fn customer_state(&self, i: &Interaction) -> CustomerState {
+        self.customer_state_at(i, self.queue_position(i))
+    }
+
+    /// The customer's view, given its queue position (computed once for all queues).
+    pub(crate) fn customer_state_at(
+        &self,
+        i: &Interaction,
+        position: Option<u32>,
+    ) -> CustomerState {
         let transferring = i
             .pending_leg
             .as_ref()
@@ -169,6 +178,13 @@ impl Core {
                 .filter_map(|p| self.agents.get(&p.agent).map(|a| a.display_name.clone()))
                 .collect(),
             reason: i.parties.iter().find_map(|p| p.reason.clone()),
+            position: if state == "queued" { position } else { None },
+            expected_wait_ms: if state == "queued" {
+                self.queue_wait.get(&i.service).copied()
+            } else {
+                None
+            },
+            agents_available: state != "queued" || self.agents_ready_for(&i.service),
         }
     }
 

@@ -1509,3 +1509,72 @@ fn an_outbound_call_is_an_ordinary_call_the_agent_is_connected_to() {
         .unwrap_err();
     assert_eq!(e.code, 14);
 }
+
+// ----- ring-out and a late accept -------------------------------------------------------------
+
+/// Bob lets a blind transfer ring out and clicks Accept after the deadline, before any
+/// tick of the clock: the offer has one outcome (rung out) in the history, for alice and
+/// for bob, and bob's accept answers `no_interaction` and changes nothing.
+#[test]
+fn a_late_accept_after_a_ring_out_changes_nothing() {
+    for sender_there in [true, false] {
+        let mut w = alice_on(Channel::Chat, Some("crm"));
+        w.ready("bob");
+        let t = hand_off(
+            &mut w,
+            "alice",
+            blind("bob", Some(DATA.into())),
+            Path::Explicit,
+        );
+        assert_eq!(w.ringing("i1"), ["bob"]);
+        if !sender_there {
+            // Alice cannot take it back: it goes to the queue, where bob, still "ready"
+            // before this fix, was offered it again at once.
+            w.ok("alice", Method::Logout);
+        }
+        w.clear();
+
+        w.now += RING_MS;
+        let late = w
+            .req(
+                "bob",
+                Method::AcceptInteraction {
+                    id: Some("i1".into()),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(late.code, 13, "{sender_there}: {late:?}");
+
+        let history = w.core.transfer_history(&"i1".into());
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].state, baton_protocol::TransferPhase::Failed);
+        assert_eq!(history[0].reason.as_deref(), Some("ring_timeout"));
+        assert_eq!(w.party("i1", "bob"), None, "bob is no party");
+        assert_eq!(
+            w.agent_state("bob"),
+            ("not_ready".to_owned(), Some("missed".to_owned()))
+        );
+        let bob = w.take("bob");
+        assert!(find(&bob, "ON_INTERACTION_REMOVED").is_some());
+        assert!(
+            find(&bob, "ON_NEW_INTERACTION").is_none(),
+            "not offered again to the agent who missed it"
+        );
+        if sender_there {
+            assert_eq!(w.ringing("i1"), ["alice"]);
+            let alice = w.take("alice");
+            assert_eq!(last_status(&alice, &t).unwrap()["phase"], "failed");
+        } else {
+            assert_eq!(w.status("i1"), "queued");
+        }
+        // Bob comes back: only now is the queued chat offered to him, as a new offer.
+        if !sender_there {
+            w.ready("bob");
+            assert_eq!(w.ringing("i1"), ["bob"]);
+            w.accept("bob");
+            assert_eq!(w.status("i1"), "connected");
+            let history = w.core.transfer_history(&"i1".into());
+            assert_eq!(history[0].state, baton_protocol::TransferPhase::Failed);
+        }
+    }
+}

@@ -40,4 +40,7 @@ pub mod events {
     pub const ON_TRANSFER_STATUS: &str = "ON_TRANSFER_STATUS";
     pub const ON_SERVER_ERROR: &str = "ON_SERVER_ERROR";
     pub const ON_SHOW_SCREEN: &str = "ON_SHOW_SCREEN";
+    /// Baton addition: `[interactionId, {partyId, name, typing}]`, `partyId` `customer`
+    /// for the customer.
+    pub const ON_TYPING: &str = "ON_TYPING";
 }

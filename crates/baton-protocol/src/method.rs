@@ -159,6 +159,12 @@ pub enum Method {
         email: String,
         objects: Vec<AssociatedObject>,
     },
+    /// Baton addition: the agent starts or stops typing in a chat; the customer and the
+    /// other agent parties are told.
+    SetTyping {
+        typing: bool,
+        id: Option<String>,
+    },
 }
 
 /// The names of every method, as sent in `op`.
@@ -210,6 +216,7 @@ pub const METHOD_NAMES: &[&str] = &[
     "startCall",
     "startChat",
     "startEmail",
+    "setTyping",
 ];
 
 struct Args<'a> {
@@ -426,6 +433,10 @@ impl Method {
                 email: a.req(0, "email")?,
                 objects: a.objects(1)?,
             },
+            "setTyping" => Method::SetTyping {
+                typing: a.req(0, "typing")?,
+                id: a.opt(1, "interactionId")?,
+            },
             other => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidRequest,
@@ -485,6 +496,7 @@ impl Method {
             Method::StartCall { .. } => "startCall",
             Method::StartChat { .. } => "startChat",
             Method::StartEmail { .. } => "startEmail",
+            Method::SetTyping { .. } => "setTyping",
         }
     }
 }

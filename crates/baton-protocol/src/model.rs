@@ -483,4 +483,10 @@ pub struct CustomerState {
     pub service_name: String,
     pub agent_names: Vec<String>,
     pub reason: Option<String>,
+    /// While queued: 1 for the next customer to be offered.
+    pub position: Option<u32>,
+    /// While queued: the recent average wait of this service's customers, when known.
+    pub expected_wait_ms: Option<u64>,
+    /// While queued: whether any agent of the service is logged in and ready.
+    pub agents_available: bool,
 }

@@ -20,6 +20,14 @@ pub enum Query {
     InteractionLive(InteractionId),
     /// The customer socket's opening frames, as text.
     CustomerGreeting(InteractionId),
+    /// The customer's `state` now, `null` once the interaction has ended.
+    CustomerState(InteractionId),
+    /// An agent's display name, if the agent exists.
+    AgentName(baton_core::AgentId),
+    /// Whether the agent has the supervisor role.
+    IsSupervisor(baton_core::AgentId),
+    /// The supervisor console's picture of a tenant.
+    SupervisorOverview(TenantId, baton_protocol::Millis),
     /// Admin view; the stored copy is used when the interaction is no longer live.
     InteractionSummary(Box<Interaction>),
     Services(TenantId),
@@ -54,6 +62,10 @@ pub fn answer(core: &Core, query: &Query) -> Value {
                 .map(|f| f.to_text())
                 .collect::<Vec<_>>()
         ),
+        Query::CustomerState(id) => json!(core.customer_view(id)),
+        Query::AgentName(agent) => json!(core.agent(agent).map(|a| a.display_name.clone())),
+        Query::IsSupervisor(agent) => json!(core.is_supervisor(agent)),
+        Query::SupervisorOverview(tenant, now) => core.supervisor_overview(tenant, *now),
         Query::InteractionSummary(stored) => {
             let summary = match core.interaction(&stored.id) {
                 Some(live) => core.interaction_summary(live),

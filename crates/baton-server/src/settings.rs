@@ -318,6 +318,7 @@ impl ConfigFile {
             if !names.insert(&t.name) {
                 return Err(format!("tenant {:?} is declared twice", t.name));
             }
+            check_ranges(t)?;
             for a in &t.agents {
                 for s in &a.services {
                     if !t.services.iter().any(|d| d.name.eq_ignore_ascii_case(s)) {
@@ -420,6 +421,68 @@ impl TenantConfig {
     }
 }
 
+/// Range checks the admin API also makes, here with the TOML key that is wrong, so a bad
+/// file fails at start with its own words instead of the REST field names.
+fn check_ranges(t: &TenantConfig) -> Result<(), String> {
+    use baton_core::TenantSettings;
+    fn out_of<T: std::fmt::Display + PartialOrd>(
+        key: String,
+        value: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<(), String> {
+        if range.contains(&value) {
+            return Ok(());
+        }
+        Err(format!(
+            "{key} must be {}..={}, got {value}",
+            range.start(),
+            range.end()
+        ))
+    }
+    let tenant = format!("[[tenants]] name = {:?}", t.name);
+    if let Some(s) = &t.settings {
+        if let Some(v) = s.transfer_data_timeout_ms {
+            out_of(
+                format!("{tenant}: settings.transfer_data_timeout_ms"),
+                v,
+                TenantSettings::TIMEOUT_RANGE,
+            )?;
+        }
+        if let Some(v) = s.transfer_data_max_bytes {
+            out_of(
+                format!("{tenant}: settings.transfer_data_max_bytes"),
+                v,
+                1..=TenantSettings::MAX_BYTES_LIMIT,
+            )?;
+        }
+    }
+    for s in &t.services {
+        if let Some(v) = s.ring_timeout_ms {
+            out_of(
+                format!(
+                    "{tenant}, [[tenants.services]] name = {:?}: ring_timeout_ms",
+                    s.name
+                ),
+                v,
+                1_000..=600_000,
+            )?;
+        }
+    }
+    for a in &t.agents {
+        if let Some(v) = a.max_chats {
+            out_of(
+                format!(
+                    "{tenant}, [[tenants.agents]] username = {:?}: max_chats",
+                    a.username
+                ),
+                v,
+                1..=50,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -431,6 +494,28 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_out_of_range_names_the_file_and_the_toml_key() {
+        let text =
+            "[[tenants]]\nname = \"demo\"\n[tenants.settings]\ntransfer_data_timeout_ms = 5\n";
+        let err = ConfigFile::parse(text, "/etc/baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "config file /etc/baton.toml: [[tenants]] name = \"demo\": \
+             settings.transfer_data_timeout_ms must be 100..=30000, got 5"
+        );
+        let text = "[[tenants]]\nname = \"demo\"\n[[tenants.services]]\nname = \"Sales\"\nchannels = [\"chat\"]\nring_timeout_ms = 10\n";
+        let err = ConfigFile::parse(text, "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("name = \"Sales\": ring_timeout_ms must be 1000..=600000, got 10"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn bad_config_names_file_line_and_problem() {

@@ -21,8 +21,19 @@ pub struct Cli {
     /// Log filter, e.g. `info` or `baton_server=debug` (default: $RUST_LOG or `info`).
     #[arg(long, global = true)]
     pub log: Option<String>,
+    /// Log lines as `text` (no colour unless standard error is a terminal) or `json`
+    /// (one object per line, for a log collector).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Commands,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]

@@ -9,7 +9,7 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     return_big_blocks_to_the_os();
     let cli = cli::Cli::parse();
-    init_tracing(cli.log.as_deref());
+    init_tracing(cli.log.as_deref(), cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,15 +23,21 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_tracing(filter: Option<&str>) {
+/// Logs go to standard error: colour only on a terminal (a file or pipe gets plain text),
+/// or one JSON object per line with `--log-format json`.
+fn init_tracing(filter: Option<&str>, format: cli::LogFormat) {
+    use std::io::IsTerminal;
     let filter = filter
         .map(str::to_owned)
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Json => builder.json().flatten_event(true).init(),
+        cli::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
 }
 
 /// glibc keeps freed large blocks in its heap, so every argon2 login (19 MiB of scratch)

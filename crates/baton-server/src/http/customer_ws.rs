@@ -69,6 +69,40 @@ struct CustomerFrame {
     op: String,
     #[serde(default)]
     args: Vec<serde_json::Value>,
+    /// When given, the answer (success or error) carries it back, so a page knows which
+    /// message was refused and can keep its text.
+    #[serde(default)]
+    id: Option<u64>,
+}
+
+/// The first frame on a customer socket: the limits a page checks before sending.
+fn limits_frame() -> String {
+    ServerFrame::event(
+        "limits",
+        vec![baton_protocol::frame::arg(
+            &serde_json::json!({"maxMessageChars": MAX_MESSAGE_CHARS}),
+        )],
+    )
+    .to_text()
+}
+
+/// The customer's `typing` op: `args [bool]`.
+async fn typing(
+    state: &AppState,
+    interaction: &InteractionId,
+    args: &[serde_json::Value],
+) -> Option<ApiError> {
+    let Some(typing) = args.first().and_then(|v| v.as_bool()) else {
+        return Some(ApiError::new(
+            ErrorCode::InvalidArgs,
+            "typing needs one boolean argument",
+        ));
+    };
+    let command = Command::CustomerTyping {
+        interaction: interaction.clone(),
+        typing,
+    };
+    state.engine.call(command, Extra::default()).await.err()
 }
 
 async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
@@ -84,7 +118,7 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
         .engine
         .query::<Vec<String>>(crate::query::Query::CustomerGreeting(interaction.clone()))
         .await;
-    for text in greeting.unwrap_or_default() {
+    for text in std::iter::once(limits_frame()).chain(greeting.unwrap_or_default()) {
         if sink.send(Message::Text(text.into())).await.is_err() {
             state.hub.unregister(id);
             return;
@@ -113,7 +147,9 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
             }
             continue;
         };
-        let answer = match serde_json::from_str::<CustomerFrame>(&text) {
+        let frame = serde_json::from_str::<CustomerFrame>(&text);
+        let request_id = frame.as_ref().ok().and_then(|f| f.id);
+        let answer = match frame {
             Ok(f) if f.op == "message" => match f.args.first().and_then(|v| v.as_str()) {
                 Some(t) if !t.trim().is_empty() && t.chars().count() <= MAX_MESSAGE_CHARS => {
                     let command = Command::CustomerMessage {
@@ -127,6 +163,7 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
                     format!("message needs a text of 1 to {MAX_MESSAGE_CHARS} characters"),
                 )),
             },
+            Ok(f) if f.op == "typing" => typing(&state, &interaction, &f.args).await,
             Ok(f) => Some(ApiError::new(
                 ErrorCode::InvalidRequest,
                 format!("unknown op {:?}", f.op),
@@ -136,12 +173,14 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
                 format!("malformed frame: {e}"),
             )),
         };
-        if let Some(error) = answer {
-            state.hub.send_customers_one(
-                id,
-                &ServerFrame::response(None, OperationResult::err(error)).to_text(),
-            );
-        }
+        let result = match answer {
+            Some(error) => OperationResult::err(error),
+            None if request_id.is_some() => OperationResult::ok(serde_json::Value::Null),
+            None => continue,
+        };
+        state
+            .hub
+            .send_customers_one(id, &ServerFrame::response(request_id, result).to_text());
     }
     writer.abort();
     state.hub.unregister(id);

@@ -4,10 +4,12 @@
 pub mod admin;
 pub mod admin_desk;
 pub mod agent_ws;
+pub mod customer_state;
 pub mod customer_ws;
 pub mod ingress;
 pub mod ops;
 pub mod sessions;
+pub mod supervisor;
 pub mod web;
 
 use axum::Router;
@@ -33,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(agent_ws::router())
         .merge(customer_ws::router())
+        .merge(customer_state::router())
+        .merge(supervisor::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -79,7 +83,7 @@ fn json_rejection(rejection: JsonRejection) -> HttpError {
     HttpError::new(ErrorCode::InvalidRequest, rejection.body_text())
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?
@@ -89,7 +93,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-fn missing_token() -> HttpError {
+pub(crate) fn missing_token() -> HttpError {
     HttpError::new(ErrorCode::InvalidToken, "a bearer token is required")
 }
 

@@ -110,6 +110,7 @@ impl Modify for Security {
         super::admin_desk::put_integration_config, super::admin_desk::get_integration_config,
         super::sessions::login,
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
+        super::customer_state::customer_state,
     ),
     modifiers(&Security)
 )]

@@ -41,7 +41,13 @@ async fn login(
     ApiJson(body): ApiJson<Login>,
 ) -> HttpResult<(StatusCode, Json<SessionCreated>)> {
     let key = format!("{}\u{0}{}", body.tenant, body.username.to_lowercase());
+    // For the log: whatever the client sent, without control characters (no forged log
+    // lines) and cut short.
+    let clean = |s: &str| -> String { s.chars().filter(|c| !c.is_control()).take(100).collect() };
+    let (who_tenant, who) = (clean(&body.tenant), clean(&body.username));
     if !state.limiter.allow(&key) {
+        tracing::warn!(event = "login_rate_limited", tenant = %who_tenant, username = %who,
+            "login refused: too many attempts");
         state
             .metrics
             .logins_rate_limited
@@ -66,6 +72,8 @@ async fn login(
     .map_err(|e| HttpError::internal("login", e))?
     .map_err(|e| HttpError::internal("login", e))?;
     let Some(credential) = credential else {
+        tracing::warn!(event = "login_failed", tenant = %who_tenant, username = %who,
+            "login failed: wrong tenant, username or password");
         state
             .metrics
             .logins_failed

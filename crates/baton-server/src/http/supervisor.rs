@@ -1,0 +1,158 @@
+//! The supervisor feed (decision 0012): `GET /api/v1/supervisor/overview` and
+//! `GET /api/v1/supervisor/interactions/{id}/handoffs`, for agents with the supervisor role,
+//! authenticated by their session token. The role is granted through the admin API:
+//! `PUT /api/v1/admin/tenants/{t}/agents/{username}/supervisor` `{"supervisor": true}`.
+//! Nothing here carries message text or transfer-data content.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use baton_core::{AdminCommand, Command, InteractionId, TenantId};
+use baton_protocol::ErrorCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AdminAuth, ApiJson};
+use crate::app::AppState;
+use crate::auth;
+use crate::engine::Extra;
+use crate::error::{HttpError, HttpResult};
+use crate::query::Query;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/supervisor/overview", get(overview))
+        .route(
+            "/api/v1/supervisor/interactions/{id}/handoffs",
+            get(handoffs),
+        )
+        .route(
+            "/api/v1/admin/tenants/{tenant}/agents/{username}/supervisor",
+            put(set_supervisor),
+        )
+}
+
+/// A session token of an agent with the supervisor role, and the tenant it sees.
+pub struct SupervisorAuth {
+    pub tenant: TenantId,
+}
+
+impl FromRequestParts<AppState> for SupervisorAuth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let token = super::bearer(parts).ok_or_else(super::missing_token)?;
+        let hash = auth::token_hash(token);
+        let store = state.store.clone();
+        let session = tokio::task::spawn_blocking(move || store.session(&hash))
+            .await
+            .map_err(|e| HttpError::internal("session lookup", e))?
+            .map_err(|e| HttpError::internal("session lookup", e))?
+            .filter(|s| s.expires_at > state.clock.now())
+            .ok_or_else(|| HttpError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
+        let allowed: bool = state
+            .engine
+            .query(Query::IsSupervisor(session.agent.clone()))
+            .await?;
+        if !allowed {
+            return Err(HttpError::new(
+                ErrorCode::NotEnoughPrivileges,
+                "this agent has no supervisor role",
+            ));
+        }
+        Ok(SupervisorAuth {
+            tenant: session.tenant,
+        })
+    }
+}
+
+/// Queues, agents and live interactions of the supervisor's tenant.
+async fn overview(State(state): State<AppState>, auth: SupervisorAuth) -> HttpResult<Json<Value>> {
+    Ok(Json(
+        state
+            .engine
+            .query(Query::SupervisorOverview(auth.tenant, state.clock.now()))
+            .await?,
+    ))
+}
+
+/// An interaction's hand-off chain, oldest first: who to whom, kind, outcome, size, times.
+async fn handoffs(
+    State(state): State<AppState>,
+    auth: SupervisorAuth,
+    Path(id): Path<String>,
+) -> HttpResult<Json<Value>> {
+    let id = InteractionId(id);
+    let store = state.store.clone();
+    let (interaction, legs) = tokio::task::spawn_blocking(move || {
+        Ok::<_, baton_store::StoreError>((store.interaction(&id)?, store.legs(&id)?))
+    })
+    .await
+    .map_err(|e| HttpError::internal("history lookup", e))?
+    .map_err(|e| HttpError::internal("history lookup", e))?;
+    let Some(interaction) = interaction.filter(|i| i.tenant == auth.tenant) else {
+        return Err(HttpError::new(
+            ErrorCode::ObjectNotFound,
+            "no such interaction",
+        ));
+    };
+    let mut legs = legs;
+    legs.sort_by_key(|l| l.created_at);
+    let mut chain: Vec<Value> = Vec::with_capacity(legs.len());
+    for l in &legs {
+        // A person reads this: an agent target by name, a queue by its label.
+        let to = match &l.target {
+            baton_core::LegTarget::Agent(a) => state
+                .engine
+                .query::<Option<String>>(Query::AgentName(a.clone()))
+                .await?
+                .unwrap_or_else(|| l.target_label.clone()),
+            baton_core::LegTarget::Service(_) => l.target_label.clone(),
+        };
+        chain.push(json!({
+                "transferId": l.id.0,
+                "kind": l.kind,
+                "from": l.from_name,
+                "to": to,
+                "phase": l.phase,
+                "outcome": l.outcome(),
+                "reason": l.reason,
+                "bytes": l.bytes,
+                "createdAt": l.created_at,
+                "receivers": l.receipts.len(),
+        }));
+    }
+    Ok(Json(json!({
+        "interactionId": interaction.id.0,
+        "customer": interaction.customer.name,
+        "createdAt": interaction.created_at,
+        "completedAt": interaction.completed_at,
+        "chain": chain,
+    })))
+}
+
+#[derive(Deserialize)]
+struct SetSupervisor {
+    supervisor: bool,
+}
+
+/// Grants or withdraws an agent's supervisor role (admin token).
+async fn set_supervisor(
+    State(state): State<AppState>,
+    _: AdminAuth,
+    Path((tenant, username)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SetSupervisor>,
+) -> HttpResult<Json<Value>> {
+    let command = AdminCommand::SetSupervisor {
+        tenant: TenantId(tenant),
+        username,
+        supervisor: body.supervisor,
+    };
+    Ok(Json(
+        state
+            .engine
+            .call(Command::Admin(command), Extra::default())
+            .await?,
+    ))
+}

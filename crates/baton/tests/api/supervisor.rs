@@ -1,0 +1,118 @@
+//! The supervisor feed: only agents with the supervisor role, only their tenant, queues and
+//! agents by state, live interactions, and hand-off chains without transfer-data content.
+
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::transfers::DATA;
+
+#[tokio::test]
+async fn a_supervisor_sees_queues_agents_and_hand_off_chains_of_their_tenant_only() {
+    let app = spawn_app().await;
+    let t = app
+        .tenant(
+            "acme",
+            &[("alice", "1001"), ("bob", "1002"), ("sam", "1003")],
+        )
+        .await;
+    app.tenant("globex", &[("gina", "2001")]).await;
+    let sam = app.login("acme", "sam").await;
+    // Without the role: refused.
+    let (s, body) = app.get("/api/v1/supervisor/overview", Some(&sam)).await;
+    assert_eq!(
+        (s, body["error"]["code"].clone()),
+        (403, json!(1)),
+        "{body}"
+    );
+    let (s, body) = app
+        .put(
+            "/api/v1/admin/tenants/acme/agents/sam/supervisor",
+            Some(ADMIN),
+            json!({"supervisor": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, _) = app
+        .put(
+            "/api/v1/admin/tenants/acme/agents/sam/supervisor",
+            Some(&sam),
+            json!({"supervisor": true}),
+        )
+        .await;
+    assert_eq!(s, 401, "granting needs the admin token");
+
+    // A customer waits: Sales shows one waiting, nobody ready.
+    let (queued, wendy) = app.customer(&t, "chat", "Sales", "Wendy").await;
+    let (s, o) = app.get("/api/v1/supervisor/overview", Some(&sam)).await;
+    assert_eq!(s, 200, "{o}");
+    let sales = o["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Sales")
+        .unwrap()
+        .clone();
+    assert_eq!(sales["waiting"], 1, "{o}");
+    assert!(
+        sales["longestWaitMs"].is_u64() || sales["longestWaitMs"].is_i64(),
+        "{o}"
+    );
+    assert_eq!(
+        sales["agentsByState"]["offline"].as_array().unwrap().len(),
+        3
+    );
+    assert!(
+        !o.to_string().contains("GINA"),
+        "another tenant's agent: {o}"
+    );
+
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/interactions/{queued}/hangup"),
+            Some(&wendy),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    // A chat reaches alice, she hands it to bob with data: the chain shows size, never content.
+    let handed = hand_a_chat_from_alice_to_bob(&app, &t, DATA).await;
+    let bob = handed.bob;
+    bob.client
+        .accept_interaction(Some(&handed.interaction))
+        .await
+        .unwrap();
+    let (_, o) = app.get("/api/v1/supervisor/overview", Some(&sam)).await;
+    let live = o["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == handed.interaction.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(live["parties"][0]["name"], "BOB", "{o}");
+    assert_eq!(live["handOffs"], 1);
+    let path = format!(
+        "/api/v1/supervisor/interactions/{}/handoffs",
+        handed.interaction
+    );
+    let (s, chain) = app.get(&path, Some(&sam)).await;
+    assert_eq!(s, 200, "{chain}");
+    let first = &chain["chain"][0];
+    assert_eq!(first["kind"], "blind");
+    assert_eq!(first["from"], "ALICE");
+    assert_eq!(first["to"], "BOB");
+    assert_eq!(first["bytes"], DATA.len());
+    assert!(!chain.to_string().contains("C-1042"), "content in {chain}");
+
+    // Another tenant's supervisor cannot read it.
+    app.put(
+        "/api/v1/admin/tenants/globex/agents/gina/supervisor",
+        Some(ADMIN),
+        json!({"supervisor": true}),
+    )
+    .await;
+    let gina = app.login("globex", "gina").await;
+    let (s, _) = app.get(&path, Some(&gina)).await;
+    assert_eq!(s, 404);
+}

@@ -1,0 +1,53 @@
+// The supervisor console at /supervisor/: a supervisor sees the queue, the live interaction
+// and, after a hand-off, its chain drawn as a timeline; a plain agent is refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withBaton, waitFor, waitText, sdkOk, INGRESS, PASSWORD } from './helpers.js';
+
+async function login(page, username) {
+  await page.getByTestId('sup-tenant').fill('demo');
+  await page.getByTestId('sup-username').fill(username);
+  await page.getByTestId('sup-password').fill(PASSWORD);
+  await page.getByTestId('sup-login-submit').click();
+}
+
+test('the supervisor console shows queues, live interactions and a hand-off chain', (t) => withBaton(t, async (env) => {
+  const { server } = env;
+  // Bob has no supervisor role: refused.
+  const refused = await env.newPage(`${server.base}/supervisor/`, 'supervisor-bob');
+  await login(refused, 'bob');
+  await waitText(refused.getByTestId('sup-error'), 'no supervisor role');
+
+  assert.equal((await server.admin('PUT', '/admin/tenants/demo/agents/dave/supervisor', { supervisor: true })).status, 200);
+  const sup = await env.newPage(`${server.base}/supervisor/`, 'supervisor');
+  await login(sup, 'dave');
+
+  // A customer waits; the queue shows it.
+  const r = await server.rest('POST', '/interactions', INGRESS, { channel: 'chat', service: 'Sales', customer: { name: 'Quinn Queue' } });
+  assert.equal(r.status, 201);
+  const id = r.body.id;
+  const sales = sup.locator('[data-testid="sup-service"][data-service="Sales"]');
+  await waitText(sales.getByTestId('sup-waiting'), '1');
+  await waitText(sup.locator(`[data-testid="sup-interaction"][data-id="${id}"]`), 'Quinn Queue');
+
+  // Alice takes it and blind-transfers it to bob, who accepts: the console follows.
+  const alice = await env.agentPage('alice');
+  const bob = await env.agentPage('bob');
+  await env.setReady(alice);
+  await waitFor('alice is offered', async () => (await sdkOk(alice, 'getInteractionsState')).interactions.length);
+  await sdkOk(alice, 'acceptInteraction', id);
+  await waitText(sales.getByTestId('sup-waiting'), '0');
+  await env.setReady(bob);
+  await sdkOk(alice, 'blindTransfer', 'bob', { caseId: 'C-SECRET-77' }, id);
+  await waitFor('bob is offered', async () => (await sdkOk(bob, 'getInteractionsState')).interactions.length);
+  await sdkOk(bob, 'acceptInteraction', id);
+  const row = sup.locator(`[data-testid="sup-interaction"][data-id="${id}"]`);
+  await waitText(row.getByTestId('sup-parties'), 'Bob Brown (primary, connected)');
+
+  await row.getByTestId('sup-show-chain').click();
+  const hop = sup.getByTestId('sup-handoff').first();
+  await waitText(hop, 'Alice Adams → Bob Brown');
+  await waitText(hop, 'blind: accepted');
+  assert.match(await hop.textContent(), /\d+ bytes/);
+  assert.ok(!(await sup.content()).includes('C-SECRET-77'), 'no transfer-data content on the page');
+}));
