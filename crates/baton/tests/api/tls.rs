@@ -28,6 +28,8 @@ fn tenant() -> TenantConfig {
             name: "Sales".into(),
             channels: vec![baton_protocol::Channel::Chat],
             ring_timeout_ms: None,
+            max_queue_length: None,
+            max_queue_wait_ms: None,
         }],
         agents: vec![AgentConfig {
             username: "alice".into(),
@@ -134,6 +136,11 @@ async fn sdk_and_agent_socket_are_served_over_https_and_wss() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
+        // Served over TLS, every answer asks browsers to stay on https.
+        assert_eq!(
+            resp.headers()["strict-transport-security"],
+            "max-age=31536000"
+        );
         assert!(
             resp.headers()["content-type"]
                 .to_str()
