@@ -1,5 +1,6 @@
 /**
- * Customer chat page: `/chat/?ingress=<ingress token>`.
+ * Customer chat page: `/chat/?grant=<chat grant>` (a short-lived signed grant, from
+ * `POST /api/v1/chat-grants`), or `/chat/?ingress=<ingress token>` for a private page.
  *
  * Lists the tenant's chat services (`GET /api/v1/services`), starts a chat
  * (`POST /api/v1/interactions`), then talks over `/ws/customer?token=<customerToken>`:
@@ -10,7 +11,7 @@
   'use strict';
 
   var params = new URLSearchParams(location.search);
-  var ingress = params.get('ingress') || '';
+  var ingress = params.get('grant') || params.get('ingress') || '';
   var STORE = 'baton.chat.' + ingress;
 
   var conv = null;   // {id, customerToken}
@@ -104,7 +105,7 @@
   }
 
   function loadServices() {
-    if (!ingress) { setError('This chat link is incomplete (missing ?ingress=).'); return; }
+    if (!ingress) { setError('This chat link is incomplete (missing ?grant=).'); return; }
     api('GET', '/services', ingress).then(function (list) {
       var chat = (list || []).filter(function (s) { return (s.channels || []).indexOf('chat') >= 0; });
       if (!chat.length) { setError('Chat is not available right now.'); return; }

@@ -13,6 +13,8 @@
 //! - `routing`: queues and the longest-idle agent with capacity.
 //! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
+//! - [`limits`]: caps on message, note and variable sizes per request and per interaction;
+//!   default queue limits of a service.
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 pub mod command;
@@ -21,6 +23,7 @@ pub mod engine;
 pub mod entity;
 mod handoff;
 pub mod invariants;
+pub mod limits;
 mod routing;
 mod view;
 
@@ -28,4 +31,5 @@ pub use command::{AdminCommand, Command};
 pub use effect::{ConnId, Effect, Output, Recipient};
 pub use engine::{Changes, Core, CoreConfig, Snapshot};
 pub use entity::*;
+pub use limits::InteractionLimits;
 pub use view::transfer_record;

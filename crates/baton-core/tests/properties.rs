@@ -227,6 +227,7 @@ fn request(
 fn run(keys: Vec<usize>, initial: Vec<(bool, bool)>, ops: Vec<Op>) {
     let mut w = World::with_config(CoreConfig {
         disconnect_grace_ms: GRACE_MS,
+        ..CoreConfig::default()
     });
     w.admin(AdminCommand::UpdateSettings {
         tenant: TENANT.into(),

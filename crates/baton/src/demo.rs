@@ -28,6 +28,8 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
                 name: name.into(),
                 channels: vec![Chat, Voice],
                 ring_timeout_ms: None,
+                max_queue_length: None,
+                max_queue_wait_ms: None,
             })
             .collect(),
         agents: vec![
@@ -100,7 +102,14 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     );
     println!("  Alice's CRM:    {base}/demo-crm/?agent=alice");
     println!("  Bob's CRM:      {base}/demo-crm/?agent=bob");
-    println!("  Customer chat:  {base}/chat/?ingress={DEMO_INGRESS}");
+    // A signed grant, not the ingress token: the link is meant to be shared (see SECURITY.md).
+    let state = app.state();
+    let grant = state.guard.grants.sign(&baton_server::guard::Grant {
+        tenant: baton_core::TenantId("demo".into()),
+        service: None,
+        expires_at: state.clock.now() + state.guard.limits.chat_grant_max_ttl_secs as i64 * 1000,
+    });
+    println!("  Customer chat:  {base}/chat/?grant={grant}");
     println!("  Agent widget:   {base}/widget/");
     println!("  Admin API:      Authorization: Bearer {admin_token}");
     if let Some(tls) = &tls {

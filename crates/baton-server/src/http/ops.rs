@@ -105,6 +105,7 @@ impl Modify for Security {
         super::admin::get_interaction, super::admin::get_transfers,
         super::sessions::login,
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
+        super::grants::create_grant, super::queues::set_queue_limits,
     ),
     modifiers(&Security)
 )]

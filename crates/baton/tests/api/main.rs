@@ -4,11 +4,13 @@
 mod helpers;
 
 mod cluster;
+mod cluster_security;
 mod core_flow;
 mod crash_loop;
 mod limits;
 mod process;
 mod protocol_only;
+mod public_surface;
 mod restart;
 mod security;
 mod tls;
