@@ -82,6 +82,14 @@ pub struct ClusterSettings {
     pub request_timeout_ms: u64,
     /// Prefix of every NATS subject, so several clusters can share one NATS server.
     pub name: String,
+    /// PEM roots for PostgreSQL TLS (`sslmode=require` in the URL); default the system's.
+    pub database_ca_file: Option<std::path::PathBuf>,
+    /// Require TLS to NATS (a `tls://` URL requires it too).
+    pub nats_tls: bool,
+    /// PEM roots for NATS TLS; default the system's.
+    pub nats_ca_file: Option<std::path::PathBuf>,
+    /// A NATS credentials file (`.creds`: user JWT and NKey seed).
+    pub nats_credentials_file: Option<std::path::PathBuf>,
 }
 
 impl ClusterSettings {
@@ -95,6 +103,10 @@ impl ClusterSettings {
             node_timeout_ms: 6_000,
             request_timeout_ms: 15_000,
             name: "baton".into(),
+            database_ca_file: None,
+            nats_tls: false,
+            nats_ca_file: None,
+            nats_credentials_file: None,
         }
     }
 }
@@ -150,6 +162,8 @@ pub struct Remote {
     timeout: Duration,
     /// The newest engine epoch seen; 0 before any.
     pub leader_epoch: AtomicI64,
+    /// Signs what this node sends to the engine.
+    signer: Arc<crate::cluster_auth::Signer>,
 }
 
 impl Remote {
@@ -160,6 +174,7 @@ impl Remote {
         hub: Arc<Hub>,
         metrics: Arc<Metrics>,
         timeout: Duration,
+        signer: Arc<crate::cluster_auth::Signer>,
     ) -> Result<Arc<Self>, String> {
         let mut replies = nats
             .subscribe(subjects.reply(node, "*"))
@@ -175,6 +190,7 @@ impl Remote {
             next: AtomicU64::new(1),
             timeout,
             leader_epoch: AtomicI64::new(0),
+            signer,
         });
         let weak = Arc::downgrade(&remote);
         tokio::spawn(async move {
@@ -212,7 +228,9 @@ impl Remote {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, tx);
-        let payload = serde_json::to_vec(envelope).expect("envelopes serialise");
+        let payload = self
+            .signer
+            .seal(&serde_json::to_vec(envelope).expect("envelopes serialise"));
         self.nats
             .publish_with_reply(
                 self.subjects.engine.clone(),
@@ -256,7 +274,9 @@ impl Remote {
     ) -> Result<(), ApiError> {
         let envelope = Envelope::Command { command, extra };
         if matches!(reply, ReplyTo::Nobody) {
-            let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
+            let payload = self
+                .signer
+                .seal(&serde_json::to_vec(&envelope).expect("envelopes serialise"));
             return self
                 .nats
                 .publish(self.subjects.engine.clone(), payload.into())
@@ -429,9 +449,20 @@ pub async fn start(
     core_config: CoreConfig,
     node: u16,
 ) -> Result<Cluster, String> {
-    let nats = async_nats::connect(&settings.nats_url)
-        .await
-        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.nats_url))?;
+    let nats = connect_nats(settings).await?;
+    // Only nodes that can read the cluster's database know this key: the engine takes
+    // commands signed with it and nothing else (see `crate::cluster_auth`).
+    let secret = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.shared_secret("engine-commands"))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot read the cluster secret: {e}"))?
+    };
+    let signer = Arc::new(
+        crate::cluster_auth::Signer::from_hex(&secret)
+            .ok_or("the cluster secret in the database is malformed")?,
+    );
     let subjects = Subjects::new(&settings.name);
     let timeout = Duration::from_millis(settings.request_timeout_ms);
     let remote = Remote::start(
@@ -441,6 +472,7 @@ pub async fn start(
         hub.clone(),
         metrics.clone(),
         timeout,
+        signer.clone(),
     )
     .await?;
 
@@ -567,6 +599,7 @@ pub async fn start(
         clock,
         core_config,
         node,
+        signer,
     ));
     Ok(Cluster { remote, node })
 }
@@ -598,6 +631,7 @@ async fn contend(
     clock: Clock,
     core_config: CoreConfig,
     node: u16,
+    signer: Arc<crate::cluster_auth::Signer>,
 ) {
     let holder = format!("node-{node}-{}", crate::auth::new_id("run"));
     let ttl = settings.lease_ttl_ms as i64;
@@ -620,6 +654,7 @@ async fn contend(
                     node,
                     &holder,
                     epoch,
+                    &signer,
                 )
                 .await;
                 tracing::warn!(node, epoch, "this node no longer runs the engine");
@@ -645,6 +680,7 @@ async fn lead(
     node: u16,
     holder: &str,
     epoch: i64,
+    signer: &crate::cluster_auth::Signer,
 ) {
     store.set_fence(Some((holder.to_owned(), epoch)));
     let s = store.clone();
@@ -683,7 +719,12 @@ async fn lead(
         tokio::select! {
             msg = inbox.next() => {
                 let Some(msg) = msg else { break };
-                let Ok(envelope) = serde_json::from_slice::<Envelope>(&msg.payload) else {
+                let Some(body) = signer.open(&msg.payload) else {
+                    metrics.rejected_cluster_messages.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("refused an unsigned or wrongly signed message on the engine subject");
+                    continue;
+                };
+                let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
                     tracing::warn!("unreadable envelope on the engine subject");
                     continue;
                 };
@@ -731,6 +772,27 @@ async fn lead(
     }
     engine_task.abort();
     store.set_fence(None);
+}
+
+/// Connects to NATS with the cluster's TLS and credentials settings.
+async fn connect_nats(settings: &ClusterSettings) -> Result<async_nats::Client, String> {
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some(path) = &settings.nats_credentials_file {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("NATS credentials file {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &settings.nats_ca_file {
+        options = options.add_root_certificates(path.clone());
+    }
+    if settings.nats_tls {
+        options = options.require_tls(true);
+    }
+    options
+        .connect(&settings.nats_url)
+        .await
+        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.nats_url))
 }
 
 /// A random node number, never 0 (0 is the single-node hub).
