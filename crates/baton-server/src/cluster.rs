@@ -204,17 +204,32 @@ impl Remote {
                 else {
                     continue;
                 };
+                // NATS itself answers "no responders" with an empty message; anything else
+                // must come from the engine.
+                let payload = if msg.payload.is_empty() {
+                    msg.payload
+                } else if let Some(body) = remote.signer.open(&msg.payload) {
+                    bytes::Bytes::copy_from_slice(body)
+                } else {
+                    remote.refused("reply");
+                    continue;
+                };
                 if let Some(tx) = remote
                     .pending
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&id)
                 {
-                    let _ = tx.send(msg.payload);
+                    let _ = tx.send(payload);
                 }
             }
         });
         Ok(remote)
+    }
+
+    /// Counts and logs a message that is not signed by a node of this cluster.
+    fn refused(&self, subject: &str) {
+        refused(&self.metrics, subject);
     }
 
     /// Publishes an envelope with a reply subject, in order with every earlier one.
@@ -481,10 +496,14 @@ pub async fn start(
         .subscribe(subjects.node(node))
         .await
         .map_err(|e| e.to_string())?;
-    let h = hub.clone();
+    let (h, sig, m) = (hub.clone(), signer.clone(), metrics.clone());
     tokio::spawn(async move {
         while let Some(msg) = mine.next().await {
-            let Ok(deliveries) = serde_json::from_slice::<Vec<Delivery>>(&msg.payload) else {
+            let Some(body) = sig.open(&msg.payload) else {
+                refused(&m, "node");
+                continue;
+            };
+            let Ok(deliveries) = serde_json::from_slice::<Vec<Delivery>>(body) else {
                 continue;
             };
             for d in deliveries {
@@ -502,10 +521,14 @@ pub async fn start(
         .subscribe(subjects.customers.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let h = hub.clone();
+    let (h, sig, m) = (hub.clone(), signer.clone(), metrics.clone());
     tokio::spawn(async move {
         while let Some(msg) = customers.next().await {
-            let Ok(batch) = serde_json::from_slice::<CustomerBatch>(&msg.payload) else {
+            let Some(body) = sig.open(&msg.payload) else {
+                refused(&m, "customers");
+                continue;
+            };
+            let Ok(batch) = serde_json::from_slice::<CustomerBatch>(body) else {
                 continue;
             };
             if batch.origin == node {
@@ -526,9 +549,13 @@ pub async fn start(
         .subscribe(subjects.down(node))
         .await
         .map_err(|e| e.to_string())?;
-    let (r, h) = (remote.clone(), hub.clone());
+    let (r, h, sig) = (remote.clone(), hub.clone(), signer.clone());
     tokio::spawn(async move {
-        while down.next().await.is_some() {
+        while let Some(msg) = down.next().await {
+            if sig.open(&msg.payload).is_none() {
+                r.refused("down");
+                continue;
+            }
             tracing::warn!("the engine took this node for dead; announcing its sockets again");
             reannounce(&r, &h).await;
         }
@@ -539,10 +566,14 @@ pub async fn start(
         .subscribe(subjects.leader.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let (r, h) = (remote.clone(), hub.clone());
+    let (r, h, sig) = (remote.clone(), hub.clone(), signer.clone());
     tokio::spawn(async move {
         while let Some(msg) = leaders.next().await {
-            let Ok(notice) = serde_json::from_slice::<LeaderNotice>(&msg.payload) else {
+            let Some(body) = sig.open(&msg.payload) else {
+                r.refused("leader");
+                continue;
+            };
+            let Ok(notice) = serde_json::from_slice::<LeaderNotice>(body) else {
                 continue;
             };
             if notice.epoch <= r.leader_epoch.fetch_max(notice.epoch, Ordering::SeqCst) {
@@ -560,8 +591,9 @@ pub async fn start(
     // Heartbeats.
     let alive = nats.clone();
     let alive_subject = subjects.alive.clone();
+    let sig = signer.clone();
     tokio::spawn(async move {
-        let payload = serde_json::to_vec(&node).expect("json");
+        let payload = sig.seal(&serde_json::to_vec(&node).expect("json"));
         loop {
             let _ = alive
                 .publish(alive_subject.clone(), payload.clone().into())
@@ -572,11 +604,11 @@ pub async fn start(
 
     // The publisher keeps the engine's messages in order.
     let (publisher, mut outbox) = mpsc::unbounded_channel::<Vec<(String, Vec<u8>)>>();
-    let p = nats.clone();
+    let (p, sig) = (nats.clone(), signer.clone());
     tokio::spawn(async move {
         while let Some(messages) = outbox.recv().await {
             for (subject, payload) in messages {
-                if let Err(e) = p.publish(subject, payload.into()).await {
+                if let Err(e) = p.publish(subject, sig.seal(&payload).into()).await {
                     tracing::warn!(error = %e, "could not publish to NATS");
                 }
             }
@@ -706,7 +738,7 @@ async fn lead(
         store.set_fence(None);
         return;
     };
-    let notice = serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json");
+    let notice = signer.seal(&serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json"));
     let _ = nats
         .publish(subjects.leader.clone(), notice.clone().into())
         .await;
@@ -720,8 +752,7 @@ async fn lead(
             msg = inbox.next() => {
                 let Some(msg) = msg else { break };
                 let Some(body) = signer.open(&msg.payload) else {
-                    metrics.rejected_cluster_messages.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("refused an unsigned or wrongly signed message on the engine subject");
+                    refused(metrics, "engine");
                     continue;
                 };
                 let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
@@ -746,7 +777,11 @@ async fn lead(
             }
             msg = alive.next() => {
                 let Some(msg) = msg else { break };
-                if let Ok(n) = serde_json::from_slice::<u16>(&msg.payload) {
+                let Some(body) = signer.open(&msg.payload) else {
+                    refused(metrics, "alive");
+                    continue;
+                };
+                if let Ok(n) = serde_json::from_slice::<u16>(body) {
                     last_seen.insert(n, tokio::time::Instant::now());
                 }
             }
@@ -765,13 +800,24 @@ async fn lead(
                     tracing::warn!(node = n, "a node went silent: logging its sockets out");
                     let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
                     let _ = jobs.send(job).await;
-                    let _ = nats.publish(subjects.down(n), Vec::new().into()).await;
+                    let _ = nats.publish(subjects.down(n), signer.seal(&[]).into()).await;
                 }
             }
         }
     }
     engine_task.abort();
     store.set_fence(None);
+}
+
+/// Counts and logs a message on `subject` (its kind) without a valid cluster signature.
+fn refused(metrics: &Metrics, subject: &str) {
+    metrics
+        .rejected_cluster_messages
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(
+        subject,
+        "refused an unsigned or wrongly signed cluster message"
+    );
 }
 
 /// Connects to NATS with the cluster's TLS and credentials settings.

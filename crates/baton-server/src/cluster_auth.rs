@@ -1,8 +1,9 @@
-//! Only nodes of the cluster may command the engine: every message on the engine subject
-//! carries an HMAC-SHA256 of its body under a secret the nodes read from the cluster's
-//! PostgreSQL (`cluster_secrets`). Another NATS client — which NATS itself may let publish
-//! anywhere — cannot forge one; the engine drops unsigned messages and counts them
-//! (`baton_rejected_cluster_messages_total`). See docs/cluster.md.
+//! Only nodes of the cluster may command the engine or speak for it: every message a node
+//! publishes carries an HMAC-SHA256 of its body under a secret the nodes read from the
+//! cluster's PostgreSQL (`cluster_secrets`). Another NATS client — which NATS itself may let
+//! publish anywhere — cannot forge one; receivers drop unsigned messages and count them
+//! (`baton_rejected_cluster_messages_total`). Signing does not hide the content or stop
+//! replays: NATS accounts do that (docs/cluster.md).
 //!
 //! Wire form: 64 lower-case hex digits of the MAC, then the JSON body.
 

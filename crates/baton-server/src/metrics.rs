@@ -23,7 +23,7 @@ pub struct Metrics {
     pub commit_commands: AtomicU64,
     pub commit_micros: AtomicU64,
     pub purged_transfer_data: AtomicU64,
-    /// Messages on the cluster's engine subject without a valid signature.
+    /// Cluster messages (any subject) without a valid signature.
     pub rejected_cluster_messages: AtomicU64,
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
@@ -113,7 +113,7 @@ impl Metrics {
             ),
             (
                 "baton_rejected_cluster_messages_total",
-                "Engine-subject messages refused for a missing or wrong signature",
+                "Cluster messages refused for a missing or wrong signature",
                 &self.rejected_cluster_messages,
             ),
         ];

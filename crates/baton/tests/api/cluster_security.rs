@@ -55,9 +55,27 @@ async fn a_command_from_a_stranger_on_nats_is_refused() {
             .await
             .unwrap();
     }
+    // The other subjects are signed too: forged socket frames, customer frames, a forged
+    // new engine and a forged heartbeat are all dropped.
+    for (suffix, payload) in [
+        (
+            "customers",
+            r#"{"origin":9,"items":[{"interaction":"x","text":"phish"}]}"#,
+        ),
+        ("leader", r#"{"node":9,"epoch":999999}"#),
+        ("alive", "9"),
+    ] {
+        stranger
+            .publish(
+                format!("{name}.{suffix}"),
+                payload.as_bytes().to_vec().into(),
+            )
+            .await
+            .unwrap();
+    }
     stranger.flush().await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
-    while rejected(&metrics(&app).await) < 2 {
+    while rejected(&metrics(&app).await) < 5 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the engine never refused the forged commands"
