@@ -43,6 +43,15 @@ INGRESS="st-ingress-$RANDOM$RANDOM"
 cat >"$work/baton.toml" <<TOML
 admin_token = "$ADMIN"
 
+# Fuzzing creates far more interactions from one address than a customer would; the
+# limits themselves are tested in crates/baton/tests/api/public_surface.rs.
+[public_limits]
+interactions_per_minute_per_token = 1000000
+interactions_per_minute_per_address = 1000000
+
+[interaction_limits]
+default_max_queue_length = 0
+
 [[tenants]]
 name = "acme"
 ingress_tokens = ["$INGRESS"]

@@ -201,6 +201,8 @@ struct World {
 const CONFIG: CoreConfig = CoreConfig {
     disconnect_grace_ms: 20_000,
     max_associated_objects: 100,
+    limits: baton_core::InteractionLimits::DEFAULT,
+    digest_key: [0; 32],
 };
 
 impl World {

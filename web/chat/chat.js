@@ -1,5 +1,6 @@
 /**
- * Customer chat page: `/chat/?ingress=<ingress token>`.
+ * Customer chat page: `/chat/?grant=<chat grant>` (a short-lived signed grant, from
+ * `POST /api/v1/chat-grants`), or `/chat/?ingress=<ingress token>` for a private page.
  *
  * Lists the tenant's chat services (`GET /api/v1/services`), starts a chat
  * (`POST /api/v1/interactions`), then talks over `/ws/customer?token=<customerToken>`:
@@ -15,7 +16,7 @@
   'use strict';
 
   var params = new URLSearchParams(location.search);
-  var ingress = params.get('ingress') || '';
+  var ingress = params.get('grant') || params.get('ingress') || '';
   var STORE = 'baton.chat.' + ingress;
   /** How long after the last keystroke the customer counts as no longer typing. */
   var TYPING_IDLE_MS = 3000;
@@ -258,7 +259,7 @@
   }
 
   function loadServices() {
-    if (!ingress) { setError('This chat link is incomplete (missing ?ingress=).'); return; }
+    if (!ingress) { setError('This chat link is incomplete (missing ?grant=).'); return; }
     api('GET', '/services', ingress).then(function (list) {
       var chat = (list || []).filter(function (s) { return (s.channels || []).indexOf('chat') >= 0; });
       if (!chat.length) { setError('Chat is not available right now.'); return; }

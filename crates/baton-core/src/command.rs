@@ -104,6 +104,13 @@ pub enum AdminCommand {
         key: String,
         allowed_origins: Vec<String>,
     },
+    /// Sets a service's queue limits (`None` = the server's default, 0 = no limit).
+    SetQueueLimits {
+        tenant: TenantId,
+        service: String,
+        max_queue_length: Option<u32>,
+        max_queue_wait_ms: Option<u64>,
+    },
     UpdateSettings {
         tenant: TenantId,
         transfer_data_timeout_ms: Option<u64>,

@@ -84,7 +84,17 @@ impl Core {
     ) -> CoreResult {
         let id = self.pick(agent, id, answered)?;
         let now = self.now;
+        let max_chars = self.config.limits.max_note_chars;
         let i = self.interactions.get_mut(&id).expect("picked");
+        let latest = i.notes.iter().rev().find(|n| n.agent_id == agent.0);
+        if let Some(note) = latest.filter(|_| !replace)
+            && note.text.chars().count() + text.chars().count() > max_chars
+        {
+            return Err(err(
+                ErrorCode::InvalidArgs,
+                format!("a note must be at most {max_chars} characters"),
+            ));
+        }
         match i.notes.iter_mut().rev().find(|n| n.agent_id == agent.0) {
             Some(note) if replace => note.text = text,
             Some(note) => note.text.push_str(&text),

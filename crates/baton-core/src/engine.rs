@@ -20,6 +20,11 @@ pub struct CoreConfig {
     pub disconnect_grace_ms: u64,
     /// Most CRM records (`addInteractionAssociatedObject`) one interaction holds.
     pub max_associated_objects: usize,
+    /// Caps on requests and interactions, and default queue limits (see [`crate::limits`]).
+    pub limits: crate::limits::InteractionLimits,
+    /// Key of the transfer-data digest in history (HMAC-SHA256); the server derives it
+    /// from its server key. The default (zeros) is for tests only.
+    pub digest_key: [u8; 32],
 }
 
 impl Default for CoreConfig {
@@ -27,6 +32,8 @@ impl Default for CoreConfig {
         Self {
             disconnect_grace_ms: 60_000,
             max_associated_objects: 100,
+            limits: crate::limits::InteractionLimits::DEFAULT,
+            digest_key: [0; 32],
         }
     }
 }
@@ -43,6 +50,10 @@ pub(crate) enum Timer {
     },
     Grace {
         agent: AgentId,
+    },
+    /// A customer's longest wait in the queue (the service's `max_queue_wait_ms`).
+    QueueWait {
+        interaction: InteractionId,
     },
 }
 
@@ -124,6 +135,16 @@ pub struct Core {
     /// Per service, a moving average of how long routed customers waited (not stored:
     /// after a restart the estimate starts again).
     pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
+}
+
+/// What the customer (and the transcript) is told when no agent answered in time.
+pub const QUEUE_WAIT_TEXT: &str = "No agent could take this chat in time. Please try again later.";
+
+/// A customer still there whom no agent has answered yet (queued or only ringing).
+fn unanswered(i: &Interaction) -> bool {
+    i.customer_connected
+        && i.legs.is_empty()
+        && i.parties.iter().all(|p| p.state == PartyState::Ringing)
 }
 
 pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -228,6 +249,14 @@ impl Core {
                 .iter()
                 .chain(i.parties.iter().filter_map(|p| p.routed_from.as_ref()));
             core.queue_seq = seqs.map(|q| q.seq).fold(core.queue_seq, u64::max);
+            if let Some(wait) = core.queue_wait(&i.service).filter(|_| unanswered(&i)) {
+                core.timers.insert((
+                    (i.created_at + wait).max(now),
+                    Timer::QueueWait {
+                        interaction: i.id.clone(),
+                    },
+                ));
+            }
             core.interactions.insert(i.id.clone(), i);
         }
         core
@@ -435,6 +464,39 @@ impl Core {
         self.services
             .get(service)
             .map_or(20_000, |s| s.ring_timeout_ms as Millis)
+    }
+
+    /// A service's longest queue wait, if it has one.
+    pub(crate) fn queue_wait(&self, service: &ServiceId) -> Option<Millis> {
+        let s = self.services.get(service)?;
+        let wait = s
+            .max_queue_wait_ms
+            .unwrap_or(self.config.limits.default_max_queue_wait_ms);
+        (wait > 0).then_some(wait as Millis)
+    }
+
+    /// Refuses a new interaction when its service already has its maximum waiting.
+    fn check_queue_room(&self, service: &ServiceId, name: &str) -> CoreResult<()> {
+        let max = self.services[service]
+            .max_queue_length
+            .unwrap_or(self.config.limits.default_max_queue_length);
+        if max == 0 {
+            return Ok(());
+        }
+        let waiting = self
+            .interactions
+            .values()
+            .filter(|i| &i.service == service && unanswered(i))
+            .count();
+        if waiting >= max as usize {
+            return Err(err(
+                ErrorCode::RateLimited,
+                format!(
+                    "service {name:?} has its maximum of {max} customers waiting; try again later"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn settings(&self, tenant: &TenantId) -> TenantSettings {
@@ -759,6 +821,11 @@ impl Core {
                         self.log_out(&agent, "disconnected");
                     }
                 }
+                Timer::QueueWait { interaction } => {
+                    if self.interactions.get(&interaction).is_some_and(unanswered) {
+                        let _ = self.customer_gone(&interaction, QUEUE_WAIT_TEXT);
+                    }
+                }
             }
         }
     }
@@ -773,6 +840,7 @@ impl Core {
             ));
         };
         let now = self.now;
+        self.config.limits.check_method(&method)?;
         match method {
             Method::GetLoginState => {
                 let a = &self.agents[&agent];
@@ -887,6 +955,7 @@ impl Core {
             }
             Method::AddNote { text, id } => {
                 let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
+                self.config.limits.check_note(&self.interactions[&id])?;
                 let i = self.interactions.get_mut(&id).expect("picked");
                 i.notes.push(baton_protocol::Note {
                     agent_id: agent.0.clone(),
@@ -910,6 +979,9 @@ impl Core {
             }
             Method::SetVariable { key, value, id } => {
                 let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
+                self.config
+                    .limits
+                    .check_variable(&self.interactions[&id], &key)?;
                 let i = self.interactions.get_mut(&id).expect("picked");
                 i.attached_data.insert(key, value);
                 self.touch_interaction(&id);
@@ -1104,6 +1176,8 @@ impl Core {
             ));
         }
         let service = service.id.clone();
+        self.check_queue_room(&service, service_name)?;
+        let wait = self.queue_wait(&service);
         let now = self.now;
         let interaction = Interaction {
             id: id.clone(),
@@ -1140,6 +1214,14 @@ impl Core {
             dnis: None,
         };
         self.interactions.insert(id.clone(), interaction);
+        if let Some(wait) = wait {
+            self.timers.insert((
+                now + wait,
+                Timer::QueueWait {
+                    interaction: id.clone(),
+                },
+            ));
+        }
         self.touch_interaction(&id);
         self.log_created(&id);
         Ok(serde_json::json!({"id": id}))
@@ -1178,6 +1260,9 @@ impl Core {
         if self.interactions[id].channel != baton_protocol::Channel::Chat {
             return Err(err(ErrorCode::NotSuitableState, "not a chat"));
         }
+        self.config
+            .limits
+            .check_transcript(&self.interactions[id], &text)?;
         let name = self.agents[agent].display_name.clone();
         let message = baton_protocol::ChatMessage {
             from: baton_protocol::MessageFrom::Agent,
@@ -1197,6 +1282,8 @@ impl Core {
         if !i.customer_connected {
             return Err(err(ErrorCode::NotSuitableState, "the customer has left"));
         }
+        self.config.limits.check_message(&text)?;
+        self.config.limits.check_transcript(i, &text)?;
         let message = baton_protocol::ChatMessage {
             from: baton_protocol::MessageFrom::Customer,
             party_id: Some("customer".into()),
@@ -1365,6 +1452,12 @@ impl Core {
     }
 
     fn customer_hangup(&mut self, id: &InteractionId) -> CoreResult {
+        self.customer_gone(id, "The customer left.")
+    }
+
+    /// The customer's side ends (they hung up, or waited too long): `text` is the system
+    /// message the chat's parties and the customer see.
+    fn customer_gone(&mut self, id: &InteractionId, text: &str) -> CoreResult {
         let Some(i) = self.interactions.get_mut(id) else {
             return Err(err(ErrorCode::NoInteraction, "the interaction has ended"));
         };
@@ -1397,7 +1490,7 @@ impl Core {
             from: baton_protocol::MessageFrom::System,
             party_id: None,
             name: "Baton".into(),
-            text: "The customer left.".into(),
+            text: text.into(),
             at: self.now,
         };
         if self.interactions[id].channel == baton_protocol::Channel::Chat {
@@ -1456,10 +1549,32 @@ impl Core {
                         channels,
                         ring_timeout_ms,
                         dispositions: Default::default(),
+                        max_queue_length: None,
+                        max_queue_wait_ms: None,
                     },
                 );
                 self.dirty.services.insert(id.clone());
                 Ok(serde_json::json!({"id": id, "name": name}))
+            }
+            AdminCommand::SetQueueLimits {
+                tenant,
+                service,
+                max_queue_length,
+                max_queue_wait_ms,
+            } => {
+                self.require_tenant(&tenant)?;
+                let id = self
+                    .service_by_name(&tenant, &service)
+                    .map(|s| s.id.clone())
+                    .ok_or_else(|| err(ErrorCode::NoService, format!("no service {service:?}")))?;
+                let s = self.services.get_mut(&id).expect("found");
+                s.max_queue_length = max_queue_length;
+                s.max_queue_wait_ms = max_queue_wait_ms;
+                self.dirty.services.insert(id);
+                Ok(serde_json::json!({
+                    "maxQueueLength": max_queue_length,
+                    "maxQueueWaitMs": max_queue_wait_ms,
+                }))
             }
             AdminCommand::CreateAgent {
                 id,

@@ -87,6 +87,13 @@ pub struct Service {
     pub ring_timeout_ms: u64,
     #[serde(default)]
     pub dispositions: crate::directory::DispositionConfig,
+    /// Waiting interactions this service takes; `None` = the server's default
+    /// ([`crate::InteractionLimits::default_max_queue_length`]), 0 = no limit.
+    #[serde(default)]
+    pub max_queue_length: Option<u32>,
+    /// How long a customer may wait unanswered; `None` = the server's default, 0 = no limit.
+    #[serde(default)]
+    pub max_queue_wait_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -432,7 +432,7 @@ impl Core {
         leg.collect_deadline = None;
         if let Some(data) = &data {
             leg.bytes = data.len();
-            leg.sha256 = Some(data.sha256());
+            leg.sha256 = Some(data.digest(&self.config.digest_key));
         }
         let has_data = data.is_some();
         leg.data = data;

@@ -19,19 +19,22 @@
 //! - `supervisor`: the supervisor console's picture of a tenant.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
 //! - `ops_log`: structured log lines for operators (never content).
+//! - [`limits`]: caps on message, note and variable sizes per request and per interaction;
+//!   default queue limits of a service.
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 pub mod command;
+mod customer;
 mod desk;
 pub mod directory;
-mod customer;
 pub mod effect;
 pub mod engine;
 pub mod entity;
 mod handoff;
 pub mod invariants;
-mod outbound;
+pub mod limits;
 mod ops_log;
+mod outbound;
 mod routing;
 mod supervisor;
 mod view;
@@ -41,4 +44,5 @@ pub use directory::{DirectoryCommand, DirectoryRead};
 pub use effect::{ConnId, Effect, Output, Recipient};
 pub use engine::{Changes, Core, CoreConfig, Snapshot};
 pub use entity::*;
+pub use limits::InteractionLimits;
 pub use view::transfer_record;

@@ -481,7 +481,7 @@ fn a_blind_transfer_carries_the_data_on_every_path() {
                     Some(
                         baton_protocol::TransferData::parse(DATA, 1 << 20)
                             .unwrap()
-                            .sha256()
+                            .digest(&baton_core::CoreConfig::default().digest_key)
                             .as_str()
                     )
                 );

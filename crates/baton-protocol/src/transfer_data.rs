@@ -54,9 +54,27 @@ impl TransferData {
         self.0.is_empty()
     }
 
-    /// Lower-case hex SHA-256 of the bytes, for history and audit.
+    /// Lower-case hex SHA-256 of the bytes. Not for history: an unkeyed hash of short
+    /// content can be searched by guessing; history uses [`Self::digest`].
     pub fn sha256(&self) -> String {
         sha256_hex(self.0.as_bytes())
+    }
+
+    /// Lower-case hex HMAC-SHA256 of the bytes under `key` (the server's digest key): lets
+    /// an auditor holding the key check that content matches history, while the history
+    /// alone tells nothing about the content.
+    pub fn digest(&self, key: &[u8; 32]) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+        mac.update(self.0.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .fold(String::with_capacity(64), |mut out, b| {
+                use std::fmt::Write;
+                let _ = write!(out, "{b:02x}");
+                out
+            })
     }
 
     /// The data as a raw JSON value, for embedding verbatim in a frame.
@@ -89,6 +107,38 @@ mod sha2_free {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_is_keyed() {
+        let data = TransferData::parse(r#"{"a":1}"#, 100).unwrap();
+        let (a, b) = (data.digest(&[1; 32]), data.digest(&[2; 32]));
+        assert_ne!(a, b);
+        assert_ne!(a, data.sha256());
+        assert_eq!(a.len(), 64);
+        // RFC 4231 test case 2 ("Jefe"), as a check of the construction.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let text = TransferData::from_trusted("what do ya want for nothing?".into());
+        let mut short = hmac_with_short_key("Jefe", text.as_str());
+        short.truncate(64);
+        assert_eq!(
+            short,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // A 32-byte key zero-padded from "Jefe" is the same HMAC key (HMAC pads to 64).
+        assert_eq!(text.digest(&key), short);
+    }
+
+    fn hmac_with_short_key(key: &str, text: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(text.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 
     #[test]
     fn keeps_exact_bytes() {

@@ -34,6 +34,8 @@ pub struct AppInner {
     pub remote: Option<Arc<crate::cluster::Remote>>,
     /// This node's number (0 on a single node).
     pub node: u16,
+    /// Chat grants and the public side's rate limits.
+    pub guard: Arc<crate::guard::Guard>,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +60,8 @@ pub enum StartError {
     Seed(String),
     #[error("cannot join the cluster: {0}")]
     Cluster(String),
+    #[error(transparent)]
+    Key(#[from] crate::guard::KeyError),
 }
 
 pub struct Application {
@@ -72,9 +76,11 @@ impl Application {
     /// seeds the configuration.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let clock = Clock::new();
-        let core_config = CoreConfig {
+        let core_config = |key: &crate::guard::ServerKey| CoreConfig {
             disconnect_grace_ms: settings.disconnect_grace_ms,
             max_associated_objects: settings.limits.max_associated_objects,
+            limits: settings.interaction_limits,
+            digest_key: key.derive(crate::guard::DIGEST_PURPOSE),
         };
         let node = match &settings.cluster {
             Some(c) => c.node_id.unwrap_or_else(crate::cluster::random_node_id),
@@ -101,61 +107,81 @@ impl Application {
             hint: "",
         })?;
 
-        let (store, engine, remote, engine_task): (Arc<dyn Store>, EngineHandle, _, _) =
-            match &settings.cluster {
-                Some(cluster) => {
-                    let (url, schema) = (cluster.database_url.clone(), cluster.schema.clone());
-                    let cipher = settings.data_cipher.clone();
-                    let pg = Arc::new(
-                        tokio::task::spawn_blocking(move || {
-                            PostgresStore::open_with(&url, schema.as_deref(), cipher)
-                        })
+        let (store, engine, remote, engine_task, server_key): (
+            Arc<dyn Store>,
+            EngineHandle,
+            _,
+            _,
+            _,
+        ) = match &settings.cluster {
+            Some(cluster) => {
+                let (url, schema) = (cluster.database_url.clone(), cluster.schema.clone());
+                let cipher = settings.data_cipher.clone();
+                let tls = baton_store::PgTlsOptions {
+                    ca_file: cluster.database_ca_file.clone(),
+                };
+                let pg = Arc::new(
+                    tokio::task::spawn_blocking(move || {
+                        PostgresStore::open_with_tls(&url, schema.as_deref(), cipher, &tls)
+                    })
+                    .await
+                    .expect("open does not panic")?,
+                );
+                let server_key = cluster_server_key(&settings, &pg).await?;
+                let started = crate::cluster::start(
+                    cluster,
+                    pg.clone(),
+                    hub.clone(),
+                    metrics.clone(),
+                    clock,
+                    core_config(&server_key),
+                    node,
+                )
+                .await
+                .map_err(StartError::Cluster)?;
+                tracing::info!(node, "joined the cluster");
+                let handle = EngineHandle::Remote(started.remote.clone());
+                (pg, handle, Some(started.remote), None, server_key)
+            }
+            None => {
+                let server_key = server_key(&settings)?;
+                let dir = settings.data_dir.clone();
+                let cipher = settings.data_cipher.clone();
+                let store: Arc<dyn Store> = Arc::new(
+                    tokio::task::spawn_blocking(move || SqliteStore::open_with(&dir, cipher))
                         .await
                         .expect("open does not panic")?,
-                    );
-                    let started = crate::cluster::start(
-                        cluster,
-                        pg.clone(),
-                        hub.clone(),
-                        metrics.clone(),
-                        clock,
-                        core_config,
-                        node,
-                    )
-                    .await
-                    .map_err(StartError::Cluster)?;
-                    tracing::info!(node, "joined the cluster");
-                    let handle = EngineHandle::Remote(started.remote.clone());
-                    (pg, handle, Some(started.remote), None)
-                }
-                None => {
-                    let dir = settings.data_dir.clone();
-                    let cipher = settings.data_cipher.clone();
-                    let store: Arc<dyn Store> = Arc::new(
-                        tokio::task::spawn_blocking(move || SqliteStore::open_with(&dir, cipher))
-                            .await
-                            .expect("open does not panic")?,
-                    );
-                    let snapshot = {
-                        let store = store.clone();
-                        tokio::task::spawn_blocking(move || store.load())
-                            .await
-                            .expect("load does not panic")?
-                    };
-                    tracing::info!(
-                        tenants = snapshot.tenants.len(),
-                        agents = snapshot.agents.len(),
-                        live_interactions = snapshot.interactions.len(),
-                        "restored state"
-                    );
-                    let core = Core::restore(core_config, snapshot, clock.now());
-                    let outlet: Arc<dyn crate::engine::Outlet> = hub.clone();
-                    let (engine, jobs) =
-                        Engine::new(core, store.clone(), outlet, metrics.clone(), clock);
-                    let task = tokio::spawn(engine.run());
-                    (store, EngineHandle::Local(jobs), None, Some(task))
-                }
-            };
+                );
+                let snapshot = {
+                    let store = store.clone();
+                    tokio::task::spawn_blocking(move || store.load())
+                        .await
+                        .expect("load does not panic")?
+                };
+                tracing::info!(
+                    tenants = snapshot.tenants.len(),
+                    agents = snapshot.agents.len(),
+                    live_interactions = snapshot.interactions.len(),
+                    "restored state"
+                );
+                let core = Core::restore(core_config(&server_key), snapshot, clock.now());
+                let outlet: Arc<dyn crate::engine::Outlet> = hub.clone();
+                let (engine, jobs) =
+                    Engine::new(core, store.clone(), outlet, metrics.clone(), clock);
+                let task = tokio::spawn(engine.run());
+                (
+                    store,
+                    EngineHandle::Local(jobs),
+                    None,
+                    Some(task),
+                    server_key,
+                )
+            }
+        };
+        let guard = Arc::new(crate::guard::Guard::new(
+            settings.public_limits,
+            &server_key,
+        ));
         let limiter = LoginLimiter::new(settings.limits.login_attempts_per_minute);
         let state = AppState(Arc::new(AppInner {
             engine,
@@ -168,6 +194,7 @@ impl Application {
             local_addr,
             remote,
             node,
+            guard,
         }));
         let app = Self {
             listener,
@@ -236,6 +263,37 @@ impl Application {
     }
 }
 
+/// The configured server key; else, in a cluster, the one every node shares in PostgreSQL
+/// (made by the first node).
+async fn cluster_server_key(
+    settings: &Settings,
+    pg: &Arc<PostgresStore>,
+) -> Result<crate::guard::ServerKey, StartError> {
+    if let Some(key) = &settings.server_key {
+        return Ok(key.clone());
+    }
+    let pg = pg.clone();
+    let hex = tokio::task::spawn_blocking(move || pg.shared_secret("server-key"))
+        .await
+        .expect("does not panic")?;
+    Ok(crate::guard::ServerKey::from_hex(
+        &hex,
+        "the cluster's server key",
+    )?)
+}
+
+/// The configured server key; else `<data dir>/server.key` (made on first start).
+fn server_key(settings: &Settings) -> Result<crate::guard::ServerKey, StartError> {
+    if let Some(key) = &settings.server_key {
+        return Ok(key.clone());
+    }
+    // The store makes the directory too, but the key is needed before the store opens.
+    let _ = std::fs::create_dir_all(&settings.data_dir);
+    Ok(crate::guard::ServerKey::load_or_create(
+        &settings.data_dir.join("server.key"),
+    )?)
+}
+
 /// Creates what the config file declares and is missing. Existing records are left alone,
 /// so restarting with the same file is harmless.
 pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
@@ -276,6 +334,15 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
                 ring_timeout_ms: s.ring_timeout_ms.unwrap_or(20_000),
             };
             call_if_new(state, command, Extra::default()).await?;
+            if s.max_queue_length.is_some() || s.max_queue_wait_ms.is_some() {
+                let limits = AdminCommand::SetQueueLimits {
+                    tenant: tenant.clone(),
+                    service: s.name.clone(),
+                    max_queue_length: s.max_queue_length,
+                    max_queue_wait_ms: s.max_queue_wait_ms,
+                };
+                call(state, limits, Extra::default()).await?;
+            }
         }
         for a in &t.agents {
             let known: bool = retry(|| {

@@ -82,6 +82,14 @@ pub struct ClusterSettings {
     pub request_timeout_ms: u64,
     /// Prefix of every NATS subject, so several clusters can share one NATS server.
     pub name: String,
+    /// PEM roots for PostgreSQL TLS (`sslmode=require` in the URL); default the system's.
+    pub database_ca_file: Option<std::path::PathBuf>,
+    /// Require TLS to NATS (a `tls://` URL requires it too).
+    pub nats_tls: bool,
+    /// PEM roots for NATS TLS; default the system's.
+    pub nats_ca_file: Option<std::path::PathBuf>,
+    /// A NATS credentials file (`.creds`: user JWT and NKey seed).
+    pub nats_credentials_file: Option<std::path::PathBuf>,
 }
 
 impl ClusterSettings {
@@ -95,6 +103,10 @@ impl ClusterSettings {
             node_timeout_ms: 6_000,
             request_timeout_ms: 15_000,
             name: "baton".into(),
+            database_ca_file: None,
+            nats_tls: false,
+            nats_ca_file: None,
+            nats_credentials_file: None,
         }
     }
 }
@@ -150,6 +162,8 @@ pub struct Remote {
     timeout: Duration,
     /// The newest engine epoch seen; 0 before any.
     pub leader_epoch: AtomicI64,
+    /// Signs what this node sends to the engine.
+    signer: Arc<crate::cluster_auth::Signer>,
 }
 
 impl Remote {
@@ -160,6 +174,7 @@ impl Remote {
         hub: Arc<Hub>,
         metrics: Arc<Metrics>,
         timeout: Duration,
+        signer: Arc<crate::cluster_auth::Signer>,
     ) -> Result<Arc<Self>, String> {
         let mut replies = nats
             .subscribe(subjects.reply(node, "*"))
@@ -175,6 +190,7 @@ impl Remote {
             next: AtomicU64::new(1),
             timeout,
             leader_epoch: AtomicI64::new(0),
+            signer,
         });
         let weak = Arc::downgrade(&remote);
         tokio::spawn(async move {
@@ -188,17 +204,32 @@ impl Remote {
                 else {
                     continue;
                 };
+                // NATS itself answers "no responders" with an empty message; anything else
+                // must come from the engine.
+                let payload = if msg.payload.is_empty() {
+                    msg.payload
+                } else if let Some(body) = remote.signer.open(&msg.payload) {
+                    bytes::Bytes::copy_from_slice(body)
+                } else {
+                    remote.refused("reply");
+                    continue;
+                };
                 if let Some(tx) = remote
                     .pending
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&id)
                 {
-                    let _ = tx.send(msg.payload);
+                    let _ = tx.send(payload);
                 }
             }
         });
         Ok(remote)
+    }
+
+    /// Counts and logs a message that is not signed by a node of this cluster.
+    fn refused(&self, subject: &str) {
+        refused(&self.metrics, subject);
     }
 
     /// Publishes an envelope with a reply subject, in order with every earlier one.
@@ -212,7 +243,9 @@ impl Remote {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, tx);
-        let payload = serde_json::to_vec(envelope).expect("envelopes serialise");
+        let payload = self
+            .signer
+            .seal(&serde_json::to_vec(envelope).expect("envelopes serialise"));
         self.nats
             .publish_with_reply(
                 self.subjects.engine.clone(),
@@ -256,7 +289,9 @@ impl Remote {
     ) -> Result<(), ApiError> {
         let envelope = Envelope::Command { command, extra };
         if matches!(reply, ReplyTo::Nobody) {
-            let payload = serde_json::to_vec(&envelope).expect("envelopes serialise");
+            let payload = self
+                .signer
+                .seal(&serde_json::to_vec(&envelope).expect("envelopes serialise"));
             return self
                 .nats
                 .publish(self.subjects.engine.clone(), payload.into())
@@ -429,9 +464,20 @@ pub async fn start(
     core_config: CoreConfig,
     node: u16,
 ) -> Result<Cluster, String> {
-    let nats = async_nats::connect(&settings.nats_url)
-        .await
-        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.nats_url))?;
+    let nats = connect_nats(settings).await?;
+    // Only nodes that can read the cluster's database know this key: the engine takes
+    // commands signed with it and nothing else (see `crate::cluster_auth`).
+    let secret = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.shared_secret("engine-commands"))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot read the cluster secret: {e}"))?
+    };
+    let signer = Arc::new(
+        crate::cluster_auth::Signer::from_hex(&secret)
+            .ok_or("the cluster secret in the database is malformed")?,
+    );
     let subjects = Subjects::new(&settings.name);
     let timeout = Duration::from_millis(settings.request_timeout_ms);
     let remote = Remote::start(
@@ -441,6 +487,7 @@ pub async fn start(
         hub.clone(),
         metrics.clone(),
         timeout,
+        signer.clone(),
     )
     .await?;
 
@@ -449,10 +496,14 @@ pub async fn start(
         .subscribe(subjects.node(node))
         .await
         .map_err(|e| e.to_string())?;
-    let h = hub.clone();
+    let (h, sig, m) = (hub.clone(), signer.clone(), metrics.clone());
     tokio::spawn(async move {
         while let Some(msg) = mine.next().await {
-            let Ok(deliveries) = serde_json::from_slice::<Vec<Delivery>>(&msg.payload) else {
+            let Some(body) = sig.open(&msg.payload) else {
+                refused(&m, "node");
+                continue;
+            };
+            let Ok(deliveries) = serde_json::from_slice::<Vec<Delivery>>(body) else {
                 continue;
             };
             for d in deliveries {
@@ -470,10 +521,14 @@ pub async fn start(
         .subscribe(subjects.customers.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let h = hub.clone();
+    let (h, sig, m) = (hub.clone(), signer.clone(), metrics.clone());
     tokio::spawn(async move {
         while let Some(msg) = customers.next().await {
-            let Ok(batch) = serde_json::from_slice::<CustomerBatch>(&msg.payload) else {
+            let Some(body) = sig.open(&msg.payload) else {
+                refused(&m, "customers");
+                continue;
+            };
+            let Ok(batch) = serde_json::from_slice::<CustomerBatch>(body) else {
                 continue;
             };
             if batch.origin == node {
@@ -494,9 +549,13 @@ pub async fn start(
         .subscribe(subjects.down(node))
         .await
         .map_err(|e| e.to_string())?;
-    let (r, h) = (remote.clone(), hub.clone());
+    let (r, h, sig) = (remote.clone(), hub.clone(), signer.clone());
     tokio::spawn(async move {
-        while down.next().await.is_some() {
+        while let Some(msg) = down.next().await {
+            if sig.open(&msg.payload).is_none() {
+                r.refused("down");
+                continue;
+            }
             tracing::warn!("the engine took this node for dead; announcing its sockets again");
             reannounce(&r, &h).await;
         }
@@ -507,10 +566,14 @@ pub async fn start(
         .subscribe(subjects.leader.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let (r, h) = (remote.clone(), hub.clone());
+    let (r, h, sig) = (remote.clone(), hub.clone(), signer.clone());
     tokio::spawn(async move {
         while let Some(msg) = leaders.next().await {
-            let Ok(notice) = serde_json::from_slice::<LeaderNotice>(&msg.payload) else {
+            let Some(body) = sig.open(&msg.payload) else {
+                r.refused("leader");
+                continue;
+            };
+            let Ok(notice) = serde_json::from_slice::<LeaderNotice>(body) else {
                 continue;
             };
             if notice.epoch <= r.leader_epoch.fetch_max(notice.epoch, Ordering::SeqCst) {
@@ -528,8 +591,9 @@ pub async fn start(
     // Heartbeats.
     let alive = nats.clone();
     let alive_subject = subjects.alive.clone();
+    let sig = signer.clone();
     tokio::spawn(async move {
-        let payload = serde_json::to_vec(&node).expect("json");
+        let payload = sig.seal(&serde_json::to_vec(&node).expect("json"));
         loop {
             let _ = alive
                 .publish(alive_subject.clone(), payload.clone().into())
@@ -540,11 +604,11 @@ pub async fn start(
 
     // The publisher keeps the engine's messages in order.
     let (publisher, mut outbox) = mpsc::unbounded_channel::<Vec<(String, Vec<u8>)>>();
-    let p = nats.clone();
+    let (p, sig) = (nats.clone(), signer.clone());
     tokio::spawn(async move {
         while let Some(messages) = outbox.recv().await {
             for (subject, payload) in messages {
-                if let Err(e) = p.publish(subject, payload.into()).await {
+                if let Err(e) = p.publish(subject, sig.seal(&payload).into()).await {
                     tracing::warn!(error = %e, "could not publish to NATS");
                 }
             }
@@ -567,6 +631,7 @@ pub async fn start(
         clock,
         core_config,
         node,
+        signer,
     ));
     Ok(Cluster { remote, node })
 }
@@ -598,6 +663,7 @@ async fn contend(
     clock: Clock,
     core_config: CoreConfig,
     node: u16,
+    signer: Arc<crate::cluster_auth::Signer>,
 ) {
     let holder = format!("node-{node}-{}", crate::auth::new_id("run"));
     let ttl = settings.lease_ttl_ms as i64;
@@ -620,6 +686,7 @@ async fn contend(
                     node,
                     &holder,
                     epoch,
+                    &signer,
                 )
                 .await;
                 tracing::warn!(node, epoch, "this node no longer runs the engine");
@@ -645,6 +712,7 @@ async fn lead(
     node: u16,
     holder: &str,
     epoch: i64,
+    signer: &crate::cluster_auth::Signer,
 ) {
     store.set_fence(Some((holder.to_owned(), epoch)));
     let s = store.clone();
@@ -670,7 +738,7 @@ async fn lead(
         store.set_fence(None);
         return;
     };
-    let notice = serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json");
+    let notice = signer.seal(&serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json"));
     let _ = nats
         .publish(subjects.leader.clone(), notice.clone().into())
         .await;
@@ -683,7 +751,11 @@ async fn lead(
         tokio::select! {
             msg = inbox.next() => {
                 let Some(msg) = msg else { break };
-                let Ok(envelope) = serde_json::from_slice::<Envelope>(&msg.payload) else {
+                let Some(body) = signer.open(&msg.payload) else {
+                    refused(metrics, "engine");
+                    continue;
+                };
+                let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
                     tracing::warn!("unreadable envelope on the engine subject");
                     continue;
                 };
@@ -705,7 +777,11 @@ async fn lead(
             }
             msg = alive.next() => {
                 let Some(msg) = msg else { break };
-                if let Ok(n) = serde_json::from_slice::<u16>(&msg.payload) {
+                let Some(body) = signer.open(&msg.payload) else {
+                    refused(metrics, "alive");
+                    continue;
+                };
+                if let Ok(n) = serde_json::from_slice::<u16>(body) {
                     last_seen.insert(n, tokio::time::Instant::now());
                 }
             }
@@ -724,13 +800,45 @@ async fn lead(
                     tracing::warn!(node = n, "a node went silent: logging its sockets out");
                     let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
                     let _ = jobs.send(job).await;
-                    let _ = nats.publish(subjects.down(n), Vec::new().into()).await;
+                    let _ = nats.publish(subjects.down(n), signer.seal(&[]).into()).await;
                 }
             }
         }
     }
     engine_task.abort();
     store.set_fence(None);
+}
+
+/// Counts and logs a message on `subject` (its kind) without a valid cluster signature.
+fn refused(metrics: &Metrics, subject: &str) {
+    metrics
+        .rejected_cluster_messages
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(
+        subject,
+        "refused an unsigned or wrongly signed cluster message"
+    );
+}
+
+/// Connects to NATS with the cluster's TLS and credentials settings.
+async fn connect_nats(settings: &ClusterSettings) -> Result<async_nats::Client, String> {
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some(path) = &settings.nats_credentials_file {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("NATS credentials file {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &settings.nats_ca_file {
+        options = options.add_root_certificates(path.clone());
+    }
+    if settings.nats_tls {
+        options = options.require_tls(true);
+    }
+    options
+        .connect(&settings.nats_url)
+        .await
+        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.nats_url))
 }
 
 /// A random node number, never 0 (0 is the single-node hub).

@@ -49,6 +49,15 @@ struct Peers {
     customers: HashMap<u64, (InteractionId, Peer)>,
 }
 
+/// Why a customer socket was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerFull {
+    /// The interaction has this many sockets open already.
+    Interaction(usize),
+    /// The node's customer pool holds this many.
+    Pool(usize),
+}
+
 pub struct Hub {
     peers: Mutex<Peers>,
     next_id: AtomicU64,
@@ -115,6 +124,36 @@ impl Hub {
         let (peer, handle) = self.new_peer();
         self.lock().agents.insert(handle.id, peer);
         handle
+    }
+
+    /// Open agent sockets (the pool `limits.max_connections` bounds).
+    pub fn agent_connections(&self) -> usize {
+        self.lock().agents.len()
+    }
+
+    /// Registers a customer socket unless its interaction already has `per_interaction`
+    /// open or the customers' pool holds `pool`; checked and taken under one lock.
+    pub fn try_register_customer(
+        &self,
+        interaction: InteractionId,
+        per_interaction: usize,
+        pool: usize,
+    ) -> Result<PeerHandle, CustomerFull> {
+        let mut peers = self.lock();
+        if peers.customers.len() >= pool {
+            return Err(CustomerFull::Pool(pool));
+        }
+        let open = peers
+            .customers
+            .values()
+            .filter(|(i, _)| i == &interaction)
+            .count();
+        if open >= per_interaction {
+            return Err(CustomerFull::Interaction(per_interaction));
+        }
+        let (peer, handle) = self.new_peer();
+        peers.customers.insert(handle.id, (interaction, peer));
+        Ok(handle)
     }
 
     pub fn register_customer(&self, interaction: InteractionId) -> PeerHandle {

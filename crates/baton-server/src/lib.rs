@@ -6,11 +6,14 @@
 //!   batches, applies them, commits the batch's changes in one transaction (group commit),
 //!   and only then sends the events: no client ever sees a state that is not durable.
 //! - [`hub`]: the live sockets, each with a bounded send queue; a slow consumer is cut off.
+//! - [`guard`]: the public side's limits: chat grants, rate limits on new interactions, the
+//!   server key.
 //! - [`auth`]: token hashing, password hashing off the async threads, login rate limits.
 //! - [`http`]: the axum router: REST (`admin`, `sessions`, `ingress`), the agent and
 //!   customer WebSockets, ops endpoints, and the embedded web pages.
 //! - [`query`]: reads of the engine's state, as data (so they can cross nodes).
 //! - [`cluster`]: cluster mode: the engine lease in PostgreSQL, NATS between nodes.
+//! - [`cluster_auth`]: signatures on what nodes send the engine.
 //! - [`metrics`]: counters exposed in Prometheus text at `/metrics`.
 //! - [`tls`]: HTTPS and WSS on the listen address; PEM loading; the demo's self-signed certificate.
 //! - [`app`]: [`Application`], which wires it all and runs until a shutdown future resolves.
@@ -18,8 +21,10 @@
 pub mod app;
 pub mod auth;
 pub mod cluster;
+pub mod cluster_auth;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod metrics;

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub commit_commands: AtomicU64,
     pub commit_micros: AtomicU64,
     pub purged_transfer_data: AtomicU64,
+    /// Cluster messages (any subject) without a valid signature.
+    pub rejected_cluster_messages: AtomicU64,
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
@@ -47,7 +49,7 @@ impl Metrics {
     /// Renders Prometheus text; `extra` holds gauges computed at scrape time.
     pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             (
                 "baton_agent_connections_total",
                 "Agent WebSockets accepted",
@@ -108,6 +110,11 @@ impl Metrics {
                 "baton_purged_transfer_data_total",
                 "Transfer data deleted by retention",
                 &self.purged_transfer_data,
+            ),
+            (
+                "baton_rejected_cluster_messages_total",
+                "Cluster messages refused for a missing or wrong signature",
+                &self.rejected_cluster_messages,
             ),
         ];
         for (name, help, value) in counters {

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 pub enum Query {
     /// Whether some integration lists this origin (agent sockets from CRM pages).
     OriginAllowed(String),
+    /// Every origin any integration lists (`frame-ancestors` of `/widget/`).
+    FrameOrigins,
     Integration {
         tenant: TenantId,
         key: String,
@@ -50,6 +52,13 @@ pub fn answer(core: &Core, query: &Query) -> Value {
             core.integrations()
                 .any(|i| i.allowed_origins.iter().any(|o| o == origin))
         ),
+        Query::FrameOrigins => {
+            let origins: std::collections::BTreeSet<&String> = core
+                .integrations()
+                .flat_map(|i| i.allowed_origins.iter())
+                .collect();
+            json!(origins)
+        }
         Query::Integration { tenant, key } => json!(core.integration(tenant, key).cloned()),
         Query::TenantExists(tenant) => json!(core.tenant(tenant).is_some()),
         Query::AgentExists { tenant, username } => {

@@ -90,6 +90,12 @@ pub struct Settings {
     pub tls: Option<crate::tls::TlsConfig>,
     /// Cluster mode (PostgreSQL + NATS) instead of the embedded store.
     pub cluster: Option<crate::cluster::ClusterSettings>,
+    /// Limits on the public, customer-facing side (`[public_limits]`).
+    pub public_limits: crate::guard::PublicLimits,
+    /// Caps on messages, notes, variables and queues (`[interaction_limits]`).
+    pub interaction_limits: baton_core::InteractionLimits,
+    /// The server key (`server_key_file`, `BATON_SERVER_KEY`); `None` = `<data dir>/server.key`.
+    pub server_key: Option<crate::guard::ServerKey>,
 }
 
 impl Default for Settings {
@@ -106,6 +112,9 @@ impl Default for Settings {
             data_cipher: None,
             tls: None,
             cluster: None,
+            public_limits: crate::guard::PublicLimits::default(),
+            interaction_limits: baton_core::InteractionLimits::default(),
+            server_key: None,
         }
     }
 }
@@ -128,6 +137,20 @@ pub struct ConfigFile {
     pub database: Option<String>,
     /// `nats://…`: the cluster's message bus.
     pub nats: Option<String>,
+    /// PEM roots for PostgreSQL TLS (`?sslmode=require` in `database`).
+    pub database_ca_file: Option<PathBuf>,
+    /// Require TLS to NATS.
+    pub nats_tls: Option<bool>,
+    /// PEM roots for NATS TLS.
+    pub nats_ca_file: Option<PathBuf>,
+    /// NATS credentials (`.creds`) file.
+    pub nats_credentials_file: Option<PathBuf>,
+    /// `[public_limits]`: rate and socket limits for customers (see `guard`).
+    pub public_limits: Option<crate::guard::PublicLimits>,
+    /// `[interaction_limits]`: message, note, variable and queue caps.
+    pub interaction_limits: Option<baton_core::InteractionLimits>,
+    /// File holding the server key (64 hex characters); the same on every cluster node.
+    pub server_key_file: Option<PathBuf>,
     pub tenants: Vec<TenantConfig>,
     /// The file this came from, for errors found while applying it.
     #[serde(skip)]
@@ -223,6 +246,12 @@ pub struct ServiceConfig {
     /// start when any of the three is given.
     #[serde(default)]
     pub dispositions: Option<Vec<DispositionEntry>>,
+    /// Customers waiting at most; more are refused (`rate_limited`). 0 = no limit.
+    #[serde(default)]
+    pub max_queue_length: Option<u32>,
+    /// Longest unanswered wait, in milliseconds; then the chat ends. 0 = no limit.
+    #[serde(default)]
+    pub max_queue_wait_ms: Option<u64>,
 }
 
 impl ServiceConfig {

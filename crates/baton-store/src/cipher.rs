@@ -45,6 +45,10 @@ pub enum CipherError {
     Malformed,
     #[error("stored transfer data does not decrypt with data key {0:?}: wrong key or altered row")]
     Tampered(String),
+    #[error(
+        "stored transfer data is plaintext while encryption is on: refused (a row written outside Baton?)"
+    )]
+    Plaintext,
 }
 
 /// The data keys and which one encrypts new values.
@@ -189,7 +193,7 @@ impl DataCipher {
         self.encrypt_with_aad(plaintext, b"")
     }
 
-    /// Decrypts a value from [`encrypt`](Self::encrypt); plaintext (no `v1:`) passes through.
+    /// Decrypts a value from [`encrypt`](Self::encrypt); plaintext (no `v1:`) is refused.
     pub fn decrypt(&self, stored: &str) -> Result<String, CipherError> {
         self.decrypt_with_aad(stored, b"")
     }
@@ -216,10 +220,12 @@ impl DataCipher {
         )
     }
 
-    /// Decrypts a value bound to `aad`. Plaintext (no `v1:`) passes through unchanged.
+    /// Decrypts a value bound to `aad`. A value without the `v1:` prefix is refused: with
+    /// encryption on, plaintext in the store was not written by Baton (or predates the key,
+    /// and [`is_sealed`] lets the store's one-time upgrade find those rows).
     pub fn decrypt_with_aad(&self, stored: &str, aad: &[u8]) -> Result<String, CipherError> {
         let Some(rest) = stored.strip_prefix(PREFIX) else {
-            return Ok(stored.to_owned());
+            return Err(CipherError::Plaintext);
         };
         let mut parts = rest.splitn(3, ':');
         let (Some(id), Some(nonce), Some(sealed)) = (parts.next(), parts.next(), parts.next())
@@ -252,6 +258,11 @@ impl DataCipher {
             .and_then(|r| r.split_once(':'))
             .is_some_and(|(id, _)| id == self.current)
     }
+}
+
+/// Whether a stored value is encrypted (has the `v1:` prefix).
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(PREFIX)
 }
 
 /// Reads a stored value when the store may or may not have a cipher.
@@ -290,7 +301,8 @@ mod tests {
         assert!(!stored.contains("C-1042"));
         assert_ne!(stored, c.encrypt(text), "a fresh nonce each time");
         assert_eq!(c.decrypt(&stored).unwrap(), text);
-        assert_eq!(c.decrypt("{\"plain\":1}").unwrap(), "{\"plain\":1}");
+        // With a key configured, a value that is not sealed is never taken as plaintext.
+        assert_eq!(c.decrypt("{\"plain\":1}"), Err(CipherError::Plaintext));
     }
 
     #[test]

@@ -8,11 +8,13 @@
 //! - [`cipher`]: [`DataCipher`], AES-256-GCM encryption at rest of transfer-data content.
 //! - [`sqlite`]: the embedded implementation (WAL, `synchronous=FULL`, migrations at open).
 //! - [`postgres`]: the cluster implementation, with the engine lease and optimistic versions.
+//! - [`pg_tls`]: TLS to PostgreSQL (`sslmode=require`) with rustls.
 //!
 //! Records are stored as JSON bodies beside the few columns that are queried. Transfer-data
 //! content lives in its own table so retention can delete it and keep the history.
 
 pub mod cipher;
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 
@@ -23,6 +25,7 @@ use baton_protocol::Millis;
 
 pub use self::postgres::PostgresStore;
 pub use cipher::{CipherError, DataCipher};
+pub use pg_tls::PgTlsOptions;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,10 @@ pub enum StoreError {
     Cipher(#[from] cipher::CipherError),
     #[error("the database schema is version {found}, newer than this binary ({supported})")]
     TooNew { found: i64, supported: i64 },
+    #[error(transparent)]
+    Tls(#[from] pg_tls::PgTlsError),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -15,9 +15,11 @@ use baton_protocol::{Millis, TransferData};
 use postgres::{Client, NoTls, Transaction};
 
 use crate::cipher::{self, DataCipher};
+use crate::pg_tls::{PgTlsOptions, RustlsConnect};
 use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE services (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE integrations (tenant TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tenant, key));
@@ -40,7 +42,11 @@ CREATE TABLE legs (
 CREATE INDEX legs_interaction ON legs (interaction_id, created_at);
 CREATE TABLE transfer_data (leg_id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL);
-"#];
+"#,
+    r#"
+CREATE TABLE cluster_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#,
+];
 
 /// Milliseconds on the database's clock, so nodes with skewed clocks agree on leases.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
@@ -84,8 +90,13 @@ pub struct PostgresStore {
     cipher: Option<DataCipher>,
 }
 
-fn connect(url: &str, schema: Option<&str>) -> StoreResult<Client> {
-    let mut client = Client::connect(url, NoTls)?;
+fn connect(url: &str, schema: Option<&str>, tls: &PgTlsOptions) -> StoreResult<Client> {
+    let config: postgres::Config = url.parse()?;
+    let mut client = match config.get_ssl_mode() {
+        postgres::config::SslMode::Require => config.connect(RustlsConnect::new(tls)?),
+        _ => config.connect(NoTls),
+    }
+    .map_err(|e| StoreError::Connect(error_chain(&e)))?;
     if let Some(schema) = schema {
         let quoted = format!("\"{}\"", schema.replace('"', ""));
         client.batch_execute(&format!(
@@ -93,6 +104,18 @@ fn connect(url: &str, schema: Option<&str>) -> StoreResult<Client> {
         ))?;
     }
     Ok(client)
+}
+
+/// An error and its causes, so a refused certificate says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 impl PostgresStore {
@@ -109,8 +132,19 @@ impl PostgresStore {
         schema: Option<&str>,
         cipher: Option<DataCipher>,
     ) -> StoreResult<Self> {
-        let mut writer = connect(url, schema)?;
-        let reader = connect(url, schema)?;
+        Self::open_with_tls(url, schema, cipher, &PgTlsOptions::default())
+    }
+
+    /// [`PostgresStore::open_with`], verifying the server with `tls` when the URL says
+    /// `sslmode=require` (see [`crate::pg_tls`]).
+    pub fn open_with_tls(
+        url: &str,
+        schema: Option<&str>,
+        cipher: Option<DataCipher>,
+        tls: &PgTlsOptions,
+    ) -> StoreResult<Self> {
+        let mut writer = connect(url, schema, tls)?;
+        let reader = connect(url, schema, tls)?;
         migrate(&mut writer)?;
         Ok(Self {
             writer: Mutex::new(Conn(Some(writer))),
@@ -162,6 +196,37 @@ impl PostgresStore {
     /// Every later commit must prove this node still holds this epoch of the lease.
     pub fn set_fence(&self, fence: Option<(String, i64)>) {
         *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = fence;
+    }
+
+    /// A random 32-byte secret (64 hex digits) shared by every node of the cluster: made
+    /// by the first node that asks for `name`, read by the others. Whoever can read this
+    /// database can run the cluster anyway, so the database is where the secret lives.
+    pub fn shared_secret(&self, name: &str) -> StoreResult<String> {
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut conn = self.writer();
+        conn.execute(
+            "INSERT INTO cluster_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &fresh],
+        )?;
+        Ok(conn
+            .query_one(
+                "SELECT value FROM cluster_secrets WHERE name = $1",
+                &[&name],
+            )?
+            .get(0))
+    }
+
+    /// Whether this store's connections are TLS (for tests and `/readyz` diagnostics).
+    pub fn uses_tls(&self) -> StoreResult<bool> {
+        Ok(self
+            .reader()
+            .query_one(
+                "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                &[],
+            )?
+            .get(0))
     }
 }
 
@@ -474,5 +539,66 @@ impl Store for PostgresStore {
     fn ping(&self) -> StoreResult<()> {
         self.reader().query_one("SELECT 1", &[])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    //! Against the PostgreSQL of this machine (Debian's, with its `snakeoil` certificate for
+    //! `localhost`), like the cluster tests.
+    use super::*;
+    use std::path::PathBuf;
+
+    const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    /// A public root that never signed the local server's certificate.
+    const OTHER_CA: &str = "/etc/ssl/certs/ISRG_Root_X1.pem";
+
+    fn options(ca: Option<&str>) -> PgTlsOptions {
+        PgTlsOptions {
+            ca_file: ca.map(PathBuf::from),
+        }
+    }
+
+    #[test]
+    fn sslmode_require_is_tls_verified_against_the_ca() {
+        let url = "postgres://postgres@localhost:5432/test?sslmode=require";
+        let store =
+            PostgresStore::open_with_tls(url, Some("tls_test"), None, &options(Some(SNAKEOIL)))
+                .expect("TLS to the local server, verified with its certificate");
+        assert!(store.uses_tls().unwrap());
+        // A CA that did not sign the server's certificate: refused, not downgraded.
+        let err =
+            PostgresStore::open_with_tls(url, Some("tls_test"), None, &options(Some(OTHER_CA)))
+                .err()
+                .expect("an unverified certificate is refused")
+                .to_string();
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+        // A name the certificate does not carry is refused too.
+        let by_ip = "postgres://postgres@127.0.0.1:5432/test?sslmode=require";
+        assert!(
+            PostgresStore::open_with_tls(by_ip, Some("tls_test"), None, &options(Some(SNAKEOIL)))
+                .is_err()
+        );
+        // Without sslmode=require nothing changes: no TLS.
+        let plain = PostgresStore::open_with_tls(
+            "postgres://postgres@127.0.0.1:5432/test",
+            Some("tls_test"),
+            None,
+            &options(None),
+        )
+        .unwrap();
+        assert!(!plain.uses_tls().unwrap());
+    }
+
+    #[test]
+    fn every_node_reads_the_same_shared_secret() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("secret_test_{}", std::process::id());
+        let a = PostgresStore::open(url, Some(&schema)).unwrap();
+        let b = PostgresStore::open(url, Some(&schema)).unwrap();
+        let s = a.shared_secret("cluster").unwrap();
+        assert_eq!(s.len(), 64);
+        assert_eq!(b.shared_secret("cluster").unwrap(), s);
+        assert_ne!(b.shared_secret("other").unwrap(), s);
     }
 }

@@ -14,7 +14,8 @@ use crate::cipher::{self, DataCipher};
 use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
 
 /// Migrations, applied in order at open. Append only.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE services (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE integrations (tenant TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tenant, key));
@@ -36,7 +37,11 @@ CREATE TABLE legs (
     body TEXT NOT NULL);
 CREATE INDEX legs_interaction ON legs (interaction_id, created_at);
 CREATE TABLE transfer_data (leg_id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, data TEXT NOT NULL);
-"#];
+"#,
+    r#"
+CREATE TABLE store_flags (name TEXT PRIMARY KEY);
+"#,
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -101,32 +106,60 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Re-encrypts every stored transfer-data row that is plaintext or was written with a
-    /// key other than the current one, then truncates the WAL so the old bytes leave the
-    /// disk. Returns how many rows were rewritten. Without a cipher, does nothing.
+    /// Re-encrypts every stored transfer-data row that was written with a key other than
+    /// the current one, then truncates the WAL so the old bytes leave the disk. Plaintext
+    /// rows are encrypted only the first time a key is configured (the store remembers it);
+    /// after that a plaintext row was not written by Baton and is left to be refused on
+    /// read. Returns how many rows were rewritten. Without a cipher, does nothing.
     pub fn reencrypt_transfer_data(&self) -> StoreResult<usize> {
         let Some(c) = &self.cipher else {
             return Ok(0);
         };
         let rewritten = self.with(|conn| {
             let tx = conn.transaction()?;
+            let upgraded: bool = tx
+                .query_row(
+                    "SELECT 1 FROM store_flags WHERE name = 'transfer_data_encrypted'",
+                    [],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
             let rows: Vec<(String, String)> = {
                 let mut stmt = tx.prepare("SELECT leg_id, data FROM transfer_data")?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<Result<_, _>>()?
             };
             let mut n = 0;
+            let mut planted = 0;
             for (leg, stored) in rows {
                 if c.is_current(&stored) {
                     continue;
                 }
-                let plain = c.decrypt_with_aad(&stored, leg.as_bytes())?;
+                let plain = if cipher::is_sealed(&stored) {
+                    c.decrypt_with_aad(&stored, leg.as_bytes())?
+                } else if !upgraded {
+                    stored
+                } else {
+                    planted += 1;
+                    continue;
+                };
                 tx.execute(
                     "UPDATE transfer_data SET data = ?1 WHERE leg_id = ?2",
                     params![c.encrypt_with_aad(&plain, leg.as_bytes()), leg],
                 )?;
                 n += 1;
             }
+            if planted > 0 {
+                tracing::error!(
+                    rows = planted,
+                    "plaintext transfer-data rows found in an encrypted store; they are refused on read"
+                );
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO store_flags (name) VALUES ('transfer_data_encrypted')",
+                [],
+            )?;
             tx.commit()?;
             if n > 0 {
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -427,11 +460,18 @@ impl Store for SqliteStore {
 
     fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize> {
         self.with(|conn| {
-            Ok(conn.execute(
+            let n = conn.execute(
                 "DELETE FROM transfer_data WHERE interaction_id IN \
                  (SELECT id FROM interactions WHERE tenant = ?1 AND completed_at IS NOT NULL AND completed_at < ?2)",
                 params![tenant.as_str(), before],
-            )?)
+            )?;
+            // `secure_delete` zeroes the deleted cells in the pages written now; the older
+            // copies of those pages still sit in the WAL until a checkpoint moves the
+            // current pages into the database and the WAL is cut to zero bytes.
+            if n > 0 {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            Ok(n)
         })
     }
 
@@ -516,6 +556,72 @@ mod tests {
             !files_contain(&dir, "C-SECRET"),
             "the old plaintext stayed on disk"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_plaintext_row_planted_in_an_encrypted_store_is_refused() {
+        let dir = tempfile_dir("planted");
+        let key = || Some(DataCipher::parse(K1).unwrap());
+        let store = SqliteStore::open_with(&dir, key()).unwrap();
+        store.commit(&data_batch("leg-1")).unwrap();
+        // Someone with write access to the file puts a plaintext row in.
+        store
+            .with(|c| {
+                Ok(c.execute(
+                    "INSERT INTO transfer_data (leg_id, interaction_id, data) VALUES ('leg-2', 'i1', '{\"forged\":1}')",
+                    [],
+                )?)
+            })
+            .unwrap();
+        let planted = TransferId("leg-2".into());
+        let err = store.transfer_data(&planted).unwrap_err().to_string();
+        assert!(err.contains("plaintext"), "{err}");
+        drop(store);
+        // A restart does not launder it: the one-time upgrade already ran.
+        let store = SqliteStore::open_with(&dir, key()).unwrap();
+        assert!(store.transfer_data(&planted).is_err());
+        let leg = TransferId("leg-1".into());
+        assert_eq!(store.transfer_data(&leg).unwrap().as_deref(), Some(SECRET));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_retention_purge_leaves_no_plaintext_in_the_database_or_the_wal() {
+        let dir = tempfile_dir("purge");
+        let store = SqliteStore::open(&dir).unwrap();
+        let mut batch = data_batch("leg-1");
+        batch.changes.tenants.push(Tenant {
+            id: TenantId("t".into()),
+            settings: Default::default(),
+            desk: Default::default(),
+        });
+        store.commit(&batch).unwrap();
+        store
+            .with(|c| {
+                Ok(c.execute(
+                    "INSERT INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
+                     VALUES ('i1', 't', 'completed', 5, 'h', 1, '{}')",
+                    [],
+                )?)
+            })
+            .unwrap();
+        assert!(
+            files_contain(&dir, "C-SECRET"),
+            "the test needs the plaintext on disk first"
+        );
+        assert_eq!(
+            store
+                .purge_transfer_data(&TenantId("t".into()), 10)
+                .unwrap(),
+            1
+        );
+        assert!(
+            !files_contain(&dir, "C-SECRET"),
+            "purged transfer data is still on disk (database or WAL)"
+        );
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use baton_server::cluster::ClusterSettings;
+use baton_server::guard::ServerKey;
 use baton_server::settings::Secret;
 use baton_server::tls::TlsConfig;
 use baton_server::{Application, ConfigFile, Settings};
@@ -69,6 +70,9 @@ pub struct ServeArgs {
     /// Cluster mode: the NATS server carrying events between nodes.
     #[arg(long, env = "BATON_NATS", requires = "database")]
     pub nats: Option<String>,
+    /// Cluster mode: a NATS credentials file (`.creds`) for this node.
+    #[arg(long, env = "BATON_NATS_CREDENTIALS")]
+    pub nats_credentials: Option<PathBuf>,
     /// A PostgreSQL schema for Baton's tables (created if missing).
     #[arg(long)]
     pub database_schema: Option<String>,
@@ -88,6 +92,11 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert (unencrypted).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// File holding the server key (64 hex characters), which signs chat grants; every
+    /// cluster node needs the same. Env BATON_SERVER_KEY holds the key directly.
+    /// [default: <data dir>/server.key, made on first start]
+    #[arg(long, env = "BATON_SERVER_KEY_FILE")]
+    pub server_key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -131,6 +140,15 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         if let Some(v) = file.limits {
             s.limits = v;
         }
+        if let Some(v) = file.public_limits {
+            s.public_limits = v;
+        }
+        if let Some(v) = file.interaction_limits {
+            s.interaction_limits = v;
+        }
+        if let Some(v) = &file.server_key_file {
+            s.server_key = Some(server_key_file(v)?);
+        }
         if let Some(v) = &file.data_key_file {
             s.data_cipher = Some(DataCipher::from_file(v).map_err(|e| e.to_string())?);
         }
@@ -155,12 +173,27 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         s.cluster = Some(ClusterSettings::new(db.clone(), nats.clone()));
     }
     if let Some(cluster) = s.cluster.as_mut() {
+        cluster.database_ca_file = s.seed.database_ca_file.clone();
+        cluster.nats_tls = s.seed.nats_tls.unwrap_or(false);
+        cluster.nats_ca_file = s.seed.nats_ca_file.clone();
+        cluster.nats_credentials_file = args
+            .nats_credentials
+            .clone()
+            .or(s.seed.nats_credentials_file.clone());
         cluster.schema = args.database_schema.clone().or(cluster.schema.take());
         cluster.node_id = args.node_id.or(cluster.node_id);
         cluster.name = args.cluster_name.clone();
     }
     if let Some(cipher) = data_cipher(args)? {
         s.data_cipher = Some(cipher);
+    }
+    if let Some(path) = &args.server_key_file {
+        s.server_key = Some(server_key_file(path)?);
+    } else if let Ok(text) = std::env::var("BATON_SERVER_KEY")
+        && !text.trim().is_empty()
+    {
+        s.server_key =
+            Some(ServerKey::from_hex(&text, "BATON_SERVER_KEY").map_err(|e| e.to_string())?);
     }
     // The flags replace the file's `[tls]` as a pair (clap makes them come together).
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -171,6 +204,12 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         s.tls = Some(TlsConfig::load(&cert, &key).map_err(|e| e.to_string())?);
     }
     Ok(s)
+}
+
+fn server_key_file(path: &std::path::Path) -> Result<ServerKey, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the server key {}: {e}", path.display()))?;
+    ServerKey::from_hex(&text, &path.display().to_string()).map_err(|e| e.to_string())
 }
 
 /// Transfer-data keys: `--data-key-file` / `BATON_DATA_KEY_FILE`, else `BATON_DATA_KEY`,

@@ -55,6 +55,8 @@ pub fn demo_tenant(origins: Vec<String>) -> TenantConfig {
                     disposition("not-resolved", "Not resolved", T::Failure),
                     disposition("spam", "Spam", T::Spam),
                 ]),
+                max_queue_length: None,
+                max_queue_wait_ms: None,
             })
             .collect(),
         agents: vec![
@@ -176,7 +178,14 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     );
     println!("  Alice's CRM:    {base}/demo-crm/?agent=alice");
     println!("  Bob's CRM:      {base}/demo-crm/?agent=bob");
-    println!("  Customer chat:  {base}/chat/?ingress={DEMO_INGRESS}");
+    // A signed grant, not the ingress token: the link is meant to be shared (see SECURITY.md).
+    let state = app.state();
+    let grant = state.guard.grants.sign(&baton_server::guard::Grant {
+        tenant: baton_core::TenantId("demo".into()),
+        service: None,
+        expires_at: state.clock.now() + state.guard.limits.chat_grant_max_ttl_secs as i64 * 1000,
+    });
+    println!("  Customer chat:  {base}/chat/?grant={grant}");
     println!("  Agent widget:   {base}/widget/");
     println!(
         "  Bright Pattern integrations: integrationKey \"{EXAMPLE_INTEGRATION}\", bpatternDomain={addr}, tenant \"demo\" (more origins with --allow-origin)"

@@ -44,6 +44,11 @@ async fn upgrade(
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
+    let socket_origin = match &origin {
+        None => SocketOrigin::NotBrowser,
+        Some(o) if own_origin(&headers, o) => SocketOrigin::Own,
+        Some(o) => SocketOrigin::Foreign(o.clone()),
+    };
     if let Some(origin) = &origin
         && !origin_allowed(&state, &headers, origin).await
     {
@@ -66,18 +71,33 @@ async fn upgrade(
     ws.read_buffer_size(8 * 1024)
         .max_message_size(max * 2)
         .max_frame_size(max * 2)
-        .on_upgrade(move |socket| run(state, socket, origin.is_some()))
+        .on_upgrade(move |socket| run(state, socket, socket_origin))
 }
 
-/// A browser may connect from the server's own pages or from a registered CRM origin.
-pub(crate) async fn origin_allowed(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+/// Who opened an agent socket, as the `Origin` header tells: it decides what a hello may
+/// claim as its host page (`hostOrigin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SocketOrigin {
+    /// No `Origin`: not a browser (a server-side client); it has no host page.
+    NotBrowser,
+    /// Baton's own pages: the widget, which reports the page that embeds it.
+    Own,
+    /// A CRM page's own script: its host page is this origin, whatever the hello says.
+    Foreign(String),
+}
+
+/// Whether `origin` is the origin this request was sent to (Baton's own pages).
+fn own_origin(headers: &HeaderMap, origin: &str) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    if !host.is_empty()
-        && (origin == format!("http://{host}") || origin == format!("https://{host}"))
-    {
+    !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+}
+
+/// A browser may connect from the server's own pages or from a registered CRM origin.
+pub(crate) async fn origin_allowed(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+    if own_origin(headers, origin) {
         return true;
     }
     state
@@ -102,7 +122,7 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
         .await;
 }
 
-async fn run(state: AppState, socket: WebSocket, browser: bool) {
+async fn run(state: AppState, socket: WebSocket, origin: SocketOrigin) {
     let (mut sink, mut stream) = socket.split();
     let hello_timeout = Duration::from_millis(state.settings.limits.hello_timeout_ms);
     let hello = match tokio::time::timeout(hello_timeout, next_text(&mut stream)).await {
@@ -121,7 +141,7 @@ async fn run(state: AppState, socket: WebSocket, browser: bool) {
             return close(&mut sink, 1008, "no hello").await;
         }
     };
-    let login = match check_hello(&state, &hello, browser).await {
+    let login = match check_hello(&state, &hello, &origin).await {
         Ok(login) => login,
         Err(error) => {
             tracing::info!(code = error.code, "hello refused");
@@ -189,7 +209,11 @@ struct HelloOk {
     integration_key: Option<String>,
 }
 
-async fn check_hello(state: &AppState, text: &str, browser: bool) -> Result<HelloOk, ApiError> {
+async fn check_hello(
+    state: &AppState,
+    text: &str,
+    origin: &SocketOrigin,
+) -> Result<HelloOk, ApiError> {
     let hello: HelloArgs = match ClientFrame::parse(text) {
         Ok(ClientFrame::Hello(hello)) => hello,
         Ok(_) => {
@@ -206,6 +230,7 @@ async fn check_hello(state: &AppState, text: &str, browser: bool) -> Result<Hell
             format!("protocol {} is not spoken here; use 1", hello.protocol),
         ));
     }
+    check_host_claim(&hello, origin)?;
     let hash = auth::token_hash(&hello.token);
     let store = state.store.clone();
     let session = tokio::task::spawn_blocking(move || store.session(&hash))
@@ -228,7 +253,7 @@ async fn check_hello(state: &AppState, text: &str, browser: bool) -> Result<Hell
                 format!("no integration {key:?}"),
             ));
         };
-        if browser {
+        if *origin != SocketOrigin::NotBrowser {
             let allowed = hello
                 .host_origin
                 .as_ref()
@@ -249,6 +274,30 @@ async fn check_hello(state: &AppState, text: &str, browser: bool) -> Result<Hell
         session: session.session,
         integration_key: hello.integration_key,
     })
+}
+
+/// The host page a hello claims must be one it can stand for (issue 12, widget takeover):
+/// a claim needs an integration key (the tenant's list of host pages is per key), and only
+/// Baton's own widget may report a page other than its socket's origin; a CRM page's
+/// script speaks for its own origin only. (A client that is not a browser can send any
+/// `Origin`; it already holds the agent's token, so there is nothing for it to take over.)
+fn check_host_claim(hello: &HelloArgs, origin: &SocketOrigin) -> Result<(), ApiError> {
+    let Some(host) = &hello.host_origin else {
+        return Ok(());
+    };
+    if hello.integration_key.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::NotEnoughPrivileges,
+            "a hello that names a hostOrigin must name its integrationKey",
+        ));
+    }
+    match origin {
+        SocketOrigin::Foreign(socket) if socket != host => Err(ApiError::new(
+            ErrorCode::NotEnoughPrivileges,
+            format!("hostOrigin {host} is not this socket's origin {socket}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {

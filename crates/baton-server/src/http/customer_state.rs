@@ -14,7 +14,6 @@ use utoipa::ToSchema;
 use super::CustomerAuth;
 use crate::app::AppState;
 use crate::error::{HttpError, HttpResult};
-use crate::http::ingress::MAX_MESSAGE_CHARS;
 use crate::query::Query;
 
 pub fn router() -> Router<AppState> {
@@ -58,6 +57,6 @@ pub(crate) async fn customer_state(
     };
     Ok(Json(CustomerPageState {
         state: view,
-        max_message_chars: MAX_MESSAGE_CHARS,
+        max_message_chars: state.settings.interaction_limits.max_message_chars,
     }))
 }

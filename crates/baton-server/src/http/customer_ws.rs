@@ -18,8 +18,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::engine::Extra;
 use crate::error::HttpError;
-use crate::http::ingress::MAX_MESSAGE_CHARS;
-use crate::hub::{Outbound, PeerHandle};
+use crate::hub::{CustomerFull, Outbound, PeerHandle};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws/customer", get(upgrade))
@@ -43,9 +42,6 @@ async fn upgrade(
         )
         .into_response();
     };
-    if let Some(refused) = super::refuse_if_full(&state) {
-        return refused;
-    }
     let interaction = match super::customer_interaction(&state, &token).await {
         Ok(id) => id,
         Err(e) => return e.into_response(),
@@ -58,10 +54,61 @@ async fn upgrade(
         return HttpError::new(ErrorCode::NoInteraction, "the interaction has ended")
             .into_response();
     }
+    // The customers' own pool, and a few sockets per customer (tabs), taken now so that
+    // concurrent upgrades cannot pass the caps together.
+    let limits = state.guard.limits;
+    let handle = match state.hub.try_register_customer(
+        interaction.clone(),
+        limits.sockets_per_customer,
+        limits.max_customer_connections,
+    ) {
+        Ok(handle) => handle,
+        Err(full) => {
+            state
+                .metrics
+                .refused_connections
+                .fetch_add(1, Ordering::Relaxed);
+            return customer_refused(full).into_response();
+        }
+    };
+    let slot = Slot {
+        hub: state.hub.clone(),
+        id: handle.id,
+    };
     let max = state.settings.limits.max_frame_bytes;
     ws.read_buffer_size(8 * 1024)
         .max_message_size(max)
-        .on_upgrade(move |socket| run(state, socket, interaction))
+        .on_upgrade(move |socket| run(state, socket, interaction, handle, slot))
+}
+
+fn customer_refused(full: CustomerFull) -> HttpError {
+    match full {
+        CustomerFull::Interaction(n) => HttpError::new(
+            ErrorCode::RateLimited,
+            format!("this chat already has {n} open connections; close one first"),
+        ),
+        CustomerFull::Pool(n) => {
+            let mut e = HttpError::new(
+                ErrorCode::RateLimited,
+                format!("this node holds its maximum of {n} customer connections"),
+            );
+            e.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+            e
+        }
+    }
+}
+
+/// A registered customer socket; unregistered when dropped, even when the upgrade never
+/// completes (the client went away), so a refused or dropped upgrade frees its place.
+struct Slot {
+    hub: std::sync::Arc<crate::hub::Hub>,
+    id: u64,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.hub.unregister(self.id);
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,11 +123,11 @@ struct CustomerFrame {
 }
 
 /// The first frame on a customer socket: the limits a page checks before sending.
-fn limits_frame() -> String {
+fn limits_frame(max_message_chars: usize) -> String {
     ServerFrame::event(
         "limits",
         vec![baton_protocol::frame::arg(
-            &serde_json::json!({"maxMessageChars": MAX_MESSAGE_CHARS}),
+            &serde_json::json!({"maxMessageChars": max_message_chars}),
         )],
     )
     .to_text()
@@ -105,23 +152,29 @@ async fn typing(
     state.engine.call(command, Extra::default()).await.err()
 }
 
-async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
+async fn run(
+    state: AppState,
+    socket: WebSocket,
+    interaction: InteractionId,
+    handle: PeerHandle,
+    slot: Slot,
+) {
     let (mut sink, mut stream) = socket.split();
     state
         .metrics
         .customer_connections
         .fetch_add(1, Ordering::Relaxed);
+    let max_chars = state.settings.interaction_limits.max_message_chars;
     let PeerHandle {
         id, mut rx, kill, ..
-    } = state.hub.register_customer(interaction.clone());
+    } = handle;
     let greeting = state
         .engine
         .query::<Vec<String>>(crate::query::Query::CustomerGreeting(interaction.clone()))
         .await;
-    for text in std::iter::once(limits_frame()).chain(greeting.unwrap_or_default()) {
+    for text in std::iter::once(limits_frame(max_chars)).chain(greeting.unwrap_or_default()) {
         if sink.send(Message::Text(text.into())).await.is_err() {
-            state.hub.unregister(id);
-            return;
+            return drop(slot);
         }
     }
     let writer = tokio::spawn(async move {
@@ -151,7 +204,7 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
         let request_id = frame.as_ref().ok().and_then(|f| f.id);
         let answer = match frame {
             Ok(f) if f.op == "message" => match f.args.first().and_then(|v| v.as_str()) {
-                Some(t) if !t.trim().is_empty() && t.chars().count() <= MAX_MESSAGE_CHARS => {
+                Some(t) if !t.trim().is_empty() && t.chars().count() <= max_chars => {
                     let command = Command::CustomerMessage {
                         interaction: interaction.clone(),
                         text: t.to_owned(),
@@ -160,7 +213,7 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
                 }
                 _ => Some(ApiError::new(
                     ErrorCode::InvalidArgs,
-                    format!("message needs a text of 1 to {MAX_MESSAGE_CHARS} characters"),
+                    format!("message needs a text of 1 to {max_chars} characters"),
                 )),
             },
             Ok(f) if f.op == "typing" => typing(&state, &interaction, &f.args).await,
@@ -183,5 +236,5 @@ async fn run(state: AppState, socket: WebSocket, interaction: InteractionId) {
             .send_customers_one(id, &ServerFrame::response(request_id, result).to_text());
     }
     writer.abort();
-    state.hub.unregister(id);
+    drop(slot);
 }

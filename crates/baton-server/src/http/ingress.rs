@@ -9,15 +9,13 @@ use baton_protocol::{Channel, Customer, ErrorCode, ServiceInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiJson, CustomerAuth, IngressAuth};
+use super::grants::{ClientAddr, PublicCaller};
+use super::{ApiJson, CustomerAuth};
 use crate::app::AppState;
 use crate::auth;
 use crate::engine::Extra;
 use crate::error::{HttpError, HttpResult};
 use crate::query::Query;
-
-/// Longest chat message a customer or agent may send.
-pub const MAX_MESSAGE_CHARS: usize = 8_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,12 +45,23 @@ pub struct InteractionCreated {
 
 /// Brings a customer in: the interaction is queued on the service and routed.
 #[utoipa::path(post, path = "/api/v1/interactions", request_body = CreateInteraction, security(("ingress" = [])),
-    responses((status = 201, body = InteractionCreated), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody)))]
+    responses((status = 201, body = InteractionCreated), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody), (status = 413, body = super::admin::ErrorBody), (status = 429, body = super::admin::ErrorBody)))]
 async fn create_interaction(
     State(state): State<AppState>,
-    IngressAuth(tenant): IngressAuth,
+    addr: ClientAddr,
+    caller: PublicCaller,
     ApiJson(body): ApiJson<CreateInteraction>,
 ) -> HttpResult<(StatusCode, Json<InteractionCreated>)> {
+    if let Some(only) = &caller.service
+        && !only.eq_ignore_ascii_case(&body.service)
+    {
+        return Err(HttpError::new(
+            ErrorCode::NotEnoughPrivileges,
+            format!("this chat link is for service {only:?}"),
+        ));
+    }
+    super::grants::charge(&state, &caller, &addr)?;
+    let tenant = caller.tenant;
     if body.customer.name.trim().is_empty() || body.customer.name.len() > 200 {
         return Err(HttpError::new(
             ErrorCode::InvalidArgs,
@@ -85,9 +94,13 @@ async fn create_interaction(
     responses((status = 200, body = [ServiceInfo]), (status = 401, body = super::admin::ErrorBody)))]
 async fn list_services(
     State(state): State<AppState>,
-    IngressAuth(tenant): IngressAuth,
+    caller: PublicCaller,
 ) -> HttpResult<Json<Vec<ServiceInfo>>> {
-    Ok(Json(state.engine.query(Query::Services(tenant)).await?))
+    let mut services: Vec<ServiceInfo> = state.engine.query(Query::Services(caller.tenant)).await?;
+    if let Some(only) = &caller.service {
+        services.retain(|s| s.name.eq_ignore_ascii_case(only));
+    }
+    Ok(Json(services))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -108,7 +121,7 @@ fn own(path: &str, auth: &InteractionId) -> HttpResult<()> {
 /// The customer writes in the chat.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/messages", request_body = PostMessage, security(("customer" = [])),
     params(("id" = String, Path)),
-    responses((status = 201), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody), (status = 409, body = super::admin::ErrorBody)))]
+    responses((status = 201), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody), (status = 409, body = super::admin::ErrorBody), (status = 413, body = super::admin::ErrorBody)))]
 async fn post_message(
     State(state): State<AppState>,
     CustomerAuth(interaction): CustomerAuth,
@@ -116,10 +129,11 @@ async fn post_message(
     ApiJson(body): ApiJson<PostMessage>,
 ) -> HttpResult<StatusCode> {
     own(&id, &interaction)?;
-    if body.text.trim().is_empty() || body.text.chars().count() > MAX_MESSAGE_CHARS {
+    let max = state.settings.interaction_limits.max_message_chars;
+    if body.text.trim().is_empty() || body.text.chars().count() > max {
         return Err(HttpError::new(
             ErrorCode::InvalidArgs,
-            format!("text must be 1 to {MAX_MESSAGE_CHARS} characters"),
+            format!("text must be 1 to {max} characters"),
         ));
     }
     state

@@ -6,8 +6,11 @@ pub mod admin_desk;
 pub mod agent_ws;
 pub mod customer_state;
 pub mod customer_ws;
+pub mod grants;
+pub mod headers;
 pub mod ingress;
 pub mod ops;
+pub mod queues;
 pub mod sessions;
 pub mod supervisor;
 pub mod web;
@@ -27,11 +30,13 @@ use crate::error::HttpError;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.limits.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(admin::router())
         .merge(admin_desk::router())
         .merge(sessions::router())
         .merge(ingress::router())
+        .merge(grants::router())
+        .merge(queues::router())
         .merge(ops::router())
         .merge(agent_ws::router())
         .merge(customer_ws::router())
@@ -39,14 +44,15 @@ pub fn router(state: AppState) -> Router {
         .merge(supervisor::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .with_state(state.clone());
+    headers::layer(routes, state)
 }
 
-/// Refuses a new WebSocket when the node holds its maximum (`limits.max_connections`):
-/// HTTP 503 with `rate_limited`.
+/// Refuses a new agent WebSocket when the node holds its maximum of agent sockets
+/// (`limits.max_connections`; customers have a pool of their own): HTTP 503 `rate_limited`.
 pub(crate) fn refuse_if_full(state: &AppState) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
-    if state.hub.connections() < state.settings.limits.max_connections {
+    if state.hub.agent_connections() < state.settings.limits.max_connections {
         return None;
     }
     state

@@ -111,6 +111,7 @@ impl Modify for Security {
         super::sessions::login,
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
         super::customer_state::customer_state,
+        super::grants::create_grant, super::queues::set_queue_limits,
     ),
     modifiers(&Security)
 )]

@@ -53,6 +53,21 @@ pub fn limits(payload_bytes: usize, connections: usize) -> Limits {
     }
 }
 
+/// The bench creates interactions from one address far faster than customers would.
+const PUBLIC_LIMITS_TOML: &str = "[public_limits]\ninteractions_per_minute_per_token = 100000000\n\
+interactions_per_minute_per_address = 100000000\nsockets_per_customer = 1000\n\
+max_customer_connections = 1000000\n[interaction_limits]\ndefault_max_queue_length = 0\n";
+
+fn public_limits() -> baton_server::guard::PublicLimits {
+    baton_server::guard::PublicLimits {
+        interactions_per_minute_per_token: 100_000_000,
+        interactions_per_minute_per_address: 100_000_000,
+        sockets_per_customer: 1000,
+        max_customer_connections: 1_000_000,
+        ..Default::default()
+    }
+}
+
 /// A runtime whose threads all carry `name` and stay alive, so per-thread CPU adds up.
 pub fn named_runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -77,6 +92,11 @@ impl Server {
             data_dir: dir.path().to_path_buf(),
             admin_token: Some(Secret::new(admin.clone())),
             limits,
+            public_limits: public_limits(),
+            interaction_limits: baton_core::InteractionLimits {
+                default_max_queue_length: 0,
+                ..Default::default()
+            },
             ..Settings::default()
         };
         let runtime = named_runtime(SERVER_THREADS).map_err(|e| e.to_string())?;
@@ -131,7 +151,7 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "[limits]\nmax_frame_bytes = {}\nmax_connections = {}\n",
+                "[limits]\nmax_frame_bytes = {}\nmax_connections = {}\n{PUBLIC_LIMITS_TOML}",
                 limits.max_frame_bytes, limits.max_connections
             ),
         )

@@ -291,6 +291,8 @@ mod killed_node {
             ])
             .arg("--config")
             .arg(&config)
+            // One key for every node, so each engine writes the same digests.
+            .env("BATON_SERVER_KEY", CLUSTER_KEY)
             .stdout(Stdio::piped())
             .stderr(match std::env::var("BATON_NODE_LOG_DIR") {
                 Ok(d) => Stdio::from(
@@ -322,6 +324,8 @@ mod killed_node {
             app: TestApp::external(addr),
         }
     }
+
+    const CLUSTER_KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
 
     fn rand_suffix() -> String {
         baton_server::auth::new_id("n")
@@ -466,7 +470,13 @@ mod killed_node {
                     .get(id)
                     .unwrap_or_else(|| panic!("committed data of {id} never reached bob"));
                 assert_eq!(got, &data_for(n));
-                assert_eq!(TransferData::parse(got, usize::MAX).unwrap().sha256(), sha);
+                let key = baton_server::guard::ServerKey::from_hex(CLUSTER_KEY, "test")
+                    .unwrap()
+                    .derive(baton_server::guard::DIGEST_PURPOSE);
+                assert_eq!(
+                    TransferData::parse(got, usize::MAX).unwrap().digest(&key),
+                    sha
+                );
             }
         }
         for id in received.keys() {

@@ -4,15 +4,17 @@
 mod helpers;
 
 mod cluster;
+mod cluster_security;
 mod core_flow;
 mod crash_loop;
-mod desk_features;
 mod customer_desk;
+mod desk_features;
 mod limits;
 mod offers;
 mod ops_log;
 mod process;
 mod protocol_only;
+mod public_surface;
 mod restart;
 mod security;
 mod supervisor;

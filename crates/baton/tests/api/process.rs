@@ -23,7 +23,10 @@ pub fn write_config(dir: &Path) -> std::path::PathBuf {
         })
         .collect();
     let text = format!(
-        "admin_token = \"{ADMIN}\"\n\n[[tenants]]\nname = \"acme\"\ningress_tokens = [\"{INGRESS}\"]\n\
+        // These processes bring many customers in from one address; the public limits have
+        // their own tests (public_surface.rs).
+        "admin_token = \"{ADMIN}\"\n\n[public_limits]\ninteractions_per_minute_per_address = 100000\n\
+         interactions_per_minute_per_token = 100000\n\n[[tenants]]\nname = \"acme\"\ningress_tokens = [\"{INGRESS}\"]\n\
          [[tenants.services]]\nname = \"Sales\"\nchannels = [\"chat\", \"voice\"]\n\
          [[tenants.integrations]]\nkey = \"crm\"\nname = \"CRM\"\nallowed_origins = [\"https://crm.example.com\"]\n{agents}"
     );

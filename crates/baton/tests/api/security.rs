@@ -263,6 +263,20 @@ async fn every_token_reaches_only_the_routes_meant_for_it() {
             200,
         ),
         (
+            "PUT",
+            "/api/v1/admin/tenants/acme/services/Sales/queue-limits".into(),
+            Audience::Admin,
+            json!({"maxQueueLength": 500}),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/chat-grants".into(),
+            Audience::Ingress,
+            json!({"service": "Sales"}),
+            201,
+        ),
+        (
             "GET",
             "/api/v1/services".into(),
             Audience::Ingress,
@@ -332,7 +346,7 @@ async fn every_token_reaches_only_the_routes_meant_for_it() {
         }
     }
     println!("security matrix: {cells} cells checked");
-    assert!(cells >= 6 + 6 + 17 * 6, "the matrix shrank: {cells}");
+    assert!(cells >= 6 + 6 + 19 * 6, "the matrix shrank: {cells}");
 }
 
 /// Two tenants with the same service names; `acme` also has `AcmeOnly`.

@@ -136,6 +136,11 @@ async fn sdk_and_agent_socket_are_served_over_https_and_wss() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
+        // Served over TLS, every answer asks browsers to stay on https.
+        assert_eq!(
+            resp.headers()["strict-transport-security"],
+            "max-age=31536000"
+        );
         assert!(
             resp.headers()["content-type"]
                 .to_str()

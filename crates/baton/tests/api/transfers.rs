@@ -159,8 +159,13 @@ async fn blind_transfer_carries_data_on_every_path() {
         assert_eq!(history[0]["kind"], "blind");
         assert_eq!(history[0]["state"], "accepted");
         if let Some(data) = expected(path) {
-            use sha2_hex::sha256;
-            assert_eq!(history[0]["outcomes"][0]["sha256"], sha256(data));
+            // The history's digest is keyed with the server key (not a plain SHA-256, which
+            // anyone could match against guessed content).
+            assert_eq!(
+                history[0]["outcomes"][0]["sha256"],
+                sha2_hex::digest(&app, data)
+            );
+            assert_ne!(history[0]["outcomes"][0]["sha256"], sha2_hex::sha256(data));
             assert!(
                 !history
                     .iter()
@@ -715,5 +720,16 @@ mod sha2_hex {
         baton_protocol::TransferData::parse(text, usize::MAX)
             .unwrap()
             .sha256()
+    }
+
+    /// HMAC-SHA256 under the digest key derived from the app's `server.key`.
+    pub fn digest(app: &crate::helpers::TestApp, text: &str) -> String {
+        let key =
+            baton_server::guard::ServerKey::load_or_create(&app.data_dir.path().join("server.key"))
+                .unwrap()
+                .derive(baton_server::guard::DIGEST_PURPOSE);
+        baton_protocol::TransferData::parse(text, usize::MAX)
+            .unwrap()
+            .digest(&key)
     }
 }
