@@ -127,6 +127,9 @@ pub struct Agent {
     /// Since when the agent has been free; the longest-idle agent is offered first.
     pub idle_since: Millis,
     pub active_interaction: Option<InteractionId>,
+    /// Disabled by an admin: logged out, and refused at hello until enabled again.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 impl Agent {

@@ -28,4 +28,5 @@ pub use command::{AdminCommand, Command};
 pub use effect::{ConnId, Effect, Output, Recipient};
 pub use engine::{Changes, Core, CoreConfig, Snapshot};
 pub use entity::*;
+pub use handoff::REPLY_TOO_LARGE;
 pub use view::transfer_record;

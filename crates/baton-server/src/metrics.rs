@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[derive(Default)]
 pub struct Metrics {
@@ -23,6 +23,8 @@ pub struct Metrics {
     pub commit_commands: AtomicU64,
     pub commit_micros: AtomicU64,
     pub purged_transfer_data: AtomicU64,
+    /// The engine task panicked or failed a commit (`/healthz` answers 503).
+    pub engine_dead: AtomicBool,
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 

@@ -2,8 +2,10 @@
 //! [`crate::error::HttpError`].
 
 pub mod admin;
+pub mod admin_agents;
 pub mod agent_ws;
 pub mod customer_ws;
+pub mod faults;
 pub mod ingress;
 pub mod ops;
 pub mod sessions;
@@ -24,8 +26,15 @@ use crate::error::HttpError;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.limits.max_body_bytes;
+    let faults = if state.settings.test_faults {
+        faults::router()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(faults)
         .merge(admin::router())
+        .merge(admin_agents::router())
         .merge(sessions::router())
         .merge(ingress::router())
         .merge(ops::router())

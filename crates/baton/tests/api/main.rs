@@ -6,6 +6,7 @@ mod helpers;
 mod cluster;
 mod core_flow;
 mod crash_loop;
+mod hardening;
 mod limits;
 mod process;
 mod protocol_only;
