@@ -46,6 +46,7 @@
   var ServerErrorCodes = Object.freeze({
     forced_logout_by_other_client: 100,
     destination_user_not_logged: 106,
+    user_disabled_or_deleted: 107,
     invalid_credentials: 109,
     invalid_token: 111,
   });
