@@ -111,6 +111,29 @@ pub enum AdminCommand {
         max_queue_length: Option<u32>,
         max_queue_wait_ms: Option<u64>,
     },
+    /// Changes an agent's profile; `None` leaves a field as it is. (A new password travels
+    /// beside the command, as a credential the shell commits with it.)
+    UpdateAgent {
+        tenant: TenantId,
+        agent: AgentId,
+        display_name: Option<String>,
+        services: Option<Vec<String>>,
+    },
+    /// Disables an agent (its socket is told 107 `user_disabled_or_deleted` and closed, and
+    /// it is logged out) or enables it again.
+    SetAgentDisabled {
+        tenant: TenantId,
+        agent: AgentId,
+        disabled: bool,
+    },
+    /// Deletes an agent: logged out like a disabled one, then gone. Its history stays.
+    DeleteAgent { tenant: TenantId, agent: AgentId },
+    /// Ends a session: if its agent is logged in with it, the socket is told 111
+    /// `invalid_token` and the agent is logged out.
+    EndSession {
+        tenant: TenantId,
+        session: SessionId,
+    },
     UpdateSettings {
         tenant: TenantId,
         transfer_data_timeout_ms: Option<u64>,

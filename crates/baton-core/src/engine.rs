@@ -612,8 +612,17 @@ impl Core {
         integration_key: Option<String>,
     ) -> CoreResult {
         let Some(agent) = self.agents.get(&agent_id) else {
-            return Err(err(ErrorCode::InvalidToken, "unknown agent"));
+            return Err(err(
+                ErrorCode::UserDisabledOrDeleted,
+                "this agent was deleted",
+            ));
         };
+        if agent.disabled {
+            return Err(err(
+                ErrorCode::UserDisabledOrDeleted,
+                "this agent is disabled",
+            ));
+        }
         let previous = agent.login.clone();
         if let Some(old) = &previous {
             // The same connection announcing itself again (a new cluster engine) is no rival.
@@ -1505,9 +1514,100 @@ impl Core {
 
     // ----- admin -------------------------------------------------------------------------
 
+    /// The agent of `tenant` with this id, or `object_not_found`.
+    fn tenant_agent(&self, tenant: &TenantId, agent: &AgentId) -> CoreResult<()> {
+        match self.agents.get(agent) {
+            Some(a) if &a.tenant == tenant => Ok(()),
+            _ => Err(err(ErrorCode::ObjectNotFound, format!("no agent {agent}"))),
+        }
+    }
+
+    /// Tells the agent's socket why with `ON_SERVER_ERROR`, then logs the agent out.
+    fn end_login(&mut self, agent: &AgentId, error: ApiError, reason: &str) {
+        if self.agents.get(agent).is_some_and(|a| a.is_logged_in()) {
+            self.emit(agent, events::ON_SERVER_ERROR, vec![arg(&error)]);
+            self.log_out(agent, reason);
+        }
+    }
+
     fn admin(&mut self, command: AdminCommand) -> CoreResult {
         match command {
             AdminCommand::Directory(command) => self.directory(command),
+            AdminCommand::UpdateAgent {
+                tenant,
+                agent,
+                display_name,
+                services,
+            } => {
+                self.tenant_agent(&tenant, &agent)?;
+                let service_ids = match &services {
+                    None => None,
+                    Some(names) => {
+                        let mut ids = Vec::new();
+                        for name in names {
+                            let s = self.service_by_name(&tenant, name).ok_or_else(|| {
+                                err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
+                            })?;
+                            ids.push(s.id.clone());
+                        }
+                        Some(ids)
+                    }
+                };
+                let a = self.agents.get_mut(&agent).expect("checked");
+                if let Some(name) = display_name {
+                    a.display_name = name;
+                }
+                if let Some(ids) = service_ids {
+                    a.services = ids;
+                }
+                self.touch_agent(&agent);
+                Ok(self.agent_admin_view(&agent))
+            }
+            AdminCommand::SetAgentDisabled {
+                tenant,
+                agent,
+                disabled,
+            } => {
+                self.tenant_agent(&tenant, &agent)?;
+                if disabled {
+                    let e = ApiError::new(
+                        ErrorCode::UserDisabledOrDeleted,
+                        "this agent was disabled by an administrator",
+                    );
+                    self.end_login(&agent, e, "disabled");
+                }
+                self.agents.get_mut(&agent).expect("checked").disabled = disabled;
+                self.touch_agent(&agent);
+                Ok(self.agent_admin_view(&agent))
+            }
+            AdminCommand::DeleteAgent { tenant, agent } => {
+                self.tenant_agent(&tenant, &agent)?;
+                let e = ApiError::new(
+                    ErrorCode::UserDisabledOrDeleted,
+                    "this agent was deleted by an administrator",
+                );
+                self.end_login(&agent, e, "deleted");
+                self.agents.remove(&agent);
+                self.shown_agent_state.remove(&agent);
+                Ok(serde_json::Value::Null)
+            }
+            AdminCommand::EndSession { tenant, session } => {
+                let holder = self
+                    .agents
+                    .values()
+                    .find(|a| {
+                        a.tenant == tenant && a.login.as_ref().is_some_and(|l| l.session == session)
+                    })
+                    .map(|a| a.id.clone());
+                if let Some(agent) = holder {
+                    let e = ApiError::new(
+                        ErrorCode::InvalidToken,
+                        "this session was revoked by an administrator",
+                    );
+                    self.end_login(&agent, e, "revoked");
+                }
+                Ok(serde_json::Value::Null)
+            }
             AdminCommand::CreateTenant { id, settings } => {
                 if self.tenants.contains_key(&id) {
                     return Err(conflict(format!("tenant {id}")));
@@ -1623,6 +1723,7 @@ impl Core {
                     selected_service: None,
                     selected_did: None,
                     supervisor: false,
+                    disabled: false,
                 };
                 self.agents.insert(id.clone(), agent);
                 self.dirty.agents.insert(id.clone());
@@ -1739,6 +1840,23 @@ impl Core {
 
     pub fn agents(&self) -> impl Iterator<Item = &Agent> {
         self.agents.values()
+    }
+
+    /// An agent as the admin API shows it (service names, not ids; no login details).
+    pub fn agent_admin_view(&self, id: &AgentId) -> serde_json::Value {
+        let Some(a) = self.agents.get(id) else {
+            return serde_json::Value::Null;
+        };
+        let services: Vec<&str> = a
+            .services
+            .iter()
+            .filter_map(|s| self.services.get(s).map(|s| s.name.as_str()))
+            .collect();
+        serde_json::json!({
+            "id": a.id, "username": a.username, "displayName": a.display_name,
+            "extension": a.extension, "services": services, "maxChats": a.max_chats,
+            "disabled": a.disabled, "loggedIn": a.is_logged_in(),
+        })
     }
 
     pub fn agent_by_username(&self, tenant: &TenantId, username: &str) -> Option<&Agent> {

@@ -154,6 +154,9 @@ pub struct Agent {
     /// May use the supervisor console (queues, agents, hand-off chains of the tenant).
     #[serde(default)]
     pub supervisor: bool,
+    /// Disabled by an admin: logged out, and refused at hello until enabled again.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 impl Agent {

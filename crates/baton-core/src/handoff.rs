@@ -16,6 +16,10 @@ use crate::entity::*;
 
 const SERVICE_PREFIX: &str = "service:";
 
+/// The `error` the server puts in a `Command::Reply` whose frame was over the frame limit,
+/// so the leg is recorded as `too_large` at once instead of `timeout` at the deadline.
+pub const REPLY_TOO_LARGE: &str = "too_large";
+
 /// Where a hand-off goes, resolved and checked.
 enum Resolved {
     Agent(AgentId),
@@ -383,6 +387,7 @@ impl Core {
     }
 
     /// A `{"reply":rid,…}` frame: either the sender's data or a receiver's acknowledgement.
+    /// An `error` of [`REPLY_TOO_LARGE`] records the answer as `too_large`.
     pub(crate) fn reply(
         &mut self,
         conn: u64,
@@ -409,6 +414,8 @@ impl Core {
         let max = self.settings(&leg.tenant).transfer_data_max_bytes;
         let (outcome, data) = match (value, error) {
             (_, Some(e)) if e.starts_with("invalid") => (Outcome::Invalid, None),
+            // The server's mark for an answer too large to read (see `REPLY_TOO_LARGE`).
+            (_, Some(e)) if e == REPLY_TOO_LARGE => (Outcome::TooLarge, None),
             (_, Some(_)) => (Outcome::Error, None),
             (None, None) => (Outcome::NoData, None),
             (Some(text), None) => match TransferData::parse(&text, max) {

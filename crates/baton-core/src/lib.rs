@@ -44,5 +44,6 @@ pub use directory::{DirectoryCommand, DirectoryRead};
 pub use effect::{ConnId, Effect, Output, Recipient};
 pub use engine::{Changes, Core, CoreConfig, Snapshot};
 pub use entity::*;
+pub use handoff::REPLY_TOO_LARGE;
 pub use limits::InteractionLimits;
 pub use view::transfer_record;

@@ -30,12 +30,14 @@ pub enum ErrorCode {
     RateLimited,
     ForcedLogoutByOtherClient,
     DestinationUserNotLogged,
+    /// The agent was disabled or deleted by an administrator (server error 107).
+    UserDisabledOrDeleted,
     InvalidCredentials,
     InvalidToken,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::NotEnoughPrivileges,
         Self::NotLoggedIn,
         Self::InvalidArgs,
@@ -61,6 +63,7 @@ impl ErrorCode {
         Self::RateLimited,
         Self::ForcedLogoutByOtherClient,
         Self::DestinationUserNotLogged,
+        Self::UserDisabledOrDeleted,
         Self::InvalidCredentials,
         Self::InvalidToken,
     ];
@@ -92,6 +95,7 @@ impl ErrorCode {
             Self::RateLimited => 22,
             Self::ForcedLogoutByOtherClient => 100,
             Self::DestinationUserNotLogged => 106,
+            Self::UserDisabledOrDeleted => 107,
             Self::InvalidCredentials => 109,
             Self::InvalidToken => 111,
         }
@@ -124,6 +128,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::ForcedLogoutByOtherClient => "forced_logout_by_other_client",
             Self::DestinationUserNotLogged => "destination_user_not_logged",
+            Self::UserDisabledOrDeleted => "user_disabled_or_deleted",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidToken => "invalid_token",
         }

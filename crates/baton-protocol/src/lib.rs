@@ -6,6 +6,7 @@
 //!   and server frames (response, event).
 //! - [`method`]: a request's `op` + positional `args` turned into a typed [`Method`].
 //! - [`model`]: payloads — `InteractionData`, transfer meta and status, agent states.
+//! - [`peek`]: the `id` or `reply` of a frame too large to parse, from a bounded prefix.
 //! - [`transfer_data`]: [`TransferData`], JSON that is known to be valid and under a size limit.
 //!
 //! Nothing here does I/O; everything is `serde` over `serde_json`.
@@ -14,6 +15,7 @@ pub mod error;
 pub mod frame;
 pub mod method;
 pub mod model;
+pub mod peek;
 pub mod transfer_data;
 
 pub use error::{ApiError, ErrorCode};

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use baton_core::{AdminCommand, Command, Core, CoreConfig, TenantId, TenantSettings};
 use baton_store::{Batch, Credential, PostgresStore, SqliteStore, Store};
 
-use crate::auth::{self, LoginLimiter};
+use crate::auth;
 use crate::engine::{Clock, Engine, EngineHandle, Extra};
 use crate::hub::Hub;
+use crate::login_guard::{LoginGuard, PasswordWorkers};
 use crate::metrics::Metrics;
 use crate::query::Query;
 use crate::settings::{ConfigFile, Settings};
@@ -26,7 +27,9 @@ pub struct AppInner {
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
-    pub limiter: LoginLimiter,
+    pub limiter: LoginGuard,
+    /// Where passwords are hashed and checked: never on the blocking pool commits use.
+    pub passwords: PasswordWorkers,
     pub clock: Clock,
     /// The address actually bound (differs from settings with port 0).
     pub local_addr: SocketAddr,
@@ -62,6 +65,8 @@ pub enum StartError {
     Cluster(String),
     #[error(transparent)]
     Key(#[from] crate::guard::KeyError),
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::LockError),
 }
 
 pub struct Application {
@@ -69,6 +74,8 @@ pub struct Application {
     state: AppState,
     /// The local engine (single node); in a cluster the engine moves between nodes.
     engine_task: Option<tokio::task::JoinHandle<()>>,
+    /// The data directory's lock (single node): released when the server stops.
+    data_lock: Option<crate::datadir::DataDirLock>,
 }
 
 impl Application {
@@ -85,6 +92,11 @@ impl Application {
         let node = match &settings.cluster {
             Some(c) => c.node_id.unwrap_or_else(crate::cluster::random_node_id),
             None => 0,
+        };
+        // Taken before anything else touches the directory: a second process stops here.
+        let data_lock = match &settings.cluster {
+            Some(_) => None,
+            None => Some(crate::datadir::DataDirLock::acquire(&settings.data_dir)?),
         };
         let metrics = Arc::new(Metrics::with_node(node));
         let hub = Arc::new(Hub::new(
@@ -168,7 +180,11 @@ impl Application {
                 let outlet: Arc<dyn crate::engine::Outlet> = hub.clone();
                 let (engine, jobs) =
                     Engine::new(core, store.clone(), outlet, metrics.clone(), clock);
-                let task = tokio::spawn(engine.run());
+                let (_, task) = crate::engine::spawn_supervised(
+                    engine,
+                    metrics.clone(),
+                    settings.exit_on_engine_failure,
+                );
                 (
                     store,
                     EngineHandle::Local(jobs),
@@ -182,7 +198,11 @@ impl Application {
             settings.public_limits,
             &server_key,
         ));
-        let limiter = LoginLimiter::new(settings.limits.login_attempts_per_minute);
+        let limiter = LoginGuard::new(&settings.limits);
+        let passwords = PasswordWorkers::new(
+            settings.limits.password_hash_threads,
+            settings.limits.password_hash_queue,
+        );
         let state = AppState(Arc::new(AppInner {
             engine,
             store,
@@ -190,6 +210,7 @@ impl Application {
             metrics,
             settings,
             limiter,
+            passwords,
             clock,
             local_addr,
             remote,
@@ -200,6 +221,7 @@ impl Application {
             listener,
             state,
             engine_task,
+            data_lock,
         };
         let seed_config = app.state.settings.seed.clone();
         app.seed(&seed_config).await?;
@@ -255,6 +277,7 @@ impl Application {
         if let Some(task) = engine_task {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
+        drop(self.data_lock);
         result.map_err(|source| StartError::Bind {
             addr: "0.0.0.0:0".parse().expect("valid"),
             source,
@@ -353,13 +376,13 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
             })
             .await?;
             if known {
+                update_from_file(state, &tenant, a).await?;
                 continue;
             }
             let password = a.password.clone();
-            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            let hash = crate::http::admin::hash_on_password_threads(state, password)
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.error.message)?;
             let id = baton_core::AgentId(auth::new_id("agent"));
             let extra = Extra {
                 credentials: vec![Credential {
@@ -368,6 +391,7 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
                     username: a.username.clone(),
                     password_hash: hash,
                 }],
+                ..Extra::default()
             };
             let command = AdminCommand::CreateAgent {
                 id,
@@ -502,6 +526,100 @@ async fn seed_desk(
     Ok(())
 }
 
+/// Applies what `baton.toml` says of an agent that already exists: a new password, display
+/// name or services. An extension or chat limit the file changes is refused with a message:
+/// those have no update path yet.
+async fn update_from_file(
+    state: &AppState,
+    tenant: &TenantId,
+    a: &crate::settings::AgentConfig,
+) -> Result<(), String> {
+    let view: serde_json::Value = retry(|| {
+        state.engine.query(Query::AgentView {
+            tenant: tenant.clone(),
+            key: a.username.clone(),
+        })
+    })
+    .await?;
+    let field = |name: &str| view.get(name).cloned().unwrap_or_default();
+    let refuse = |what: &str, old: serde_json::Value, new: String| {
+        Err(format!(
+            "tenant {tenant:?}, agent {:?}: the config file changes {what} from {old} to {new}, which only applies to new agents; put back the old value, or delete the agent (DELETE /api/v1/admin/tenants/{tenant}/agents/{}) and restart",
+            a.username, a.username
+        ))
+    };
+    if let Some(ext) = &a.extension
+        && field("extension") != serde_json::json!(ext)
+    {
+        return refuse("extension", field("extension"), format!("{ext:?}"));
+    }
+    if let Some(max) = a.max_chats
+        && field("maxChats") != serde_json::json!(max)
+    {
+        return refuse("max_chats", field("maxChats"), max.to_string());
+    }
+    let id = baton_core::AgentId(view["id"].as_str().unwrap_or_default().to_owned());
+    let display_name = a
+        .display_name
+        .clone()
+        .filter(|n| field("displayName") != serde_json::json!(n));
+    let lower = |v: Vec<String>| {
+        let mut v: Vec<String> = v.into_iter().map(|s| s.to_lowercase()).collect();
+        v.sort();
+        v
+    };
+    let current: Vec<String> = serde_json::from_value(field("services")).unwrap_or_default();
+    let services = (lower(current) != lower(a.services.clone())).then(|| a.services.clone());
+    let store = state.store.clone();
+    let (t, u) = (tenant.clone(), a.username.clone());
+    let password = a.password.clone();
+    let same_password = state
+        .passwords
+        .run(move || {
+            store
+                .credential(&t, &u)
+                .map(|c| c.is_some_and(|c| auth::verify_password(&c.password_hash, &password)))
+        })
+        .await
+        .map_err(|_| "the password threads are busy".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let mut extra = Extra::default();
+    if !same_password {
+        let hash = crate::http::admin::hash_on_password_threads(state, a.password.clone())
+            .await
+            .map_err(|e| e.error.message)?;
+        extra.credentials.push(Credential {
+            agent: id.clone(),
+            tenant: tenant.clone(),
+            username: a.username.clone(),
+            password_hash: hash,
+        });
+    }
+    if display_name.is_none() && services.is_none() && extra.credentials.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        tenant = %tenant,
+        username = %a.username,
+        password = !same_password,
+        display_name = display_name.is_some(),
+        services = services.is_some(),
+        "applying the config file's changes to an agent"
+    );
+    let command = AdminCommand::UpdateAgent {
+        tenant: tenant.clone(),
+        agent: id,
+        display_name,
+        services,
+    };
+    state
+        .engine
+        .call(Command::Admin(command), extra)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.message)
+}
+
 /// Retries while no engine answers (a cluster that is still choosing one), up to 30 s.
 async fn retry<T, F, Fut>(mut f: F) -> Result<T, String>
 where
@@ -542,6 +660,19 @@ async fn call_if_new(state: &AppState, command: AdminCommand, extra: Extra) -> R
     }
 }
 
+/// Deletes the sessions whose lifetime is over: an expired token is refused anyway, and
+/// its row is no use to anyone.
+pub async fn purge_sessions(state: &AppState) {
+    let now = state.clock.now();
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.purge_expired_sessions(now)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(sessions = n, "deleted expired sessions"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "session purge failed"),
+        Err(e) => tracing::warn!(error = %e, "session purge failed"),
+    }
+}
+
 /// Deletes transfer-data content `retentionSecs` after its interaction completed (rule 16).
 async fn purge_loop(state: AppState) {
     let every = std::time::Duration::from_secs(state.settings.purge_interval_secs.max(1));
@@ -552,6 +683,7 @@ async fn purge_loop(state: AppState) {
 }
 
 pub async fn purge_once(state: &AppState) {
+    purge_sessions(state).await;
     let Ok(tenants) = state
         .engine
         .query::<Vec<(TenantId, u64)>>(Query::Retention)

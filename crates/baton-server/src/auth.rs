@@ -1,12 +1,9 @@
-//! Tokens, passwords and login rate limits.
+//! Tokens and passwords.
 //!
 //! Bearer tokens are random 256-bit values; only their SHA-256 is stored. Passwords are
-//! argon2id hashes, computed and checked on the blocking pool so a login never stalls the
-//! async threads.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! argon2id hashes, computed and checked on the password threads
+//! ([`crate::login_guard::PasswordWorkers`]) so a login never stalls the async threads or
+//! the blocking pool.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -75,38 +72,6 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not a real password").expect("argon2 works"))
 }
 
-/// Login attempts per key (tenant and username) in a sliding one-minute window.
-pub struct LoginLimiter {
-    per_minute: u32,
-    attempts: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl LoginLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            attempts: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Records an attempt; `false` when the key is over its limit.
-    pub fn allow(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let window = Duration::from_secs(60);
-        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        if attempts.len() > 10_000 {
-            attempts.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let list = attempts.entry(key.to_owned()).or_default();
-        list.retain(|t| now.duration_since(*t) < window);
-        if list.len() as u32 >= self.per_minute {
-            return false;
-        }
-        list.push(now);
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,13 +83,5 @@ mod tests {
         assert!(!verify_password(&hash, "S3cret"));
         assert_ne!(new_token(), new_token());
         assert_eq!(new_token().len(), 64);
-    }
-
-    #[test]
-    fn limiter_counts_per_key() {
-        let l = LoginLimiter::new(2);
-        assert!(l.allow("a") && l.allow("a"));
-        assert!(!l.allow("a"));
-        assert!(l.allow("b"));
     }
 }

@@ -726,7 +726,7 @@ async fn lead(
     let core = Core::restore(core_config, snapshot, clock.now());
     let store_dyn: Arc<dyn Store> = store.clone();
     let (engine, jobs) = Engine::new(core, store_dyn, outlet.clone(), metrics.clone(), clock);
-    let engine_task = tokio::spawn(engine.run());
+    let (engine_task, _watcher) = crate::engine::spawn_supervised(engine, metrics.clone(), true);
     let subscriptions = async {
         Ok::<_, async_nats::SubscribeError>((
             nats.subscribe(subjects.engine.clone()).await?,

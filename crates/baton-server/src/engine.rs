@@ -59,6 +59,20 @@ impl Default for Clock {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Extra {
     pub credentials: Vec<Credential>,
+    /// What an admin action ends (sessions, agents).
+    #[serde(default)]
+    pub revocations: Vec<Revocation>,
+}
+
+/// Something an admin action ends, in the same transaction as its command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Revocation {
+    /// One session (revoked by an admin).
+    Session(baton_core::SessionId),
+    /// Every session of an agent (disabled).
+    AgentSessions(baton_core::AgentId),
+    /// An agent's record, credential and sessions (deleted).
+    Agent(baton_core::AgentId),
 }
 
 /// Where a command's answer goes.
@@ -93,6 +107,8 @@ pub enum Job {
         query: Query,
         reply: QueryReply,
     },
+    /// A test-only fault: the engine panics while applying it (`BATON_TEST_FAULTS=1`).
+    InjectPanic,
 }
 
 /// What travels to the engine's node in a cluster.
@@ -255,13 +271,14 @@ impl Engine {
         )
     }
 
-    /// Runs until every sender is dropped. A store failure stops the process: memory and
-    /// disk would disagree, and the durable state is the one to restart from.
+    /// Runs until every sender is dropped. A store failure ends it with the reason: memory
+    /// and disk would disagree, and the durable state is the one to restart from (see
+    /// [`spawn_supervised`], which ends the process).
     ///
     /// Commits are pipelined: while one batch is being written, the next is applied in
     /// memory. Its answers and events still wait for its own commit, and batches are
     /// announced in order.
-    pub async fn run(mut self) {
+    pub async fn run(mut self) -> Result<(), String> {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         let mut inflight: Option<(Commit, Applied)> = None;
         loop {
@@ -273,7 +290,7 @@ impl Engine {
                 biased;
                 done = async { (&mut inflight.as_mut().expect("guarded").0).await }, if inflight.is_some() => {
                     let (_, applied) = inflight.take().expect("guarded");
-                    self.finish(done, applied);
+                    self.finish(done, applied)?;
                     continue;
                 }
                 job = self.rx.recv() => match job {
@@ -295,7 +312,7 @@ impl Engine {
             let (batch, applied) = self.apply(&mut jobs);
             // One commit at a time, in order: the previous one lands and is announced first.
             if let Some((commit, previous)) = inflight.take() {
-                self.finish(commit.await, previous);
+                self.finish(commit.await, previous)?;
             }
             let store = self.store.clone();
             let commit = tokio::task::spawn_blocking(move || {
@@ -305,9 +322,10 @@ impl Engine {
             inflight = Some((commit, applied));
         }
         if let Some((commit, applied)) = inflight.take() {
-            self.finish(commit.await, applied);
+            self.finish(commit.await, applied)?;
         }
         tracing::debug!("engine stopped");
+        Ok(())
     }
 
     /// Applies a batch of jobs in memory; returns what to commit and what to announce after.
@@ -334,10 +352,20 @@ impl Engine {
                     let result = output.reply.unwrap_or(Ok(serde_json::Value::Null));
                     if result.is_ok() {
                         batch.credentials.extend(extra.credentials);
+                        for revocation in extra.revocations {
+                            match revocation {
+                                Revocation::Session(s) => batch.revoked_sessions.push(s),
+                                Revocation::AgentSessions(a) => {
+                                    batch.revoked_agent_sessions.push(a)
+                                }
+                                Revocation::Agent(a) => batch.deleted_agents.push(a),
+                            }
+                        }
                     }
                     applied.effects.extend(output.effects);
                     applied.replies.push((reply, result));
                 }
+                Job::InjectPanic => panic!("injected fault: the engine panics (BATON_TEST_FAULTS)"),
             }
         }
         // Answered from the state this batch commits; sent once it has.
@@ -346,27 +374,31 @@ impl Engine {
                 .answers
                 .push((query::answer(&self.core, &query), reply));
         }
+        // A revoked session stops being valid in the same transaction as the change that
+        // revoked it (a login elsewhere, a logout): a crash cannot leave it usable.
+        applied.effects.retain(|effect| match effect {
+            Effect::RevokeSession { session } => {
+                batch.revoked_sessions.push(session.clone());
+                false
+            }
+            _ => true,
+        });
         batch.changes = self.core.take_changes();
         applied.writes = !batch.is_empty();
         (batch, applied)
     }
 
     /// The batch is committed: now the world may know. Answers first, then the events.
+    /// A failed commit is an error: nothing of the batch is announced.
     fn finish(
         &self,
         done: Result<Result<std::time::Duration, baton_store::StoreError>, tokio::task::JoinError>,
         applied: Applied,
-    ) {
+    ) -> Result<(), String> {
         let took = match done {
             Ok(Ok(took)) => took,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "store commit failed; stopping so the durable state stays the truth");
-                std::process::exit(70);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "commit task failed; stopping");
-                std::process::exit(70);
-            }
+            Ok(Err(e)) => return Err(format!("store commit failed: {e}")),
+            Err(e) => return Err(format!("commit task failed: {e}")),
         };
         if applied.writes {
             self.metrics.commits.fetch_add(1, Ordering::Relaxed);
@@ -393,6 +425,7 @@ impl Engine {
             }
         }
         self.outlet.flush();
+        Ok(())
     }
 
     fn reply(&self, reply: ReplyTo, result: Result<serde_json::Value, ApiError>) {
@@ -422,7 +455,6 @@ impl Engine {
     }
 
     fn carry_out(&self, effects: Vec<Effect>) {
-        let mut revoked = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Send {
@@ -437,18 +469,47 @@ impl Engine {
                     self.outlet.agent(conn, Outbound::Close(1000, "logged out"))
                 }
                 Effect::CloseCustomer { interaction } => self.outlet.close_customers(&interaction),
-                Effect::RevokeSession { session } => revoked.push(session),
+                // Already committed with the batch that revoked it (see `apply`).
+                Effect::RevokeSession { .. } => {}
             }
         }
-        if !revoked.is_empty() {
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || {
-                for session in revoked {
-                    if let Err(e) = store.revoke_session(&session) {
-                        tracing::warn!(error = %e, "could not revoke a session");
-                    }
-                }
-            });
-        }
     }
+}
+
+/// Spawns the engine and a watcher. If the engine panics or fails a commit, the watcher logs
+/// why, marks the engine dead (`/healthz` answers 503) and, when `exit` is set, ends the
+/// process with status 70 so a supervisor restarts it from the durable state. Returns the
+/// engine's abort handle (a cluster node steps down by aborting it) and the watcher.
+pub fn spawn_supervised(
+    engine: Engine,
+    metrics: Arc<Metrics>,
+    exit: bool,
+) -> (tokio::task::AbortHandle, tokio::task::JoinHandle<()>) {
+    let task = tokio::spawn(engine.run());
+    let abort = task.abort_handle();
+    let watcher = tokio::spawn(async move {
+        let reason = match task.await {
+            Ok(Ok(())) => return,
+            Err(e) if e.is_cancelled() => return,
+            Ok(Err(reason)) => reason,
+            Err(e) => {
+                let panic = e.into_panic();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned());
+                format!("the engine panicked: {message}")
+            }
+        };
+        metrics.engine_dead.store(true, Ordering::SeqCst);
+        tracing::error!(
+            reason,
+            "the engine stopped; exiting so the durable state stays the truth and a supervisor restarts the server"
+        );
+        if exit {
+            std::process::exit(70);
+        }
+    });
+    (abort, watcher)
 }

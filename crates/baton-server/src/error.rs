@@ -26,7 +26,9 @@ impl HttpError {
 /// The HTTP status for each protocol error code.
 pub fn status_for(code: u32) -> StatusCode {
     match ErrorCode::from_code(code) {
-        Some(ErrorCode::NotEnoughPrivileges) => StatusCode::FORBIDDEN,
+        Some(ErrorCode::NotEnoughPrivileges | ErrorCode::UserDisabledOrDeleted) => {
+            StatusCode::FORBIDDEN
+        }
         Some(ErrorCode::NotLoggedIn | ErrorCode::InvalidCredentials | ErrorCode::InvalidToken) => {
             StatusCode::UNAUTHORIZED
         }

@@ -2,13 +2,15 @@
 //!
 //! # Layout
 //! - [`settings`]: listen address, data directory, admin token, limits; the `baton.toml` file.
+//! - [`datadir`]: the data directory's lock: one process owns it.
 //! - [`engine`]: the single task that owns the [`baton_core::Core`]. It takes commands in
 //!   batches, applies them, commits the batch's changes in one transaction (group commit),
 //!   and only then sends the events: no client ever sees a state that is not durable.
 //! - [`hub`]: the live sockets, each with a bounded send queue; a slow consumer is cut off.
 //! - [`guard`]: the public side's limits: chat grants, rate limits on new interactions, the
 //!   server key.
-//! - [`auth`]: token hashing, password hashing off the async threads, login rate limits.
+//! - [`auth`]: token and password hashing.
+//! - [`login_guard`]: password threads behind a bounded queue; login rate limits.
 //! - [`http`]: the axum router: REST (`admin`, `sessions`, `ingress`), the agent and
 //!   customer WebSockets, ops endpoints, and the embedded web pages.
 //! - [`query`]: reads of the engine's state, as data (so they can cross nodes).
@@ -22,11 +24,13 @@ pub mod app;
 pub mod auth;
 pub mod cluster;
 pub mod cluster_auth;
+pub mod datadir;
 pub mod engine;
 pub mod error;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod login_guard;
 pub mod metrics;
 pub mod query;
 pub mod settings;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[derive(Default)]
 pub struct Metrics {
@@ -25,6 +25,8 @@ pub struct Metrics {
     pub purged_transfer_data: AtomicU64,
     /// Cluster messages (any subject) without a valid signature.
     pub rejected_cluster_messages: AtomicU64,
+    /// The engine task panicked or failed a commit (`/healthz` answers 503).
+    pub engine_dead: AtomicBool,
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 

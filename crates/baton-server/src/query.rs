@@ -1,6 +1,6 @@
 //! Reads of the engine's state, as data: in a cluster they travel to the engine's node.
 
-use baton_core::{Core, Integration, Interaction, InteractionId, TenantId};
+use baton_core::{AgentId, Core, Integration, Interaction, InteractionId, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -43,6 +43,15 @@ pub enum Query {
         read: baton_core::DirectoryRead,
     },
     Ping,
+    /// A tenant's agents as the admin API shows them, by username.
+    AgentsOf(TenantId),
+    /// An agent of a tenant by id or username: its admin view, or null.
+    AgentView {
+        tenant: TenantId,
+        key: String,
+    },
+    /// Whether an agent is disabled (`null` when it does not exist).
+    AgentDisabled(AgentId),
 }
 
 /// Answers a query from the core's committed state.
@@ -98,6 +107,27 @@ pub fn answer(core: &Core, query: &Query) -> Value {
         }
         Query::Directory { tenant, read } => json!(core.directory_read(tenant, read)),
         Query::Ping => Value::Null,
+        Query::AgentsOf(tenant) => {
+            let mut agents: Vec<&baton_core::Agent> =
+                core.agents().filter(|a| &a.tenant == tenant).collect();
+            agents.sort_by(|a, b| a.username.cmp(&b.username));
+            json!(
+                agents
+                    .iter()
+                    .map(|a| core.agent_admin_view(&a.id))
+                    .collect::<Vec<_>>()
+            )
+        }
+        Query::AgentView { tenant, key } => {
+            let by_id = core
+                .agent(&AgentId(key.clone()))
+                .filter(|a| &a.tenant == tenant);
+            match by_id.or_else(|| core.agent_by_username(tenant, key)) {
+                Some(a) => core.agent_admin_view(&a.id),
+                None => Value::Null,
+            }
+        }
+        Query::AgentDisabled(id) => json!(core.agent(id).map(|a| a.disabled)),
     }
 }
 

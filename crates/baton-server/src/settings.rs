@@ -42,8 +42,21 @@ pub struct Limits {
     pub send_queue_frames: usize,
     /// Largest REST request body; larger ones get HTTP 413 `payload_too_large`.
     pub max_body_bytes: usize,
-    /// Login attempts per tenant and username per minute; more get HTTP 429 `rate_limited`.
+    /// Failed logins per minute for one tenant and username from one source address; more
+    /// get HTTP 429 `rate_limited` without their password being checked.
     pub login_attempts_per_minute: u32,
+    /// Failed logins per minute for one tenant and username from all addresses together.
+    pub login_failures_per_account_per_minute: u32,
+    /// Failed logins per minute from one source address (IPv6: its /64), any username.
+    pub login_failures_per_address_per_minute: u32,
+    /// Login attempts per minute for the whole server, failed or not.
+    pub login_attempts_global_per_minute: u32,
+    /// Keys each login limiter table may hold; when full the oldest window is dropped.
+    pub login_limiter_max_keys: usize,
+    /// Threads that hash and check passwords (0: one per core).
+    pub password_hash_threads: usize,
+    /// Logins that may wait for a password thread; more get HTTP 429 `rate_limited` at once.
+    pub password_hash_queue: usize,
     /// Open WebSockets (agents and customers) per node; more are refused with HTTP 503.
     pub max_connections: usize,
     /// How long a new WebSocket may take to say hello.
@@ -61,6 +74,12 @@ impl Default for Limits {
             send_queue_frames: 1024,
             max_body_bytes: 1024 * 1024,
             login_attempts_per_minute: 10,
+            login_failures_per_account_per_minute: 100,
+            login_failures_per_address_per_minute: 60,
+            login_attempts_global_per_minute: 6000,
+            login_limiter_max_keys: 10_000,
+            password_hash_threads: 0,
+            password_hash_queue: 64,
             max_connections: 20_000,
             hello_timeout_ms: 10_000,
             max_associated_objects: 100,
@@ -96,6 +115,12 @@ pub struct Settings {
     pub interaction_limits: baton_core::InteractionLimits,
     /// The server key (`server_key_file`, `BATON_SERVER_KEY`); `None` = `<data dir>/server.key`.
     pub server_key: Option<crate::guard::ServerKey>,
+    /// End the process (status 70) when the engine panics or a commit fails. Off only for
+    /// tests that embed the server and check `/healthz` afterwards.
+    pub exit_on_engine_failure: bool,
+    /// Test-only fault injection (`BATON_TEST_FAULTS=1`): adds
+    /// `POST /api/v1/admin/debug/engine-panic` (admin token). Never set it in production.
+    pub test_faults: bool,
 }
 
 impl Default for Settings {
@@ -115,6 +140,8 @@ impl Default for Settings {
             public_limits: crate::guard::PublicLimits::default(),
             interaction_limits: baton_core::InteractionLimits::default(),
             server_key: None,
+            exit_on_engine_failure: true,
+            test_faults: false,
         }
     }
 }
@@ -340,7 +367,7 @@ impl ConfigFile {
 
     fn validate(&self) -> Result<(), String> {
         let mut names = std::collections::HashSet::new();
-        for t in &self.tenants {
+        for (ti, t) in self.tenants.iter().enumerate() {
             if t.name.trim().is_empty() {
                 return Err("a tenant has an empty name".into());
             }
@@ -348,6 +375,16 @@ impl ConfigFile {
                 return Err(format!("tenant {:?} is declared twice", t.name));
             }
             check_ranges(t)?;
+            // Usernames log in case-insensitively, so "Alice" and "alice" are one agent.
+            let mut usernames: std::collections::HashMap<String, usize> = Default::default();
+            for (ai, a) in t.agents.iter().enumerate() {
+                if let Some(first) = usernames.insert(a.username.to_lowercase(), ai) {
+                    return Err(format!(
+                        "tenants[{ti}].agents[{ai}].username {:?} duplicates tenants[{ti}].agents[{first}].username of tenant {:?} (usernames are case-insensitive)",
+                        a.username, t.name
+                    ));
+                }
+            }
             for a in &t.agents {
                 for s in &a.services {
                     if !t.services.iter().any(|d| d.name.eq_ignore_ascii_case(s)) {
@@ -616,6 +653,28 @@ config = { theme = "dark", pages = 3 }
             .to_string();
         assert!(
             err.contains("tenants.acme.teams: team \"all\" is built in"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_usernames_are_refused_with_the_file_and_key() {
+        let agent =
+            |u: &str| format!("[[tenants.agents]]\nusername = \"{u}\"\npassword = \"secret\"\n");
+        let text = format!(
+            "[[tenants]]\nname = \"a\"\n{}{}{}",
+            agent("alice"),
+            agent("bob"),
+            agent("Alice")
+        );
+        let err = ConfigFile::parse(&text, "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config file baton.toml"), "{err}");
+        assert!(
+            err.contains(
+                "tenants[0].agents[2].username \"Alice\" duplicates tenants[0].agents[0].username"
+            ),
             "{err}"
         );
     }

@@ -82,11 +82,22 @@ pub struct Batch {
     pub changes: Changes,
     pub credentials: Vec<Credential>,
     pub ingress_tokens: Vec<(String, TenantId)>,
+    /// Sessions that stop being valid with this batch (logout, replaced by another login).
+    pub revoked_sessions: Vec<SessionId>,
+    /// Agents whose every session stops being valid (disabled by an admin).
+    pub revoked_agent_sessions: Vec<AgentId>,
+    /// Agents deleted by an admin: their record, credential and sessions go.
+    pub deleted_agents: Vec<AgentId>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.credentials.is_empty() && self.ingress_tokens.is_empty()
+        self.changes.is_empty()
+            && self.credentials.is_empty()
+            && self.ingress_tokens.is_empty()
+            && self.revoked_sessions.is_empty()
+            && self.revoked_agent_sessions.is_empty()
+            && self.deleted_agents.is_empty()
     }
 }
 
@@ -99,9 +110,19 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, batch: &Batch) -> StoreResult<()>;
 
     fn credential(&self, tenant: &TenantId, username: &str) -> StoreResult<Option<Credential>>;
+    /// Stores a new session and, in the same transaction, deletes every other session of
+    /// its agent: one agent has one valid token, and a crash cannot leave two.
     fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
     fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     fn revoke_session(&self, session: &SessionId) -> StoreResult<()>;
+    /// Deletes the sessions that expired before `now`; returns how many.
+    fn purge_expired_sessions(&self, now: Millis) -> StoreResult<usize>;
+    /// A tenant's sessions, soonest to expire first (for the admin API).
+    fn sessions(&self, tenant: &TenantId) -> StoreResult<Vec<SessionRecord>>;
+    /// The hashes of a tenant's ingress tokens.
+    fn ingress_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<String>>;
+    /// Deletes a tenant's ingress tokens whose hash starts with `hash_prefix`; how many.
+    fn revoke_ingress_token(&self, tenant: &TenantId, hash_prefix: &str) -> StoreResult<usize>;
     fn ingress_tenant(&self, token_hash: &str) -> StoreResult<Option<TenantId>>;
     fn interaction_by_customer_token(&self, token_hash: &str)
     -> StoreResult<Option<InteractionId>>;

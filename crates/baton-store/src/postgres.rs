@@ -427,6 +427,32 @@ impl Store for PostgresStore {
                 ],
             )?;
         }
+        for session in &batch.revoked_sessions {
+            upsert(
+                &mut tx,
+                "DELETE FROM sessions WHERE session_id = $1",
+                &[&session.0],
+            )?;
+        }
+        for agent in batch
+            .revoked_agent_sessions
+            .iter()
+            .chain(&batch.deleted_agents)
+        {
+            upsert(
+                &mut tx,
+                "DELETE FROM sessions WHERE agent_id = $1",
+                &[&agent.0],
+            )?;
+        }
+        for agent in &batch.deleted_agents {
+            upsert(
+                &mut tx,
+                "DELETE FROM credentials WHERE agent_id = $1",
+                &[&agent.0],
+            )?;
+            upsert(&mut tx, "DELETE FROM agents WHERE id = $1", &[&agent.0])?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -444,11 +470,53 @@ impl Store for PostgresStore {
         }))
     }
 
+    fn sessions(&self, tenant: &TenantId) -> StoreResult<Vec<SessionRecord>> {
+        let rows = self.reader().query(
+            "SELECT token_hash, session_id, agent_id, expires_at FROM sessions WHERE tenant = $1 ORDER BY expires_at",
+            &[&tenant.0],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| SessionRecord {
+                token_hash: r.get(0),
+                session: SessionId(r.get(1)),
+                agent: baton_core::AgentId(r.get(2)),
+                tenant: tenant.clone(),
+                expires_at: r.get(3),
+            })
+            .collect())
+    }
+
+    fn ingress_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<String>> {
+        let rows = self.reader().query(
+            "SELECT token_hash FROM ingress_tokens WHERE tenant = $1 ORDER BY token_hash",
+            &[&tenant.0],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn revoke_ingress_token(&self, tenant: &TenantId, hash_prefix: &str) -> StoreResult<usize> {
+        Ok(self.writer().execute(
+            "DELETE FROM ingress_tokens WHERE tenant = $1 AND left(token_hash, $3) = $2",
+            &[&tenant.0, &hash_prefix, &(hash_prefix.len() as i32)],
+        )? as usize)
+    }
+
+    fn purge_expired_sessions(&self, now: Millis) -> StoreResult<usize> {
+        Ok(self
+            .writer()
+            .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])? as usize)
+    }
+
     fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
-        self.writer().execute(
+        let mut client = self.writer();
+        let mut tx = client.transaction()?;
+        tx.execute("DELETE FROM sessions WHERE agent_id = $1", &[&s.agent.0])?;
+        tx.execute(
             "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at) VALUES ($1, $2, $3, $4, $5)",
             &[&s.token_hash, &s.session.0, &s.agent.0, &s.tenant.0, &s.expires_at],
         )?;
+        tx.commit()?;
         Ok(())
     }
 

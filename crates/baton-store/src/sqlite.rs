@@ -296,6 +296,20 @@ impl Store for SqliteStore {
                 tx.prepare_cached("INSERT OR REPLACE INTO ingress_tokens (token_hash, tenant) VALUES (?1, ?2)")?
                     .execute(params![hash, tenant.as_str()])?;
             }
+            for session in &batch.revoked_sessions {
+                tx.prepare_cached("DELETE FROM sessions WHERE session_id = ?1")?
+                    .execute([session.as_str()])?;
+            }
+            for agent in batch.revoked_agent_sessions.iter().chain(&batch.deleted_agents) {
+                tx.prepare_cached("DELETE FROM sessions WHERE agent_id = ?1")?
+                    .execute([agent.as_str()])?;
+            }
+            for agent in &batch.deleted_agents {
+                tx.prepare_cached("DELETE FROM credentials WHERE agent_id = ?1")?
+                    .execute([agent.as_str()])?;
+                tx.prepare_cached("DELETE FROM agents WHERE id = ?1")?
+                    .execute([agent.as_str()])?;
+            }
             for i in &c.interactions {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
@@ -351,11 +365,58 @@ impl Store for SqliteStore {
 
     fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
         self.with(|conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM sessions WHERE agent_id = ?1",
+                [s.agent.as_str()],
+            )?;
+            tx.execute(
                 "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![s.token_hash, s.session.as_str(), s.agent.as_str(), s.tenant.as_str(), s.expires_at],
             )?;
+            tx.commit()?;
             Ok(())
+        })
+    }
+
+    fn purge_expired_sessions(&self, now: Millis) -> StoreResult<usize> {
+        self.with(|conn| Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?))
+    }
+
+    fn sessions(&self, tenant: &TenantId) -> StoreResult<Vec<SessionRecord>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT token_hash, session_id, agent_id, expires_at FROM sessions WHERE tenant = ?1 ORDER BY expires_at",
+            )?;
+            let rows = stmt.query_map([tenant.as_str()], |r| {
+                Ok(SessionRecord {
+                    token_hash: r.get(0)?,
+                    session: SessionId(r.get(1)?),
+                    agent: baton_core::AgentId(r.get(2)?),
+                    tenant: tenant.clone(),
+                    expires_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn ingress_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<String>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT token_hash FROM ingress_tokens WHERE tenant = ?1 ORDER BY token_hash",
+            )?;
+            let rows = stmt.query_map([tenant.as_str()], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn revoke_ingress_token(&self, tenant: &TenantId, hash_prefix: &str) -> StoreResult<usize> {
+        self.with(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM ingress_tokens WHERE tenant = ?1 AND substr(token_hash, 1, ?3) = ?2",
+                params![tenant.as_str(), hash_prefix, hash_prefix.len() as i64],
+            )?)
         })
     }
 

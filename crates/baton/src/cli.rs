@@ -104,8 +104,9 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub listen: SocketAddr,
-    /// Directory for the embedded database.
-    #[arg(long, default_value = "./baton-data")]
+    /// Directory for the embedded database. Not `baton serve`'s `./baton-data`: the demo
+    /// seeds known passwords and a known ingress token.
+    #[arg(long, default_value = "./baton-demo-data")]
     pub data_dir: PathBuf,
     /// Serve HTTPS and WSS with a self-signed certificate for localhost and 127.0.0.1, made
     /// on first use and kept in the data directory.
@@ -183,6 +184,10 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         cluster.schema = args.database_schema.clone().or(cluster.schema.take());
         cluster.node_id = args.node_id.or(cluster.node_id);
         cluster.name = args.cluster_name.clone();
+    }
+    if std::env::var("BATON_TEST_FAULTS").is_ok_and(|v| v == "1") {
+        tracing::warn!("BATON_TEST_FAULTS=1: fault-injection routes are on; never in production");
+        s.test_faults = true;
     }
     if let Some(cipher) = data_cipher(args)? {
         s.data_cipher = Some(cipher);

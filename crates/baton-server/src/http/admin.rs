@@ -192,10 +192,7 @@ async fn create_agent(
         ));
     }
     let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| HttpError::internal("password hashing", e))?
-        .map_err(|e| HttpError::internal("password hashing", e))?;
+    let hash = hash_on_password_threads(&state, password).await?;
     let tenant = TenantId(tenant);
     let id = AgentId(auth::new_id("agent"));
     let extra = Extra {
@@ -205,6 +202,7 @@ async fn create_agent(
             username: body.username.clone(),
             password_hash: hash,
         }],
+        ..Extra::default()
     };
     let command = AdminCommand::CreateAgent {
         id: id.clone(),
@@ -223,6 +221,24 @@ async fn create_agent(
             username: body.username,
         }),
     ))
+}
+
+/// Hashes a new password on the password threads (never the blocking pool commits use).
+pub(crate) async fn hash_on_password_threads(
+    state: &AppState,
+    password: String,
+) -> HttpResult<String> {
+    state
+        .passwords
+        .run(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| {
+            HttpError::new(
+                ErrorCode::RateLimited,
+                "the server is busy hashing passwords; try again shortly",
+            )
+        })?
+        .map_err(|e| HttpError::internal("password hashing", e))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]

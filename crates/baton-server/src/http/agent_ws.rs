@@ -189,7 +189,9 @@ async fn run(state: AppState, socket: WebSocket, origin: SocketOrigin) {
         .await
         .is_ok()
     {
-        read_loop(&state, conn, &mut stream, &pending, writer).await;
+        let expiry = tokio::time::Instant::now()
+            + Duration::from_millis((login.expires_at - state.clock.now()).max(0) as u64);
+        read_loop(&state, conn, &mut stream, &pending, writer, expiry).await;
     }
     state.hub.unregister(conn);
     let _ = state
@@ -207,6 +209,8 @@ struct HelloOk {
     agent: baton_core::AgentId,
     session: baton_core::SessionId,
     integration_key: Option<String>,
+    /// When the session's token stops being valid: the socket is closed then.
+    expires_at: baton_protocol::Millis,
 }
 
 async fn check_hello(
@@ -239,6 +243,16 @@ async fn check_hello(
         .map_err(|_| ApiError::new(ErrorCode::UnknownError, "session lookup failed"))?
         .filter(|s| s.expires_at > state.clock.now())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
+    let disabled: Option<bool> = state
+        .engine
+        .query(Query::AgentDisabled(session.agent.clone()))
+        .await?;
+    if disabled != Some(false) {
+        return Err(ApiError::new(
+            ErrorCode::UserDisabledOrDeleted,
+            "this agent is disabled or deleted",
+        ));
+    }
     if let Some(key) = &hello.integration_key {
         let integration: Option<baton_core::Integration> = state
             .engine
@@ -273,6 +287,7 @@ async fn check_hello(
         agent: session.agent,
         session: session.session,
         integration_key: hello.integration_key,
+        expires_at: session.expires_at,
     })
 }
 
@@ -298,6 +313,71 @@ fn check_host_claim(hello: &HelloArgs, origin: &SocketOrigin) -> Result<(), ApiE
         )),
         _ => Ok(()),
     }
+}
+
+/// A frame over the limit (but under twice it, which the transport refuses): answered with
+/// `payload_too_large` (21) on its own id when its head says it; an answer to
+/// `ON_REQUEST_TRANSFER_DATA` is recorded as `too_large` at once. `false` when the engine is
+/// gone.
+async fn oversized(state: &AppState, conn: u64, text: &str, max: usize) -> bool {
+    let head = baton_protocol::peek::peek_head(text);
+    let e = ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("frame is {} bytes; the limit is {max}", text.len()),
+    );
+    state
+        .hub
+        .send_agent(conn, Outbound::Text(error_frame(head.id, e)));
+    if let Some(rid) = head.reply {
+        let reply = Command::Reply {
+            conn,
+            rid,
+            value: None,
+            error: Some(baton_core::REPLY_TOO_LARGE.to_owned()),
+        };
+        return state
+            .engine
+            .submit(reply, Extra::default(), ReplyTo::Nobody)
+            .await
+            .is_ok();
+    }
+    true
+}
+
+/// Whether a read error is the transport refusing a frame over its size limit.
+fn is_too_large(e: axum::Error) -> bool {
+    let inner = e.into_inner();
+    matches!(
+        inner.downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
+/// The session's lifetime is over: the agent hears `ON_SERVER_ERROR` `invalid_token` (111),
+/// then is logged out like a `logout` request (`ON_LOGOUT`, the socket closed with 1000).
+async fn session_expired(state: &AppState, conn: u64, writer: tokio::task::JoinHandle<()>) {
+    tracing::info!(conn, "session expired; closing the agent socket");
+    let error = ApiError::new(ErrorCode::InvalidToken, "the session expired; log in again");
+    let frame = ServerFrame::event(
+        baton_protocol::events::ON_SERVER_ERROR,
+        vec![serde_json::value::to_raw_value(&error).expect("json")],
+    );
+    state.hub.send_agent(conn, Outbound::Text(frame.to_text()));
+    let logout = Command::Request {
+        conn,
+        method: Method::Logout,
+    };
+    let submitted = state
+        .engine
+        .submit(logout, Extra::default(), ReplyTo::Nobody)
+        .await;
+    if submitted.is_err() {
+        state
+            .hub
+            .send_agent(conn, Outbound::Close(1008, "session expired"));
+    }
+    // The writer ends after the close frame the logout queues.
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
 }
 
 async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
@@ -341,12 +421,16 @@ async fn read_loop(
     stream: &mut SplitStream<WebSocket>,
     pending: &std::sync::atomic::AtomicUsize,
     mut writer: tokio::task::JoinHandle<()>,
+    expiry: tokio::time::Instant,
 ) {
     let limits = state.settings.limits;
     loop {
         let msg = tokio::select! {
             msg = stream.next() => msg,
             _ = &mut writer => return,
+            _ = tokio::time::sleep_until(expiry) => {
+                return session_expired(state, conn, writer).await;
+            }
         };
         let text = match msg {
             Some(Ok(Message::Text(text))) => text,
@@ -364,22 +448,21 @@ async fn read_loop(
             Some(Ok(_)) => continue,
             Some(Err(e)) => {
                 tracing::debug!(conn, error = %e, "agent socket error");
+                if is_too_large(e) {
+                    // Over twice the limit: refused by the transport. Say so with 1009.
+                    state
+                        .hub
+                        .send_agent(conn, Outbound::Close(1009, "frame too large"));
+                    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+                }
                 return;
             }
         };
         state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
         if text.len() > limits.max_frame_bytes {
-            let e = ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "frame is {} bytes; the limit is {}",
-                    text.len(),
-                    limits.max_frame_bytes
-                ),
-            );
-            state
-                .hub
-                .send_agent(conn, Outbound::Text(error_frame(None, e)));
+            if !oversized(state, conn, &text, limits.max_frame_bytes).await {
+                return;
+            }
             continue;
         }
         let frame = match ClientFrame::parse(&text) {

@@ -2,10 +2,12 @@
 //! [`crate::error::HttpError`].
 
 pub mod admin;
+pub mod admin_agents;
 pub mod admin_desk;
 pub mod agent_ws;
 pub mod customer_state;
 pub mod customer_ws;
+pub mod faults;
 pub mod grants;
 pub mod headers;
 pub mod ingress;
@@ -30,9 +32,16 @@ use crate::error::HttpError;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.limits.max_body_bytes;
+    let faults = if state.settings.test_faults {
+        faults::router()
+    } else {
+        Router::new()
+    };
     let routes = Router::new()
+        .merge(faults)
         .merge(admin::router())
         .merge(admin_desk::router())
+        .merge(admin_agents::router())
         .merge(sessions::router())
         .merge(ingress::router())
         .merge(grants::router())

@@ -19,10 +19,20 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
 }
 
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
-async fn healthz() -> &'static str {
-    "ok"
+/// Liveness: the process answers and its engine is alive (503 `engine dead` when the
+/// engine task panicked or failed a commit, or its channel closed).
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String), (status = 503, body = String)))]
+async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let dead = state
+        .metrics
+        .engine_dead
+        .load(std::sync::atomic::Ordering::SeqCst)
+        || matches!(&state.engine, crate::engine::EngineHandle::Local(tx) if tx.is_closed());
+    if dead {
+        (StatusCode::SERVICE_UNAVAILABLE, "engine dead")
+    } else {
+        (StatusCode::OK, "ok")
+    }
 }
 
 /// Readiness: the engine and the store answer.
@@ -108,6 +118,9 @@ impl Modify for Security {
         super::admin_desk::get_teams, super::admin_desk::put_team, super::admin_desk::delete_team,
         super::admin_desk::put_dispositions, super::admin_desk::get_dispositions,
         super::admin_desk::put_integration_config, super::admin_desk::get_integration_config,
+        super::admin_agents::list_agents, super::admin_agents::get_agent, super::admin_agents::update_agent,
+        super::admin_agents::delete_agent, super::admin_agents::list_sessions, super::admin_agents::revoke_session,
+        super::admin_agents::list_ingress_tokens, super::admin_agents::revoke_ingress_token,
         super::sessions::login,
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
         super::customer_state::customer_state,

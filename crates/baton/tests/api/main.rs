@@ -9,6 +9,7 @@ mod core_flow;
 mod crash_loop;
 mod customer_desk;
 mod desk_features;
+mod hardening;
 mod limits;
 mod offers;
 mod ops_log;
