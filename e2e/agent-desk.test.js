@@ -105,12 +105,20 @@ test('the state control matches the server after every transition', (t) => withB
   await w.getByTestId('agent-state').selectOption('ready');
   await stateMatches(alice, 'ready');
 
-  const id = await chatFrom(env, 'Olga Ortiz');
+  const olga = await chatFrom(env, 'Olga Ortiz', 'Sales', true);
+  const id = olga.id;
   await w.getByTestId('incoming').waitFor();
   await stateMatches(alice, 'ringing');
   await w.getByTestId('incoming-accept').click();
   await waitText(w.getByTestId('active-state'), 'connected');
   await stateMatches(alice, 'busy');
+
+  // The customer leaves: the chat is in wrap-up, with a timer, and the control still agrees.
+  await env.server.rest('POST', `/interactions/${id}/hangup`, olga.customerToken);
+  await waitText(w.getByTestId('active-state'), 'wrapping up');
+  await waitText(w.getByTestId('wrapup-timer'), /^Wrap-up: \d+:\d\d/);
+  const wrap = await serverState(alice);
+  await stateMatches(alice, wrap.state, wrap.reason);
 
   await w.getByTestId('complete').click();
   // Completing leaves the agent in after call work or back at ready; either way the
@@ -270,4 +278,30 @@ test('at 360 px wide nothing scrolls sideways and the keyboard alone answers a c
   await waitText(page.getByTestId('chat-transcript'), 'Hello from the keyboard');
   assert.ok(await noSideScroll(), 'the transcript fits');
   await context.close();
+}));
+
+test('typing shows both ways: the agent reads "Customer is typing…", the customer sees the agent type', (t) => withBaton(t, async (env) => {
+  const alice = await env.agentPage('alice');
+  const w = widget(alice);
+  await env.setReady(alice);
+  const chat = await env.chatPage();
+  await chat.getByTestId('chat-name').fill('Tara Tan');
+  await chat.getByTestId('chat-email').fill('tara@example.com');
+  await chat.getByTestId('chat-start').click();
+  await chat.getByTestId('chat-conversation').waitFor();
+  await w.getByTestId('incoming').waitFor();
+  await w.getByTestId('incoming-accept').click();
+  await waitText(w.getByTestId('active-state'), 'connected');
+  await waitText(chat.getByTestId('chat-status'), 'Alice');
+
+  await chat.getByTestId('chat-message-input').pressSequentially('Where is my');
+  await waitText(w.getByTestId('typing-indicator'), 'Customer is typing…');
+  await chat.getByTestId('chat-message-input').press('Enter');
+  await waitText(w.getByTestId('chat-transcript'), 'Where is my');
+  await waitFor('the indicator clears with the message', async () => (await w.getByTestId('typing-indicator').textContent()) === '');
+
+  await w.getByTestId('chat-input').pressSequentially('Let me check');
+  await waitText(chat.getByTestId('chat-typing'), 'Alice Adams is typing…');
+  await w.getByTestId('chat-input').press('Enter');
+  await waitText(chat.getByTestId('chat-transcript'), 'Let me check');
 }));

@@ -1491,8 +1491,10 @@
       var who = me ? 'You' : (p.name || (p.type === 'customer' ? 'Customer' : 'Agent'));
       // A consulting agent talks to the primary agent, not to the customer: their own party
       // state says nothing useful to them, so they read their role.
-      var stateWords = me && p.role === 'consult' ? 'consulting' : (PARTY_STATE_WORDS[p.state] || humanState(p.state));
-      var text = who + ' — ' + stateWords + (role && role !== stateWords && !(me && p.role === 'consult') ? ' · ' + role : '');
+      var stateWords = me && p.role === 'consult' ? 'consulting' :
+        p.type === 'customer' && p.state === 'ringing' ? 'waiting for an agent' : (PARTY_STATE_WORDS[p.state] || humanState(p.state));
+      var showRole = role && p.state !== 'ringing' && role !== stateWords && !(me && p.role === 'consult');
+      var text = who + ' — ' + stateWords + (showRole ? ' · ' + role : '');
       var li = el('li', { 'data-testid': 'party', 'data-party-id': p.id, 'data-role': p.role || '', 'data-me': me ? 'true' : null }, [text]);
       // Remove is for agents someone added (consult, conference), by the agent who handles it.
       if (!me && p.type === 'agent' && !ringing && iAmPrimary && (p.role === 'consult' || p.role === 'conference')) {
@@ -1577,9 +1579,12 @@
   function renderTeam() {
     var ul = $('team-members');
     ul.replaceChildren.apply(ul, S.members.map(function (m) {
-      return el('li', { 'data-testid': 'team-member', 'data-username': m.username, 'data-state': m.state }, [
-        el('span', { text: (m.displayName || m.username) + (m.id === S.agentId ? ' (you)' : '') + (m.extension ? ' · ext. ' + m.extension : '') + ' ' }),
-        el('span', { class: 'pill state-' + m.state, text: agentStateWords(m.state) }),
+      // The directory is polled; this agent's own line follows the live state instead.
+      var me = m.id === S.agentId;
+      var st = me && S.agentState ? S.agentState : m.state;
+      return el('li', { 'data-testid': 'team-member', 'data-username': m.username, 'data-state': st }, [
+        el('span', { text: (m.displayName || m.username) + (me ? ' (you)' : '') + (m.extension ? ' · ext. ' + m.extension : '') + ' ' }),
+        el('span', { class: 'pill state-' + st, text: me ? agentStateWords(st, S.notReadyReason) : agentStateWords(st) }),
       ]);
     }));
   }
