@@ -961,9 +961,10 @@
         S.notifications++;
       }
     } catch (e) { /* notifications may be blocked in a frame */ }
-    // Take the keyboard to the offer unless the agent is typing somewhere.
+    // Take the keyboard to the offer unless the agent is typing somewhere: not in a field of
+    // the widget, and not in the host page (then this frame does not have the focus).
     var a = document.activeElement;
-    if (!a || a === document.body || (a.tagName !== 'INPUT' && a.tagName !== 'TEXTAREA' && a.tagName !== 'SELECT')) {
+    if (document.hasFocus() && (!a || a === document.body || (a.tagName !== 'INPUT' && a.tagName !== 'TEXTAREA' && a.tagName !== 'SELECT'))) {
       var btn = document.querySelector('#incoming-list [data-id="' + CSS.escape(id) + '"] .accept');
       if (btn) btn.focus();
     }
