@@ -216,8 +216,10 @@ test('no developer text after a blind transfer, a chat invite and a conference',
   await assertPlain(second, secondName);
   await assertPlain(third, thirdName);
   // A failed action reads as words, not as a method name and a code.
-  const res = await sdk(third, 'leaveInteraction', 'ix_no_such_thing');
-  assert.equal(res.status, 'error');
+  await wt.getByTestId('dial-number').fill('no-such-person');
+  await wt.getByTestId('dial-call').click();
+  await waitText(wt.getByTestId('notice-text'), /^Could not start the call: [a-z ;]+\.$/);
+  await assertPlain(third, thirdName);
 }));
 
 test('logging out with a live chat asks first', (t) => withBaton(t, async (env) => {
