@@ -1393,7 +1393,7 @@
       var cd = card.querySelector('.countdown');
       var dl = ringDeadline(ix);
       if (dl) {
-        cd.textContent = 'Rings out in ' + mmss(dl - now);
+        cd.textContent = 'Rings out in ' + mmss(Math.max(0, dl - now));
         cd.setAttribute('data-remaining-ms', String(Math.max(0, dl - now)));
       } else {
         cd.textContent = 'Ringing for ' + mmss(now - (S.ringSeen[ix.id] || now));

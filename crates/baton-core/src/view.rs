@@ -93,6 +93,9 @@ impl Core {
             completed_at: i.completed_at,
             ani: self.ani(i),
             dnis: self.dnis(i),
+            ring_deadline: me
+                .filter(|p| p.state == PartyState::Ringing)
+                .and_then(|p| p.ring_expires_at),
         }
     }
 

@@ -1578,3 +1578,22 @@ fn a_late_accept_after_a_ring_out_changes_nothing() {
         }
     }
 }
+
+/// A ringing offer tells the agent when it rings out, so the widget can count down; once
+/// answered, the deadline is gone.
+#[test]
+fn a_ringing_offer_carries_its_deadline() {
+    let mut w = World::new();
+    w.add_agent("alice", &["sales"]);
+    w.login_ready("alice", None);
+    w.take("alice");
+    let offered_at = w.now;
+    w.new_interaction("i1", Channel::Chat, "sales");
+    let alice = w.take("alice");
+    let offer = find(&alice, "ON_NEW_INTERACTION").expect("offered");
+    assert_eq!(offer.json["args"][0]["ringDeadline"], offered_at + RING_MS);
+    w.accept("alice");
+    let alice = w.take("alice");
+    let connected = find(&alice, "ON_INTERACTION_STATE_CHANGE").expect("state change");
+    assert!(connected.json["args"][0].get("ringDeadline").is_none());
+}

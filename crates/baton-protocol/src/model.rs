@@ -217,6 +217,10 @@ pub struct InteractionData {
     /// Called number of a voice interaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnis: Option<String>,
+    /// While it rings for this agent: when the offer rings out (ms since the epoch), so a
+    /// widget can count down. Project addition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_deadline: Option<Millis>,
 }
 
 wire_enum!(
