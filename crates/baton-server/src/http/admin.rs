@@ -326,17 +326,7 @@ async fn create_ingress_token(
     _: AdminAuth,
     Path(tenant): Path<String>,
 ) -> HttpResult<(StatusCode, Json<IngressToken>)> {
-    let tenant = TenantId(tenant);
-    let exists: bool = state
-        .engine
-        .query(Query::TenantExists(tenant.clone()))
-        .await?;
-    if !exists {
-        return Err(HttpError::new(
-            ErrorCode::ObjectNotFound,
-            format!("no tenant {tenant}"),
-        ));
-    }
+    let tenant = super::admin_agents::require_tenant(&state, &tenant).await?;
     let token = auth::new_token();
     let mut batch = Batch::default();
     batch

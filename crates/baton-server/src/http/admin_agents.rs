@@ -59,7 +59,8 @@ fn too_long(what: &str, value: &str) -> HttpResult<()> {
     Ok(())
 }
 
-async fn require_tenant(state: &AppState, tenant: &str) -> HttpResult<TenantId> {
+/// The tenant of an admin path, or 404 `object_not_found`.
+pub(crate) async fn require_tenant(state: &AppState, tenant: &str) -> HttpResult<TenantId> {
     too_long("tenant", tenant)?;
     let tenant = TenantId(tenant.to_owned());
     let exists: bool = state
