@@ -387,6 +387,8 @@ export interface EventHandlers {
   ON_TRANSFER_STATUS: (status: TransferStatus) => MaybePromise;
   /** Baton: the server refused this page's origin for the integration key. */
   ON_HOST_REFUSED: (refusal: HostRefusal) => MaybePromise;
+  /** Baton: someone else on a chat started or stopped typing (`partyId` `customer` for the customer). */
+  ON_TYPING: (interactionId: string, typing: { partyId: string; name: string; typing: boolean }) => MaybePromise;
 }
 
 export type EventName = keyof EventHandlers;

@@ -130,7 +130,7 @@
   });
 
   /** Baton's own events: chat messages, transfer progress and the host refusal. */
-  var BATON_EVENTS = Object.freeze({ ON_CHAT_MESSAGE: false, ON_TRANSFER_STATUS: false, ON_HOST_REFUSED: false });
+  var BATON_EVENTS = Object.freeze({ ON_CHAT_MESSAGE: false, ON_TRANSFER_STATUS: false, ON_HOST_REFUSED: false, ON_TYPING: false });
 
   var EVENTS = {};
   Object.keys(BP_EVENTS).concat(Object.keys(BATON_EVENTS)).forEach(function (e) { EVENTS[e] = e; });
