@@ -281,6 +281,12 @@ impl Core {
                 Some(self.customer_message(&interaction, text))
             }
             Command::CustomerHangup { interaction } => Some(self.customer_hangup(&interaction)),
+            Command::SupervisorSetAgentState {
+                supervisor,
+                username,
+                state,
+                reason,
+            } => Some(self.supervisor_set_state(&supervisor, &username, &state, reason)),
             Command::CustomerTyping {
                 interaction,
                 typing,

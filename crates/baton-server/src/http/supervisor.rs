@@ -28,6 +28,10 @@ pub fn router() -> Router<AppState> {
             get(handoffs),
         )
         .route(
+            "/api/v1/supervisor/agents/{username}/state",
+            put(set_agent_state),
+        )
+        .route(
             "/api/v1/admin/tenants/{tenant}/agents/{username}/supervisor",
             put(set_supervisor),
         )
@@ -35,6 +39,7 @@ pub fn router() -> Router<AppState> {
 
 /// A session token of an agent with the supervisor role, and the tenant it sees.
 pub struct SupervisorAuth {
+    pub agent: baton_core::AgentId,
     pub tenant: TenantId,
 }
 
@@ -62,6 +67,7 @@ impl FromRequestParts<AppState> for SupervisorAuth {
             ));
         }
         Ok(SupervisorAuth {
+            agent: session.agent,
             tenant: session.tenant,
         })
     }
@@ -155,4 +161,28 @@ async fn set_supervisor(
             .call(Command::Admin(command), Extra::default())
             .await?,
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetAgentState {
+    state: String,
+    #[serde(default)]
+    not_ready_reason: Option<String>,
+}
+
+/// A supervisor sets an agent of their tenant `ready` or `not_ready`.
+async fn set_agent_state(
+    State(state): State<AppState>,
+    auth: SupervisorAuth,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<SetAgentState>,
+) -> HttpResult<Json<Value>> {
+    let command = Command::SupervisorSetAgentState {
+        supervisor: auth.agent,
+        username,
+        state: body.state,
+        reason: body.not_ready_reason,
+    };
+    Ok(Json(state.engine.call(command, Extra::default()).await?))
 }
