@@ -1,5 +1,6 @@
 // The supervisor console at /supervisor/: a supervisor sees the queue, the live interaction
-// and, after a hand-off, its chain drawn as a timeline; a plain agent is refused.
+// and, after a hand-off, its chain drawn as a timeline; it sets an agent not ready; a plain
+// agent is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withBaton, waitFor, waitText, sdkOk, INGRESS, PASSWORD } from './helpers.js';
@@ -50,4 +51,13 @@ test('the supervisor console shows queues, live interactions and a hand-off chai
   await waitText(hop, 'blind: accepted');
   assert.match(await hop.textContent(), /\d+ bytes/);
   assert.ok(!(await sup.content()).includes('C-SECRET-77'), 'no transfer-data content on the page');
+
+  // The supervisor sets alice not ready from the console; alice's desktop agrees.
+  const aliceRow = sup.locator('[data-testid="sup-agent"][data-username="alice"]');
+  await aliceRow.getByTestId('sup-set-not_ready').click();
+  await waitFor('alice not ready', async () => {
+    const s = await sdkOk(alice, 'getAgentState');
+    return s.state === 'not_ready' && s.notReadyReason === 'Set by supervisor';
+  });
+  await waitText(aliceRow, 'not ready (Set by supervisor)');
 }));

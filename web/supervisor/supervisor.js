@@ -4,7 +4,8 @@
  * `GET /api/v1/supervisor/overview` every second: queues (waiting, longest wait, agents by
  * state), live interactions with their parties, agents. "Hand-offs" on an interaction draws
  * its chain from `GET /api/v1/supervisor/interactions/{id}/handoffs` as a timeline.
- * Neither endpoint carries message text or transfer-data content (decision 0012).
+ * A supervisor may set a logged-in agent ready or not ready
+ * (`PUT /api/v1/supervisor/agents/{username}/state`). Neither endpoint carries message text or transfer-data content (decision 0012).
  */
 const KEY = 'baton.supervisor.token';
 const POLL_MS = 1000;
@@ -66,8 +67,25 @@ function render(o) {
   $('agents').replaceChildren(...o.agents.map((a) => el('tr', { 'data-testid': 'sup-agent', 'data-username': a.username },
     el('td', {}, a.displayName),
     el('td', {}, el('span', { class: `chip ${a.state}` }, (STATE_WORDS[a.state] || a.state) + (a.notReadyReason ? ` (${a.notReadyReason})` : ''))),
-    el('td', {}, a.interactions))));
+    el('td', {}, a.interactions),
+    el('td', {}, ...stateButtons(a)))));
   if (chainFor) showChain();
+}
+
+/** Ready / Not ready for a logged-in agent; the server decides (and refuses with a reason). */
+function stateButtons(a) {
+  if (a.state === 'offline') return ['—'];
+  return [['ready', 'Set ready'], ['not_ready', 'Set not ready']].map(([state, label]) => {
+    const b = el('button', { type: 'button', 'data-testid': `sup-set-${state}` }, label);
+    b.addEventListener('click', async () => {
+      try {
+        await api('PUT', `/supervisor/agents/${encodeURIComponent(a.username)}/state`,
+          state === 'not_ready' ? { state, notReadyReason: 'Set by supervisor' } : { state });
+        $('updated').textContent = `${a.displayName}: ${STATE_WORDS[state]}`;
+      } catch (e) { $('updated').textContent = `Could not change ${a.displayName}: ${e.message}`; }
+    });
+    return b;
+  });
 }
 
 async function showChain() {

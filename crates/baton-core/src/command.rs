@@ -48,6 +48,13 @@ pub enum Command {
     CustomerHangup {
         interaction: InteractionId,
     },
+    /// A supervisor sets an agent of their tenant `ready` or `not_ready` (supervisor console).
+    SupervisorSetAgentState {
+        supervisor: AgentId,
+        username: String,
+        state: String,
+        reason: Option<String>,
+    },
     /// The customer started or stopped typing; nothing is stored.
     CustomerTyping {
         interaction: InteractionId,

@@ -61,9 +61,21 @@ impl Core {
 
     /// Whether an agent of the service is logged in, connected and ready.
     pub(crate) fn agents_ready_for(&self, service: &ServiceId) -> bool {
+        if let Some(ready) = &self.ready_services {
+            return ready.contains(service);
+        }
         self.agents.values().any(|a| {
             a.services.contains(service) && a.is_connected() && a.chosen == ChosenState::Ready
         })
+    }
+
+    /// Every service with at least one connected, ready agent.
+    pub(crate) fn services_with_a_ready_agent(&self) -> std::collections::BTreeSet<ServiceId> {
+        self.agents
+            .values()
+            .filter(|a| a.is_connected() && a.chosen == ChosenState::Ready)
+            .flat_map(|a| a.services.iter().cloned())
+            .collect()
     }
 
     /// Sends the customer's `state` when it differs from what they were last shown.

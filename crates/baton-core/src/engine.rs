@@ -135,6 +135,9 @@ pub struct Core {
     /// Per service, a moving average of how long routed customers waited (not stored:
     /// after a restart the estimate starts again).
     pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
+    /// During `flush_views` only: the services with a ready agent, computed once for all
+    /// queued customers instead of once per customer.
+    pub(crate) ready_services: Option<BTreeSet<ServiceId>>,
 }
 
 /// What the customer (and the transcript) is told when no agent answered in time.
@@ -183,6 +186,7 @@ impl Core {
             shown_agent_state: BTreeMap::new(),
             shown_customer_state: BTreeMap::new(),
             queue_wait: BTreeMap::new(),
+            ready_services: None,
         }
     }
 
@@ -317,6 +321,12 @@ impl Core {
                 Some(self.customer_message(&interaction, text))
             }
             Command::CustomerHangup { interaction } => Some(self.customer_hangup(&interaction)),
+            Command::SupervisorSetAgentState {
+                supervisor,
+                username,
+                state,
+                reason,
+            } => Some(self.supervisor_set_state(&supervisor, &username, &state, reason)),
             Command::CustomerTyping {
                 interaction,
                 typing,
@@ -1937,6 +1947,9 @@ impl Core {
         let announced = std::mem::take(&mut self.announced);
         let mut agents = std::mem::take(&mut self.touched_agents);
         let positions = self.queue_positions();
+        if !positions.is_empty() {
+            self.ready_services = Some(self.services_with_a_ready_agent());
+        }
         for id in &interactions {
             let Some(i) = self.interactions.get(id) else {
                 continue;
@@ -1964,6 +1977,7 @@ impl Core {
         for (id, position) in queued {
             self.show_customer_state(&id, Some(position));
         }
+        self.ready_services = None;
         for agent in agents {
             let Some(a) = self.agents.get(&agent) else {
                 continue;

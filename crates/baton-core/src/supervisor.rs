@@ -33,6 +33,65 @@ impl Core {
         Ok(json!({"username": username, "supervisor": supervisor}))
     }
 
+    /// A supervisor sets an agent of their own tenant `ready` or `not_ready` (with an
+    /// optional reason); the agent is told by `ON_AGENT_STATE_CHANGE` as for their own change.
+    pub(crate) fn supervisor_set_state(
+        &mut self,
+        supervisor: &AgentId,
+        username: &str,
+        state: &str,
+        reason: Option<String>,
+    ) -> CoreResult {
+        let Some(tenant) = self
+            .agents
+            .get(supervisor)
+            .filter(|a| a.supervisor)
+            .map(|a| a.tenant.clone())
+        else {
+            return Err(err(
+                ErrorCode::NotEnoughPrivileges,
+                "this agent has no supervisor role",
+            ));
+        };
+        let chosen = match state {
+            "ready" => ChosenState::Ready,
+            "not_ready" => ChosenState::NotReady { reason },
+            other => {
+                return Err(err(
+                    ErrorCode::InvalidArgs,
+                    format!("a supervisor sets ready or not_ready, not {other:?}"),
+                ));
+            }
+        };
+        let now = self.now;
+        let Some(agent) = self
+            .agents
+            .values_mut()
+            .find(|a| a.tenant == tenant && a.username.eq_ignore_ascii_case(username))
+        else {
+            return Err(err(
+                ErrorCode::ObjectNotFound,
+                format!("no agent {username:?}"),
+            ));
+        };
+        if !agent.is_logged_in() {
+            return Err(err(
+                ErrorCode::NotSuitableState,
+                format!("{username} is not logged in"),
+            ));
+        }
+        if chosen == ChosenState::Ready && agent.chosen != ChosenState::Ready {
+            agent.idle_since = now;
+        }
+        agent.chosen = chosen;
+        let id = agent.id.clone();
+        tracing::info!(target: "baton::ops", event = "state_set_by_supervisor",
+            supervisor = self.agents[supervisor].username.as_str(), agent = username, state,
+            "agent state set by a supervisor");
+        self.touch_agent(&id);
+        Ok(Value::Null)
+    }
+
     /// Whether this agent may use the supervisor console.
     pub fn is_supervisor(&self, agent: &AgentId) -> bool {
         self.agents.get(agent).is_some_and(|a| a.supervisor)

@@ -96,7 +96,7 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["admin", "ingress", "customer"] {
+        for name in ["admin", "ingress", "customer", "session"] {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -125,6 +125,8 @@ impl Modify for Security {
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
         super::customer_state::customer_state,
         super::grants::create_grant, super::queues::set_queue_limits,
+        super::supervisor::overview, super::supervisor::handoffs, super::supervisor::set_agent_state,
+        super::supervisor::set_supervisor,
     ),
     modifiers(&Security)
 )]

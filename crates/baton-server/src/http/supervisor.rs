@@ -12,6 +12,7 @@ use baton_core::{AdminCommand, Command, InteractionId, TenantId};
 use baton_protocol::ErrorCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::{AdminAuth, ApiJson};
 use crate::app::AppState;
@@ -28,6 +29,10 @@ pub fn router() -> Router<AppState> {
             get(handoffs),
         )
         .route(
+            "/api/v1/supervisor/agents/{username}/state",
+            put(set_agent_state),
+        )
+        .route(
             "/api/v1/admin/tenants/{tenant}/agents/{username}/supervisor",
             put(set_supervisor),
         )
@@ -35,6 +40,7 @@ pub fn router() -> Router<AppState> {
 
 /// A session token of an agent with the supervisor role, and the tenant it sees.
 pub struct SupervisorAuth {
+    pub agent: baton_core::AgentId,
     pub tenant: TenantId,
 }
 
@@ -62,13 +68,19 @@ impl FromRequestParts<AppState> for SupervisorAuth {
             ));
         }
         Ok(SupervisorAuth {
+            agent: session.agent,
             tenant: session.tenant,
         })
     }
 }
 
 /// Queues, agents and live interactions of the supervisor's tenant.
-async fn overview(State(state): State<AppState>, auth: SupervisorAuth) -> HttpResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/supervisor/overview", security(("session" = [])),
+    responses((status = 200, body = Object), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody)))]
+pub(crate) async fn overview(
+    State(state): State<AppState>,
+    auth: SupervisorAuth,
+) -> HttpResult<Json<Value>> {
     Ok(Json(
         state
             .engine
@@ -78,7 +90,10 @@ async fn overview(State(state): State<AppState>, auth: SupervisorAuth) -> HttpRe
 }
 
 /// An interaction's hand-off chain, oldest first: who to whom, kind, outcome, size, times.
-async fn handoffs(
+#[utoipa::path(get, path = "/api/v1/supervisor/interactions/{id}/handoffs", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody)))]
+pub(crate) async fn handoffs(
     State(state): State<AppState>,
     auth: SupervisorAuth,
     Path(id): Path<String>,
@@ -132,13 +147,16 @@ async fn handoffs(
     })))
 }
 
-#[derive(Deserialize)]
-struct SetSupervisor {
+#[derive(Deserialize, ToSchema)]
+pub struct SetSupervisor {
     supervisor: bool,
 }
 
 /// Grants or withdraws an agent's supervisor role (admin token).
-async fn set_supervisor(
+#[utoipa::path(put, path = "/api/v1/admin/tenants/{tenant}/agents/{username}/supervisor", security(("admin" = [])),
+    params(("tenant" = String, Path), ("username" = String, Path)), request_body = SetSupervisor,
+    responses((status = 200, body = Object), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody)))]
+pub(crate) async fn set_supervisor(
     State(state): State<AppState>,
     _: AdminAuth,
     Path((tenant, username)): Path<(String, String)>,
@@ -155,4 +173,31 @@ async fn set_supervisor(
             .call(Command::Admin(command), Extra::default())
             .await?,
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SetAgentState {
+    state: String,
+    #[serde(default)]
+    not_ready_reason: Option<String>,
+}
+
+/// A supervisor sets an agent of their tenant `ready` or `not_ready`.
+#[utoipa::path(put, path = "/api/v1/supervisor/agents/{username}/state", security(("session" = [])),
+    params(("username" = String, Path)), request_body = SetAgentState,
+    responses((status = 200), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody), (status = 409, body = super::admin::ErrorBody)))]
+pub(crate) async fn set_agent_state(
+    State(state): State<AppState>,
+    auth: SupervisorAuth,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<SetAgentState>,
+) -> HttpResult<Json<Value>> {
+    let command = Command::SupervisorSetAgentState {
+        supervisor: auth.agent,
+        username,
+        state: body.state,
+        reason: body.not_ready_reason,
+    };
+    Ok(Json(state.engine.call(command, Extra::default()).await?))
 }

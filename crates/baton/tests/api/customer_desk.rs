@@ -258,3 +258,36 @@ async fn a_send_with_an_id_is_answered_both_when_it_is_taken_and_when_it_is_refu
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn the_end_reaches_the_customer_when_the_last_agent_leaves_or_they_hang_up() {
+    for how in ["leave", "hangup"] {
+        let app = spawn_app().await;
+        let t = app.tenant("acme", &[("alice", "1001")]).await;
+        let mut alice = app.agent("acme", "alice", None).await;
+        alice.ready().await;
+        let (id, token) = app.customer(&t, "chat", "Sales", "Carl").await;
+        alice.accept_next().await;
+        let mut carl = Customer::connect(&app, &token).await;
+        carl.state("connected").await;
+        if how == "leave" {
+            alice.client.leave_interaction(Some(&id)).await.unwrap();
+        } else {
+            let (s, _) = app
+                .post(
+                    &format!("/api/v1/interactions/{id}/hangup"),
+                    Some(&token),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(s, 200);
+        }
+        let last = carl.until_closed().await;
+        let end = last.iter().rev().find(|v| v["event"] == "state");
+        assert_eq!(
+            end.map(|v| v["args"][0]["state"].clone()),
+            Some(json!("completed")),
+            "{how}: {last:?}"
+        );
+    }
+}

@@ -105,6 +105,44 @@ async fn a_supervisor_sees_queues_agents_and_hand_off_chains_of_their_tenant_onl
     assert_eq!(first["bytes"], DATA.len());
     assert!(!chain.to_string().contains("C-1042"), "content in {chain}");
 
+    // The supervisor sets alice (free again) not ready; she is told, and a plain agent may
+    // not do it.
+    let (s, body) = app
+        .put(
+            "/api/v1/supervisor/agents/alice/state",
+            Some(&sam),
+            json!({"state": "not_ready", "notReadyReason": "Coaching"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let mut alice = handed.alice;
+    loop {
+        let e = alice.expect("ON_AGENT_STATE_CHANGE").await;
+        if e.arg(0)["notReadyReason"] == "Coaching" {
+            break;
+        }
+    }
+    let (s, body) = app
+        .put(
+            "/api/v1/supervisor/agents/bob/state",
+            Some(&sam),
+            json!({"state": "busy"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].clone()),
+        (400, json!(3)),
+        "{body}"
+    );
+    let (s, _) = app
+        .put(
+            "/api/v1/supervisor/agents/alice/state",
+            Some(&bob.token),
+            json!({"state": "ready"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+
     // Another tenant's supervisor cannot read it.
     app.put(
         "/api/v1/admin/tenants/globex/agents/gina/supervisor",
