@@ -135,6 +135,9 @@ pub struct Core {
     /// Per service, a moving average of how long routed customers waited (not stored:
     /// after a restart the estimate starts again).
     pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
+    /// Per tenant, the last hour of hand-offs and queue waits for the supervisor's charts
+    /// (not stored: starts empty after a restart).
+    pub(crate) stats: crate::stats::Stats,
     /// During `flush_views` only: the services with a ready agent, computed once for all
     /// queued customers instead of once per customer.
     pub(crate) ready_services: Option<BTreeSet<ServiceId>>,
@@ -186,6 +189,7 @@ impl Core {
             shown_agent_state: BTreeMap::new(),
             shown_customer_state: BTreeMap::new(),
             queue_wait: BTreeMap::new(),
+            stats: Default::default(),
             ready_services: None,
         }
     }

@@ -657,6 +657,7 @@ impl Core {
             self.touch_interaction(&id);
         }
         self.set_phase(leg_id, TransferPhase::Accepted);
+        self.record_handoff(leg_id, None);
     }
 
     /// The leg failed. With `recover`, a blind transfer comes back to the sender (or its
@@ -681,6 +682,7 @@ impl Core {
         }
         self.touch_leg(leg_id);
         self.send_status(leg_id);
+        self.record_handoff(leg_id, Some(reason));
         if recover && leg.kind == TransferKind::Blind {
             self.return_to_sender(&id, &leg.from_agent, reason);
         }

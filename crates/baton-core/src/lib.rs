@@ -36,6 +36,7 @@ pub mod limits;
 mod ops_log;
 mod outbound;
 mod routing;
+pub mod stats;
 mod supervisor;
 mod view;
 

@@ -134,6 +134,7 @@ impl Core {
         let ring = self.ring_timeout(&entry.service);
         let via_leg = entry.leg.clone();
         self.record_queue_wait(&entry.service, now - entry.since);
+        self.record_wait_for_stats(id, now - entry.since);
         self.interactions.get_mut(id).expect("queued").queue = None;
         let party = AgentParty {
             agent: agent.clone(),

@@ -30,6 +30,8 @@ pub enum Query {
     IsSupervisor(baton_core::AgentId),
     /// The supervisor console's picture of a tenant.
     SupervisorOverview(TenantId, baton_protocol::Millis),
+    /// The supervisor console's charts: the last `minutes` one-minute buckets of a tenant.
+    SupervisorStats(TenantId, baton_protocol::Millis, u32),
     /// Admin view; the stored copy is used when the interaction is no longer live.
     InteractionSummary(Box<Interaction>),
     Services(TenantId),
@@ -84,6 +86,9 @@ pub fn answer(core: &Core, query: &Query) -> Value {
         Query::AgentName(agent) => json!(core.agent(agent).map(|a| a.display_name.clone())),
         Query::IsSupervisor(agent) => json!(core.is_supervisor(agent)),
         Query::SupervisorOverview(tenant, now) => core.supervisor_overview(tenant, *now),
+        Query::SupervisorStats(tenant, now, minutes) => {
+            core.supervisor_stats(tenant, *now, *minutes)
+        }
         Query::InteractionSummary(stored) => {
             let summary = match core.interaction(&stored.id) {
                 Some(live) => core.interaction_summary(live),

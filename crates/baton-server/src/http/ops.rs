@@ -125,7 +125,7 @@ impl Modify for Security {
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
         super::customer_state::customer_state,
         super::grants::create_grant, super::queues::set_queue_limits,
-        super::supervisor::overview, super::supervisor::handoffs, super::supervisor::set_agent_state,
+        super::supervisor::overview, super::supervisor::stats, super::supervisor::handoffs, super::supervisor::set_agent_state,
         super::supervisor::set_supervisor,
     ),
     modifiers(&Security)

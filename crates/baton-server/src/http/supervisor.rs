@@ -24,6 +24,7 @@ use crate::query::Query;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/supervisor/overview", get(overview))
+        .route("/api/v1/supervisor/stats", get(stats))
         .route(
             "/api/v1/supervisor/interactions/{id}/handoffs",
             get(handoffs),
@@ -85,6 +86,48 @@ pub(crate) async fn overview(
         state
             .engine
             .query(Query::SupervisorOverview(auth.tenant, state.clock.now()))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StatsParams {
+    /// How many one-minute buckets, 1 to 60 (default 60).
+    minutes: Option<String>,
+}
+
+/// The last hour of the supervisor's tenant in one-minute buckets, oldest first: hand-offs
+/// by outcome and queue waits (count, average, longest). Counts only; empty after a restart.
+#[utoipa::path(get, path = "/api/v1/supervisor/stats", security(("session" = [])),
+    params(StatsParams),
+    responses((status = 200, body = Object), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody)))]
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    auth: SupervisorAuth,
+    axum::extract::Query(params): axum::extract::Query<StatsParams>,
+) -> HttpResult<Json<Value>> {
+    let max = baton_core::stats::STATS_MINUTES;
+    let minutes = match params.minutes.as_deref() {
+        None => max,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|m| (1..=max).contains(m))
+            .ok_or_else(|| {
+                HttpError::new(
+                    ErrorCode::InvalidArgs,
+                    format!("minutes must be a whole number from 1 to {max}"),
+                )
+            })?,
+    };
+    Ok(Json(
+        state
+            .engine
+            .query(Query::SupervisorStats(
+                auth.tenant,
+                state.clock.now(),
+                minutes,
+            ))
             .await?,
     ))
 }

@@ -19,5 +19,6 @@ mod public_surface;
 mod restart;
 mod security;
 mod supervisor;
+mod supervisor_stats;
 mod tls;
 mod transfers;
