@@ -1,6 +1,6 @@
 // The supervisor console at /supervisor/: a supervisor sees the queue, the live interaction
 // and, after a hand-off, its chain drawn as a timeline; it sets an agent not ready; a plain
-// agent is refused.
+// agent is refused. The last hour's charts follow the hand-off live.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withBaton, waitFor, waitText, sdkOk, INGRESS, PASSWORD } from './helpers.js';
@@ -44,6 +44,16 @@ test('the supervisor console shows queues, live interactions and a hand-off chai
   await sdkOk(bob, 'acceptInteraction', id);
   const row = sup.locator(`[data-testid="sup-interaction"][data-id="${id}"]`);
   await waitText(row.getByTestId('sup-parties'), 'Bob Brown (primary, connected)');
+
+  // The charts, drawn before the hand-off, now show one accepted hand-off and one queue wait.
+  await waitText(sup.getByTestId('sup-stats-summary'), '1 hand-off accepted, 0 failed; 1 answered from a queue');
+  const accepted = sup.getByTestId('sup-chart-handoffs').locator('[data-testid="chart-bar-accepted"]');
+  assert.equal(await accepted.count(), 1);
+  assert.equal(await accepted.getAttribute('data-count'), '1');
+  assert.equal(await sup.getByTestId('sup-chart-handoffs').locator('[data-testid="chart-bar-failed"]').count(), 0);
+  assert.equal(await sup.getByTestId('sup-chart-waits').locator('[data-testid="chart-wait-avg"]').count(), 1);
+  assert.match(await sup.getByTestId('sup-chart-handoffs').textContent(), /Hand-offs per minute/);
+  assert.match(await sup.getByTestId('sup-chart-waits').textContent(), /Wait \(seconds\)/);
 
   await row.getByTestId('sup-show-chain').click();
   const hop = sup.getByTestId('sup-handoff').first();

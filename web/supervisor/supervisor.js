@@ -5,8 +5,11 @@
  * state), live interactions with their parties, agents. "Hand-offs" on an interaction draws
  * its chain from `GET /api/v1/supervisor/interactions/{id}/handoffs` as a timeline.
  * A supervisor may set a logged-in agent ready or not ready
- * (`PUT /api/v1/supervisor/agents/{username}/state`). Neither endpoint carries message text or transfer-data content (decision 0012).
+ * (`PUT /api/v1/supervisor/agents/{username}/state`). Each poll also reads
+ * `GET /api/v1/supervisor/stats` and redraws the last hour's charts (charts.js). No endpoint carries message text or transfer-data content (decision 0012).
  */
+import { drawHandoffs, drawWaits, summary } from './charts.js';
+
 const KEY = 'baton.supervisor.token';
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
@@ -103,9 +106,17 @@ async function showChain() {
     el('div', { class: 'meta' }, `${h.outcome ? `data ${h.outcome}, ` : ''}${h.bytes} bytes, +${duration(h.createdAt - c.createdAt)} after the start`))));
 }
 
+function renderStats(stats) {
+  drawHandoffs($('chart-handoffs'), stats);
+  drawWaits($('chart-waits'), stats);
+  $('stats-summary').textContent = summary(stats);
+}
+
 async function poll() {
   try {
-    render(await api('GET', '/supervisor/overview'));
+    const [overview, stats] = await Promise.all([api('GET', '/supervisor/overview'), api('GET', '/supervisor/stats?minutes=60')]);
+    render(overview);
+    renderStats(stats);
   } catch (e) {
     if (e.status === 401 || e.status === 403) { logout(e.message); return; }
     $('updated').textContent = `Not updated: ${e.message}`;
