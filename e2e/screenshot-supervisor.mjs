@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Takes docs/supervisor.png: the supervisor console with one customer waiting, one chat
- * that alice blind-transferred to bob, and that chat's hand-off chain open.
+ * that alice blind-transferred to bob (who refused it once), that chat's hand-off chain open,
+ * and the last hour's charts with those hand-offs and queue waits.
  *
  *     cargo build -p baton && node e2e/screenshot-supervisor.mjs [--out path.png]
  *
@@ -36,19 +37,29 @@ try {
   await server.admin('PUT', '/admin/tenants/demo/agents/dave/supervisor', { supervisor: true });
   const alice = await agent('alice');
   const bob = await agent('bob');
-  await sdk(alice, 'setAgentState', 'ready');
   const chat = async (name) => (await server.rest('POST', '/interactions', INGRESS, { channel: 'chat', service: 'Sales', customer: { name } })).body.id;
+  // Carol waits a few seconds in the queue before alice is ready (the wait chart).
   const id = await chat('Carol Chen');
+  await new Promise((r) => setTimeout(r, 3000));
+  await sdk(alice, 'setAgentState', 'ready');
   await waitFor('offer', async () => (await sdk(alice, 'getInteractionsState')).interactions.length);
   await sdk(alice, 'acceptInteraction', id);
   await sdk(bob, 'setAgentState', 'ready');
+  const offered = async (page, state) => waitFor(`offer ${state}`, async () =>
+    (await sdk(page, 'getInteractionsState')).interactions.some((i) => i.interactionId === id && i.state === state));
+  // Bob refuses the first hand-off (failed: rejected); it rings alice again; the second one he takes.
   await sdk(alice, 'blindTransfer', 'bob', { caseId: 'C-1001', notesDraft: 'Wants the annual plan' }, id);
-  await waitFor('bob offered', async () => (await sdk(bob, 'getInteractionsState')).interactions.length);
+  await offered(bob, 'delivery_pending');
+  await sdk(bob, 'rejectInteraction', id);
+  await offered(alice, 'delivery_pending');
+  await sdk(alice, 'acceptInteraction', id);
+  await sdk(alice, 'blindTransfer', 'bob', { caseId: 'C-1001', notesDraft: 'Wants the annual plan' }, id);
+  await offered(bob, 'delivery_pending');
   await sdk(bob, 'acceptInteraction', id);
   await sdk(alice, 'setAgentState', 'not_ready');
   await chat('Dan Dole');
 
-  const sup = await (await browser.newContext({ viewport: { width: 1200, height: 760 } })).newPage();
+  const sup = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
   await sup.goto(`${server.base}/supervisor/`);
   await sup.getByTestId('sup-tenant').fill('demo');
   await sup.getByTestId('sup-username').fill('dave');
@@ -58,6 +69,7 @@ try {
   await waitText(row.getByTestId('sup-parties'), 'Bob Brown');
   await row.getByTestId('sup-show-chain').click();
   await waitText(sup.getByTestId('sup-handoff').first(), 'Bob Brown');
+  await waitText(sup.getByTestId('sup-stats-summary'), '1 hand-off accepted, 1 failed');
   await sup.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
 } finally {

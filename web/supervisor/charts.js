@@ -5,9 +5,9 @@
  * library; every mark has a `<title>` so a pointer shows the numbers.
  */
 const NS = 'http://www.w3.org/2000/svg';
-const W = 640;
-const H = 230;
-const PAD = { left: 48, right: 12, top: 12, bottom: 40 };
+const W = 520;
+const H = 220;
+const PAD = { left: 46, right: 22, top: 10, bottom: 42 };
 export const COLORS = { accepted: '#1a7f37', failed: '#cf222e', avg: '#1f6feb', max: '#bc4c00' };
 
 function svg(tag, attrs = {}, text) {
@@ -26,7 +26,7 @@ function scale(max, minTop) {
   return { top: Math.ceil(top / step) * step, step };
 }
 
-const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 /** Axes, grid and labels; returns the plot's geometry for the marks. */
 function frame(root, buckets, y, yLabel, fmt) {
@@ -38,7 +38,7 @@ function frame(root, buckets, y, yLabel, fmt) {
     root.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: yAt(v), y2: yAt(v), class: v === 0 ? 'axis' : 'grid' }));
     root.append(svg('text', { x: PAD.left - 6, y: yAt(v) + 4, 'text-anchor': 'end', class: 'tick' }, fmt(v)));
   }
-  root.append(svg('text', { x: 12, y: PAD.top + ph / 2, transform: `rotate(-90 12 ${PAD.top + ph / 2})`, 'text-anchor': 'middle', class: 'label' }, yLabel));
+  root.append(svg('text', { x: 13, y: PAD.top + ph / 2, transform: `rotate(-90 13 ${PAD.top + ph / 2})`, 'text-anchor': 'middle', class: 'label' }, yLabel));
   // A time under every tenth minute, and under the current one.
   const every = Math.max(1, Math.round(buckets.length / 6));
   buckets.forEach((b, i) => {
