@@ -135,6 +135,11 @@ async fn stats_count_hand_offs_by_outcome_and_queue_waits_of_the_own_tenant() {
     let (s, _) = app.get("/api/v1/supervisor/stats", Some(&bob.token)).await;
     assert_eq!(s, 403);
 
+    // Documented in OpenAPI with its parameter.
+    let (_, spec) = app.get("/openapi.json", None).await;
+    let op = &spec["paths"]["/api/v1/supervisor/stats"]["get"];
+    assert_eq!(op["parameters"][0]["name"], "minutes", "{op}");
+
     // Kept in memory only: after a restart the charts start empty.
     drop((alice, bob));
     let app = app.restart().await;
