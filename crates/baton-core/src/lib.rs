@@ -17,6 +17,7 @@
 //! - `outbound`: interactions agents start (`startCall`, `startChat`).
 //! - `customer`: what the customer is told: queue position, expected wait, typing.
 //! - `supervisor`: the supervisor console's picture of a tenant.
+//! - [`stats`]: the supervisor's charts: an hour of per-minute hand-off outcomes and queue waits.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
 //! - `ops_log`: structured log lines for operators (never content).
 //! - [`limits`]: caps on message, note and variable sizes per request and per interaction;
