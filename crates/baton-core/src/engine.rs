@@ -762,11 +762,14 @@ impl Core {
                     let i = &self.interactions[&id];
                     let others = i.parties.iter().any(|p| p.state != PartyState::Ringing);
                     if !others && i.customer_connected {
+                        // The leg that brought it here is still the current one: the next
+                        // agent offered it gets its data (rules 9 and 11). A failed leg's
+                        // data is never delivered, so `deliver` skips it.
                         let entry = QueueEntry {
                             service: i.service.clone(),
                             since: i.created_at,
                             seq: next_seq(&mut self.queue_seq),
-                            leg: None,
+                            leg: party.via_leg.clone(),
                         };
                         let ringing: Vec<AgentId> =
                             i.parties.iter().map(|p| p.agent.clone()).collect();
