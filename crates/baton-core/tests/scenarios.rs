@@ -1815,3 +1815,35 @@ fn a_chat_sent_back_to_the_queue_by_a_logout_keeps_its_queue_data_for_the_next_a
     w.accept("dave");
     reload_replays(&mut w, "dave", &t);
 }
+
+#[test]
+fn a_reload_after_a_blind_transfer_came_back_replays_the_leg_that_brought_it_to_the_sender() {
+    // alice hands the chat to bob with data (t1); bob passes it on to alice, who rejects or
+    // lets it ring out: it comes back to bob. His current leg is t1 again (t2 failed, its
+    // data is never delivered, rule 12), so his reloaded CRM gets t1's data back.
+    for how in ["reject", "ring out"] {
+        let mut w = alice_on(Channel::Chat, Some("crm"));
+        let t1 = hand_off(&mut w, "alice", blind("bob", None), Path::Handler);
+        w.accept("bob");
+        w.clear();
+        let t2 = hand_off(&mut w, "bob", blind("alice", None), Path::Handler);
+        assert_eq!(w.ringing("i1"), ["alice"]);
+        match how {
+            "reject" => {
+                w.ok("alice", Method::RejectInteraction { id: None });
+            }
+            _ => w.advance(RING_MS),
+        }
+        assert_eq!(w.ringing("i1"), ["bob"], "{how}");
+        let frames = w.take("bob");
+        assert!(
+            find(&frames, "ON_LOAD_TRANSFER_DATA").is_none(),
+            "{how}: nothing is delivered on the way back"
+        );
+        w.accept("bob");
+        reload_replays(&mut w, "bob", &t1);
+        let history = w.core.transfer_history(&"i1".into());
+        assert_eq!(history[1].transfer_id, t2);
+        assert_eq!(history[1].state, baton_protocol::TransferPhase::Failed);
+    }
+}
