@@ -579,7 +579,13 @@
         pending.delete(id);
         resolve(errResult(6, 'api_not_answer', 'the server did not answer ' + method));
       }, REQUEST_TIMEOUT_MS) });
-      sendText(JSON.stringify({ id: id, op: method, args: args }));
+      // A socket already closing (say, after an oversize frame) takes nothing: say so now
+      // rather than after the request time-out.
+      if (!sendText(JSON.stringify({ id: id, op: method, args: args }))) {
+        clearTimeout(pending.get(id).timer);
+        pending.delete(id);
+        resolve(errResult(2, 'not_logged_in', 'not connected to the server'));
+      }
     });
   }
 
