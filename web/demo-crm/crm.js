@@ -36,6 +36,8 @@
     loads: [],           // every ON_LOAD_TRANSFER_DATA, for tests: {interactionId, data, meta}
     requests: [],        // every ON_REQUEST_TRANSFER_DATA: {interactionId, meta}
     statuses: {},        // transferId -> TransferStatus
+    banners: {},         // interactionId -> {text, replay}: who handed it over
+    bannerFor: null,     // the interaction whose banner is shown, if any
   };
   window.crmApp = app;
 
@@ -152,17 +154,33 @@
     $('sdk-status').className = 'status bad';
   });
 
+  /**
+   * Shows the hand-off banner of `interactionId`, or none: a banner belongs to the
+   * interaction it was for, so another interaction's case never shows it.
+   */
+  function showBanner(interactionId) {
+    var b = $('transfer-banner');
+    var banner = interactionId ? app.banners[interactionId] : null;
+    app.bannerFor = banner ? interactionId : null;
+    b.hidden = !banner;
+    b.textContent = banner ? banner.text : '';
+    b.setAttribute('data-replay', banner && banner.replay ? 'true' : 'false');
+    b.setAttribute('data-interaction-id', banner ? interactionId : '');
+  }
+
   adApi.on('ON_NEW_INTERACTION', function (ix) {
     app.interactions[ix.interactionId] = ix;
     if (app.byInteraction[ix.interactionId]) return;
     var k = caseForInteraction(ix);
     app.byInteraction[ix.interactionId] = k.id;
     openCase(k.id);
+    showBanner(ix.interactionId);
   });
 
   adApi.on('ON_INTERACTION_STATE_CHANGE', function (ix) { app.interactions[ix.interactionId] = ix; });
   adApi.on('ON_ACTIVE_INTERACTION_SWITCHED', function (id) {
     if (app.byInteraction[id]) openCase(app.byInteraction[id]);
+    showBanner(id);
   });
 
   adApi.on('ON_REQUEST_TRANSFER_DATA', function (interactionId, meta) {
@@ -187,11 +205,12 @@
       app.openCaseId = null;
       openCase(caseId);
     }
-    var b = $('transfer-banner');
-    b.hidden = false;
-    b.setAttribute('data-replay', meta && meta.replay ? 'true' : 'false');
-    b.textContent = 'Transferred by ' + ((meta && (meta.fromAgentName || meta.fromAgentId)) || 'another agent') +
-      ' (' + ((meta && meta.kind) || 'transfer') + ')' + (meta && meta.replay ? ' — replayed' : '');
+    app.banners[interactionId] = {
+      replay: !!(meta && meta.replay),
+      text: 'Transferred by ' + ((meta && (meta.fromAgentName || meta.fromAgentId)) || 'another agent') +
+        ' (' + ((meta && meta.kind) || 'transfer') + ')' + (meta && meta.replay ? ' — replayed' : ''),
+    };
+    showBanner(interactionId);
   });
 
   adApi.on('ON_TRANSFER_STATUS', function (s) {
@@ -200,7 +219,12 @@
     render();
   });
 
-  adApi.on('ON_INTERACTION_REMOVED', function (ix) { delete app.interactions[ix.interactionId]; });
+  adApi.on('ON_INTERACTION_REMOVED', function (ix) {
+    var id = typeof ix === 'string' ? ix : ix && ix.interactionId;
+    delete app.interactions[id];
+    delete app.banners[id];
+    if (app.bannerFor === id) showBanner(null);
+  });
 
   render();
 })();

@@ -579,14 +579,20 @@
         pending.delete(id);
         resolve(errResult(6, 'api_not_answer', 'the server did not answer ' + method));
       }, REQUEST_TIMEOUT_MS) });
-      sendText(JSON.stringify({ id: id, op: method, args: args }));
+      // A socket already closing (say, after an oversize frame) takes nothing: say so now
+      // rather than after the request time-out.
+      if (!sendText(JSON.stringify({ id: id, op: method, args: args }))) {
+        clearTimeout(pending.get(id).timer);
+        pending.delete(id);
+        resolve(errResult(2, 'not_logged_in', 'not connected to the server'));
+      }
     });
   }
 
-  function failPending(reason) {
+  function failPending(reason, error) {
     pending.forEach(function (p) {
       clearTimeout(p.timer);
-      var r = errResult(6, 'api_not_answer', reason);
+      var r = error || errResult(6, 'api_not_answer', reason);
       if (p.resolve) p.resolve(r); else answerHost(p.host, r);
     });
     pending.clear();
@@ -624,12 +630,14 @@
         try { f = JSON.parse(ev.data); } catch (e) { return; }
         onFrame(f);
       };
-      sock.onclose = function () {
+      sock.onclose = function (ev) {
         if (ws !== sock) return;
         ws = null;
         var was = S.connected;
         S.connected = false;
-        failPending('the connection to the server was lost');
+        // 1009: the server refused a frame far over its limit; say so, not "no answer".
+        failPending('the connection to the server was lost', ev && ev.code === 1009
+          ? errResult(21, 'payload_too_large', 'the request was too large for the connection') : null);
         if (!S.stopped && S.token) scheduleReconnect(was);
         render();
       };
@@ -683,6 +691,8 @@
       if (d.tenant) S.tenant = d.tenant;
       if (d.displayName) S.displayName = d.displayName;
       if (d.extension !== undefined) S.extension = d.extension;
+      // The server's limits (Baton addition to the hello answer), for refusing before sending.
+      S.limits = d.limits || null;
       if (embedded) {
         host.accepted = true;
         postHost(readyPayload());
@@ -1213,9 +1223,27 @@
     ev.preventDefault();
     var ix = active(); var text = $('chat-input').value;
     if (!ix || !text.trim()) return;
+    var tooLong = overLimit(text);
+    if (tooLong) { showNotice(tooLong, true); return; } // the text stays in the input
     stopTyping();
     call('sendChatMessage', text, ix.id).then(report('send the message')).then(function (r) { if (r.status === 'success') $('chat-input').value = ''; });
   });
+  /** Why `text` cannot be sent as a chat message under the server's limits, or null. */
+  function overLimit(text) {
+    var L = S.limits;
+    if (!L) return null;
+    var chars = Array.from(text).length; // the server counts characters, not UTF-16 units
+    var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
+    if (L.maxMessageChars && chars > L.maxMessageChars) {
+      return 'This message is too long: ' + fmt(chars) + ' characters; the most is ' +
+        fmt(L.maxMessageChars) + ' characters. Shorten it and send again.';
+    }
+    // The request frame around it: the text JSON-escaped, plus a little for the envelope.
+    if (L.maxFrameBytes && new TextEncoder().encode(JSON.stringify(text)).length + 256 > L.maxFrameBytes) {
+      return 'This message is too long to send. Shorten it and send again.';
+    }
+    return null;
+  }
   $('note-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var ix = active(); var text = $('note-input').value;

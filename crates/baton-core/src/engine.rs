@@ -25,6 +25,9 @@ pub struct CoreConfig {
     /// Key of the transfer-data digest in history (HMAC-SHA256); the server derives it
     /// from its server key. The default (zeros) is for tests only.
     pub digest_key: [u8; 32],
+    /// The agent socket's frame limit (`[limits] max_frame_bytes`). The core never checks
+    /// it; it is told to widgets in the hello answer so they refuse what cannot be sent.
+    pub max_frame_bytes: usize,
 }
 
 impl Default for CoreConfig {
@@ -34,6 +37,7 @@ impl Default for CoreConfig {
             max_associated_objects: 100,
             limits: crate::limits::InteractionLimits::DEFAULT,
             digest_key: [0; 32],
+            max_frame_bytes: 256 * 1024,
         }
     }
 }
@@ -705,6 +709,11 @@ impl Core {
             "agentId": agent.id, "sessionId": agent.login.as_ref().map(|l| l.session.clone()),
             "tenant": agent.tenant, "username": agent.username, "displayName": agent.display_name,
             "extension": agent.extension,
+            // So a widget can refuse over-long text before sending it (docs/protocol.md).
+            "limits": {
+                "maxMessageChars": self.config.limits.max_message_chars,
+                "maxFrameBytes": self.config.max_frame_bytes,
+            },
         }))
     }
 
@@ -766,11 +775,14 @@ impl Core {
                     let i = &self.interactions[&id];
                     let others = i.parties.iter().any(|p| p.state != PartyState::Ringing);
                     if !others && i.customer_connected {
+                        // The leg that brought it here is still the current one: the next
+                        // agent offered it gets its data (rules 9 and 11). A failed leg's
+                        // data is never delivered, so `deliver` skips it.
                         let entry = QueueEntry {
                             service: i.service.clone(),
                             since: i.created_at,
                             seq: next_seq(&mut self.queue_seq),
-                            leg: None,
+                            leg: party.via_leg.clone(),
                         };
                         let ringing: Vec<AgentId> =
                             i.parties.iter().map(|p| p.agent.clone()).collect();

@@ -722,12 +722,15 @@ impl Core {
             && self.has_capacity(sender, channel);
         if can_take {
             let now = self.now;
+            let via_leg = self.leg_that_gave(id, sender);
             let party = AgentParty {
                 agent: sender.clone(),
                 role: PartyRole::Primary,
                 state: PartyState::Ringing,
                 joined_at: now,
-                via_leg: None,
+                // Back where it was: the leg that gave it to the sender is current again,
+                // so a reload replays its data (rule 9).
+                via_leg,
                 reason: Some(match reason {
                     // docs/protocol.md names it `transfer_timeout`.
                     "ring_timeout" => "transfer_timeout".to_owned(),
@@ -741,6 +744,22 @@ impl Core {
         } else {
             self.rehome(id);
         }
+    }
+
+    /// The latest live leg whose data reached `agent` on this interaction (a failed one
+    /// never counts, rule 12): the leg to replay if the interaction comes back to them.
+    fn leg_that_gave(&self, id: &InteractionId, agent: &AgentId) -> Option<TransferId> {
+        let i = self.interactions.get(id)?;
+        i.legs
+            .iter()
+            .rev()
+            .filter_map(|l| self.legs.get(l))
+            .find(|leg| {
+                leg.phase == TransferPhase::Accepted
+                    && leg.kind != TransferKind::Consult
+                    && leg.receipts.iter().any(|r| &r.agent == agent)
+            })
+            .map(|leg| leg.id.clone())
     }
 
     fn remove_from_conference(

@@ -31,6 +31,9 @@ impl Core {
         };
         let via = match (&party.routed_from, &party.via_leg) {
             (Some(_), _) => "queue".to_owned(),
+            // A failed blind transfer coming back rings with its reason (and may carry the
+            // leg that first gave it to the sender, for replay).
+            (None, _) if party.reason.is_some() => "return".to_owned(),
             (None, Some(leg)) => self.legs.get(leg).map_or("transfer".to_owned(), |l| {
                 format!("{:?}", l.kind).to_lowercase()
             }),

@@ -1597,3 +1597,253 @@ fn a_ringing_offer_carries_its_deadline() {
     let connected = find(&alice, "ON_INTERACTION_STATE_CHANGE").expect("state change");
     assert!(connected.json["args"][0].get("ringDeadline").is_none());
 }
+
+// ----- replay after a reload, on every path that delivered data (rule 9) -------------------------
+
+/// `agent`'s widget reloads (same integration key): it gets `ON_LOAD_TRANSFER_DATA` for leg
+/// `t` again, exactly the sent bytes, marked as a replay.
+fn reload_replays(w: &mut World, agent: &str, t: &str) {
+    w.disconnect(agent);
+    w.now += 1000;
+    w.clear();
+    w.connect(agent, Some("crm"));
+    let frames = w.take(agent);
+    let loads = all(&frames, "ON_LOAD_TRANSFER_DATA");
+    assert_eq!(loads.len(), 1, "{agent}: one replay: {:?}", names(&frames));
+    assert!(
+        loads[0].text.contains(DATA),
+        "the exact bytes: {}",
+        loads[0].text
+    );
+    assert_eq!(loads[0].arg(2)["replay"], true);
+    assert_eq!(loads[0].arg(2)["transferId"], json!(t));
+}
+
+/// alice (host `crm`) on a chat; carol and dave of support are ready with the same host,
+/// carol the longest idle.
+fn support_ready() -> World {
+    let mut w = alice_on(Channel::Chat, Some("crm"));
+    w.connect("carol", Some("crm"));
+    w.ready("carol");
+    w.now += 10;
+    w.connect("dave", Some("crm"));
+    w.ready("dave");
+    w.clear();
+    w
+}
+
+#[test]
+fn a_reload_after_a_queue_offer_was_accepted_replays_the_queue_legs_data() {
+    let mut w = support_ready();
+    let t = hand_off(
+        &mut w,
+        "alice",
+        blind("service:support", None),
+        Path::Handler,
+    );
+    assert_eq!(w.ringing("i1"), ["carol"]);
+    w.accept("carol");
+    reload_replays(&mut w, "carol", &t);
+    // And again, after a second reload.
+    reload_replays(&mut w, "carol", &t);
+}
+
+#[test]
+fn a_reload_after_a_queue_offer_rang_out_or_was_rejected_replays_to_the_next_agent() {
+    for how in ["ring out", "reject"] {
+        let mut w = support_ready();
+        let t = hand_off(
+            &mut w,
+            "alice",
+            blind("service:support", None),
+            Path::Handler,
+        );
+        assert_eq!(w.ringing("i1"), ["carol"]);
+        match how {
+            "ring out" => w.advance(RING_MS),
+            _ => {
+                w.ok("carol", Method::RejectInteraction { id: None });
+            }
+        }
+        assert_eq!(w.ringing("i1"), ["dave"], "{how}");
+        w.accept("dave");
+        reload_replays(&mut w, "dave", &t);
+    }
+}
+
+#[test]
+fn a_reload_after_a_queue_offer_rang_out_everywhere_and_came_back_replays() {
+    // Nobody answers at first: carol and dave both ring out; carol comes back and accepts.
+    let mut w = support_ready();
+    let t = hand_off(
+        &mut w,
+        "alice",
+        blind("service:support", None),
+        Path::Handler,
+    );
+    w.advance(RING_MS);
+    w.advance(RING_MS);
+    assert_eq!(w.status("i1"), "queued");
+    w.ready("carol");
+    assert_eq!(w.ringing("i1"), ["carol"]);
+    w.accept("carol");
+    reload_replays(&mut w, "carol", &t);
+}
+
+#[test]
+fn a_reload_while_a_queue_offer_is_still_ringing_replays_it() {
+    let mut w = support_ready();
+    let t = hand_off(
+        &mut w,
+        "alice",
+        blind("service:support", None),
+        Path::Handler,
+    );
+    assert_eq!(w.ringing("i1"), ["carol"]);
+    reload_replays(&mut w, "carol", &t);
+    w.accept("carol");
+    reload_replays(&mut w, "carol", &t);
+}
+
+#[test]
+fn a_reload_after_a_blind_transfer_rejected_by_one_agent_replays_the_next_legs_data() {
+    // alice sends to bob, who rejects: the leg fails and comes back to alice (rule 12, its
+    // data is not delivered); alice sends again to carol with data, carol accepts and reloads.
+    let mut w = support_ready();
+    hand_off(&mut w, "alice", blind("bob", None), Path::Handler);
+    w.ok("bob", Method::RejectInteraction { id: None });
+    assert_eq!(w.ringing("i1"), ["alice"]);
+    w.accept("alice");
+    w.clear();
+    let t = hand_off(&mut w, "alice", blind("carol", None), Path::Handler);
+    w.accept("carol");
+    reload_replays(&mut w, "carol", &t);
+}
+
+#[test]
+fn a_reload_after_a_blind_transfer_was_accepted_replays_for_a_chat_and_a_call() {
+    for channel in [Channel::Chat, Channel::Voice] {
+        let mut w = alice_on(channel, Some("crm"));
+        let t = hand_off(&mut w, "alice", blind("bob", None), Path::Handler);
+        reload_replays(&mut w, "bob", &t);
+        w.accept("bob");
+        reload_replays(&mut w, "bob", &t);
+    }
+}
+
+#[test]
+fn a_reload_during_and_after_a_consultation_replays_the_current_leg() {
+    let (mut w, consult) = consulting(Path::Handler);
+    reload_replays(&mut w, "bob", &consult);
+    w.clear();
+    let t = hand_off(
+        &mut w,
+        "alice",
+        Method::Transfer { data: None },
+        Path::Handler,
+    );
+    reload_replays(&mut w, "bob", &t);
+}
+
+#[test]
+fn a_reload_after_a_merge_or_a_conference_invite_replays_to_the_invited_agent() {
+    let (mut w, _) = consulting(Path::Handler);
+    w.clear();
+    let t = hand_off(
+        &mut w,
+        "alice",
+        Method::MergeAllCallsIntoConference { data: None },
+        Path::Handler,
+    );
+    reload_replays(&mut w, "bob", &t);
+
+    let mut w = alice_on(Channel::Voice, Some("crm"));
+    let t = hand_off(
+        &mut w,
+        "alice",
+        Method::InviteToCallConference {
+            target: "bob".into(),
+            data: None,
+            id: None,
+        },
+        Path::Handler,
+    );
+    w.accept("bob");
+    reload_replays(&mut w, "bob", &t);
+}
+
+#[test]
+fn a_reload_after_a_chat_invite_replays_to_the_invited_agent() {
+    let mut w = alice_on(Channel::Chat, Some("crm"));
+    let t = hand_off(
+        &mut w,
+        "alice",
+        Method::InviteToChatConference {
+            agent_id: "bob".into(),
+            id: None,
+        },
+        Path::Handler,
+    );
+    w.accept("bob");
+    reload_replays(&mut w, "bob", &t);
+}
+
+#[test]
+fn a_chat_sent_back_to_the_queue_by_a_logout_keeps_its_queue_data_for_the_next_agent() {
+    // carol took a queued chat with data, then logged out with it live: it goes back to the
+    // queue, and the next agent offered it gets the same leg's data (rule 11), then a replay.
+    let mut w = support_ready();
+    let t = hand_off(
+        &mut w,
+        "alice",
+        blind("service:support", None),
+        Path::Handler,
+    );
+    w.accept("carol");
+    w.clear();
+    w.ok("carol", Method::Logout);
+    assert_eq!(w.ringing("i1"), ["dave"]);
+    check_receiver(
+        &w.take("dave"),
+        "i1",
+        &t,
+        "queue",
+        "alice",
+        Some(DATA),
+        true,
+    );
+    w.accept("dave");
+    reload_replays(&mut w, "dave", &t);
+}
+
+#[test]
+fn a_reload_after_a_blind_transfer_came_back_replays_the_leg_that_brought_it_to_the_sender() {
+    // alice hands the chat to bob with data (t1); bob passes it on to alice, who rejects or
+    // lets it ring out: it comes back to bob. His current leg is t1 again (t2 failed, its
+    // data is never delivered, rule 12), so his reloaded CRM gets t1's data back.
+    for how in ["reject", "ring out"] {
+        let mut w = alice_on(Channel::Chat, Some("crm"));
+        let t1 = hand_off(&mut w, "alice", blind("bob", None), Path::Handler);
+        w.accept("bob");
+        w.clear();
+        let t2 = hand_off(&mut w, "bob", blind("alice", None), Path::Handler);
+        assert_eq!(w.ringing("i1"), ["alice"]);
+        match how {
+            "reject" => {
+                w.ok("alice", Method::RejectInteraction { id: None });
+            }
+            _ => w.advance(RING_MS),
+        }
+        assert_eq!(w.ringing("i1"), ["bob"], "{how}");
+        let frames = w.take("bob");
+        assert!(
+            find(&frames, "ON_LOAD_TRANSFER_DATA").is_none(),
+            "{how}: nothing is delivered on the way back"
+        );
+        w.accept("bob");
+        reload_replays(&mut w, "bob", &t1);
+        let history = w.core.transfer_history(&"i1".into());
+        assert_eq!(history[1].transfer_id, t2);
+        assert_eq!(history[1].state, baton_protocol::TransferPhase::Failed);
+    }
+}

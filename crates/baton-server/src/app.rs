@@ -88,6 +88,7 @@ impl Application {
             max_associated_objects: settings.limits.max_associated_objects,
             limits: settings.interaction_limits,
             digest_key: key.derive(crate::guard::DIGEST_PURPOSE),
+            max_frame_bytes: settings.limits.max_frame_bytes,
         };
         let node = match &settings.cluster {
             Some(c) => c.node_id.unwrap_or_else(crate::cluster::random_node_id),

@@ -333,3 +333,30 @@ async fn a_customer_socket_without_a_token_gets_the_protocol_error() {
     let body: Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
     assert_eq!(body["error"]["code"], 111);
 }
+
+/// The hello answer tells the widget the configured limits, so it can refuse over-long text
+/// before sending it instead of losing it to a refused frame or a closed socket.
+#[tokio::test]
+async fn the_hello_answer_carries_the_message_and_frame_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.limits.max_frame_bytes = 4096;
+    s.interaction_limits.max_message_chars = 1234;
+    let app = spawn_with(dir, s).await;
+    app.tenant("acme", &[("alice", "1001")]).await;
+    let token = app.login("acme", "alice").await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url())
+        .await
+        .unwrap();
+    ws.send(Message::text(
+        json!({"op":"hello","args":{"token":token,"protocol":1}}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let hello = response(&mut ws).await;
+    assert_eq!(hello["id"], 0);
+    assert_eq!(
+        hello["result"]["data"]["limits"],
+        json!({"maxMessageChars": 1234, "maxFrameBytes": 4096})
+    );
+}

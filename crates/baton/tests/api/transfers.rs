@@ -733,3 +733,66 @@ mod sha2_hex {
             .digest(&key)
     }
 }
+
+/// The path from the issue: a transfer to a queue rings out at one agent, the next accepts,
+/// then reloads the CRM (a new connection with the same integration key): the queue leg's
+/// data comes again as a replay. When that agent then logs out with the chat live, it goes
+/// back to the queue and the next agent offered it gets the same data.
+#[tokio::test]
+async fn a_queued_transfer_that_rang_out_is_replayed_after_the_accepting_agent_reloads() {
+    let (app, mut alice, bob, id) = setup("chat", Path::Explicit).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/admin/tenants/acme/services",
+            Some(ADMIN),
+            json!({"name": "Fast", "channels": ["chat"], "ringTimeoutMs": 1000}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    for name in ["dave", "erin"] {
+        let (s, _) = app
+            .post(
+                "/api/v1/admin/tenants/acme/agents",
+                Some(ADMIN),
+                json!({"username": name, "password": PASSWORD, "services": ["Fast"]}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    bob.client.close();
+    let mut dave = app.agent("acme", "dave", Some("crm")).await;
+    let mut erin = app.agent("acme", "erin", Some("crm")).await;
+    dave.ready().await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    erin.ready().await;
+    alice
+        .client
+        .blind_transfer("service:Fast", Some(DATA), Some(&id))
+        .await
+        .unwrap();
+    expect_offer_with_data(&mut dave, &id, Some(DATA), "queue").await;
+    // Dave lets it ring out; Erin is offered it with the same data and accepts.
+    expect_offer_with_data(&mut erin, &id, Some(DATA), "queue").await;
+    erin.client.accept_interaction(Some(&id)).await.unwrap();
+    alice.expect_status("accepted").await;
+
+    // Erin's CRM page reloads.
+    let token = erin.token.clone();
+    erin.client.close();
+    let mut erin = app
+        .connect(token, Some("crm"), ConnectOptions::new(""))
+        .await;
+    let again = erin.expect("ON_NEW_INTERACTION").await;
+    assert_eq!(again.arg(0)["id"], id.as_str());
+    assert_eq!(again.arg(0)["state"], "connected");
+    let replay = erin.expect("ON_LOAD_TRANSFER_DATA").await;
+    assert_eq!(replay.raw(1), Some(DATA));
+    assert_eq!(replay.arg(0), json!(id));
+    assert_eq!(replay.arg(2)["replay"], true);
+    assert_eq!(replay.arg(2)["kind"], "queue");
+
+    // Erin logs out with the chat live: Dave, ready again, is offered it with the data.
+    dave.ready().await;
+    erin.client.logout().await.unwrap();
+    expect_offer_with_data(&mut dave, &id, Some(DATA), "queue").await;
+}
