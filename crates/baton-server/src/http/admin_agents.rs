@@ -106,7 +106,7 @@ async fn find_agent(state: &AppState, tenant: &TenantId, key: &str) -> HttpResul
 /// Lists a tenant's agents, by username.
 #[utoipa::path(get, path = "/api/v1/admin/tenants/{tenant}/agents", security(("admin" = [])),
     params(("tenant" = String, Path)),
-    responses((status = 200, body = [AgentView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [AgentView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_agents(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -119,7 +119,7 @@ async fn list_agents(
 /// One agent, by id or username.
 #[utoipa::path(get, path = "/api/v1/admin/tenants/{tenant}/agents/{agent}", security(("admin" = [])),
     params(("tenant" = String, Path), ("agent" = String, Path, description = "agent id or username")),
-    responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AgentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_agent(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -217,7 +217,7 @@ async fn update_agent(
 /// interactions' history keeps its id.
 #[utoipa::path(delete, path = "/api/v1/admin/tenants/{tenant}/agents/{agent}", security(("admin" = [])),
     params(("tenant" = String, Path), ("agent" = String, Path, description = "agent id or username")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_agent(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -248,7 +248,7 @@ pub struct SessionView {
 /// Lists a tenant's unexpired sessions, soonest to expire first.
 #[utoipa::path(get, path = "/api/v1/admin/tenants/{tenant}/sessions", security(("admin" = [])),
     params(("tenant" = String, Path)),
-    responses((status = 200, body = [SessionView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [SessionView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -278,7 +278,7 @@ async fn list_sessions(
 /// is told 111 `invalid_token` and logged out.
 #[utoipa::path(delete, path = "/api/v1/admin/tenants/{tenant}/sessions/{session}", security(("admin" = [])),
     params(("tenant" = String, Path), ("session" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn revoke_session(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -322,7 +322,7 @@ pub struct IngressTokenView {
 /// Lists a tenant's ingress tokens (by id, never the token).
 #[utoipa::path(get, path = "/api/v1/admin/tenants/{tenant}/ingress-tokens", security(("admin" = [])),
     params(("tenant" = String, Path)),
-    responses((status = 200, body = [IngressTokenView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [IngressTokenView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_ingress_tokens(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -347,7 +347,7 @@ async fn list_ingress_tokens(
 /// Revokes an ingress token by its id: requests with it answer 401 from now on.
 #[utoipa::path(delete, path = "/api/v1/admin/tenants/{tenant}/ingress-tokens/{id}", security(("admin" = [])),
     params(("tenant" = String, Path), ("id" = String, Path, description = "the id from the list")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn revoke_ingress_token(
     State(state): State<AppState>,
     _: AdminAuth,
