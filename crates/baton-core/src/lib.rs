@@ -23,6 +23,7 @@
 //!   default queue limits of a service.
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
+mod attachment;
 pub mod command;
 mod customer;
 mod desk;

@@ -11,7 +11,7 @@ use baton_protocol::{Millis, TransferData};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::cipher::{self, DataCipher};
-use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
+use crate::{AttachmentRecord, Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
 
 /// Migrations, applied in order at open. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -40,6 +40,13 @@ CREATE TABLE transfer_data (leg_id TEXT PRIMARY KEY, interaction_id TEXT NOT NUL
 "#,
     r#"
 CREATE TABLE store_flags (name TEXT PRIMARY KEY);
+"#,
+    r#"
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, tenant TEXT NOT NULL, name TEXT NOT NULL,
+    content_type TEXT NOT NULL, size INTEGER NOT NULL, uploader TEXT NOT NULL,
+    created_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX attachments_interaction ON attachments (interaction_id);
 "#,
 ];
 
@@ -519,10 +526,93 @@ impl Store for SqliteStore {
         stored.map(|s| self.open_data(leg.as_str(), s)).transpose()
     }
 
+    fn put_attachment(&self, r: &AttachmentRecord, content: &[u8]) -> StoreResult<()> {
+        let data = crate::seal_attachment(self.cipher.as_ref(), &r.id, content);
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO attachments (id, interaction_id, tenant, name, content_type, size, uploader, created_at, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    r.id,
+                    r.interaction.as_str(),
+                    r.tenant.as_str(),
+                    r.name,
+                    r.content_type,
+                    r.size as i64,
+                    r.uploader,
+                    r.created_at,
+                    data
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn attachment(
+        &self,
+        interaction: &InteractionId,
+        id: &str,
+    ) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
+        let row = self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT tenant, name, content_type, size, uploader, created_at, data FROM attachments \
+                     WHERE id = ?1 AND interaction_id = ?2",
+                    params![id, interaction.as_str()],
+                    |r| {
+                        Ok((
+                            AttachmentRecord {
+                                id: id.to_owned(),
+                                interaction: interaction.clone(),
+                                tenant: TenantId(r.get(0)?),
+                                name: r.get(1)?,
+                                content_type: r.get(2)?,
+                                size: r.get::<_, i64>(3)? as u64,
+                                uploader: r.get(4)?,
+                                created_at: r.get(5)?,
+                            },
+                            r.get::<_, String>(6)?,
+                        ))
+                    },
+                )
+                .optional()?)
+        })?;
+        match row {
+            Some((record, stored)) => {
+                let content = crate::open_attachment(self.cipher.as_ref(), id, stored)?;
+                Ok(Some((record, content)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn delete_attachment(&self, id: &str) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute("DELETE FROM attachments WHERE id = ?1", params![id])?;
+            Ok(())
+        })
+    }
+
+    fn attachment_stored(&self, id: &str) -> StoreResult<Option<String>> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT data FROM attachments WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+
     fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize> {
         self.with(|conn| {
             let n = conn.execute(
                 "DELETE FROM transfer_data WHERE interaction_id IN \
+                 (SELECT id FROM interactions WHERE tenant = ?1 AND completed_at IS NOT NULL AND completed_at < ?2)",
+                params![tenant.as_str(), before],
+            )? + conn.execute(
+                "DELETE FROM attachments WHERE interaction_id IN \
                  (SELECT id FROM interactions WHERE tenant = ?1 AND completed_at IS NOT NULL AND completed_at < ?2)",
                 params![tenant.as_str(), before],
             )?;

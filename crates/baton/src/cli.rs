@@ -147,6 +147,16 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         if let Some(v) = file.interaction_limits {
             s.interaction_limits = v;
         }
+        if let Some(v) = &file.attachments {
+            if let Some(t) = v.unknown_type() {
+                return Err(format!(
+                    "{}: [attachments] types: {t:?} is not a type the server can recognise (one of {})",
+                    path.display(),
+                    baton_server::http::attachments::KNOWN_TYPES.join(", ")
+                ));
+            }
+            s.attachments = v.clone();
+        }
         if let Some(v) = &file.server_key_file {
             s.server_key = Some(server_key_file(v)?);
         }
