@@ -285,3 +285,33 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod attachment_config_tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn load(toml: &str) -> Result<Settings, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(&path, toml).unwrap();
+        let cli = Cli::parse_from(["baton", "--config", path.to_str().unwrap()]);
+        settings(&cli.serve)
+    }
+
+    #[test]
+    fn an_attachment_type_the_server_cannot_sniff_names_the_file_and_the_key() {
+        let e = load("[attachments]\ntypes = [\"application/x-msdownload\"]\n").unwrap_err();
+        assert!(e.contains("baton.toml"), "{e}");
+        assert!(e.contains("[attachments] types"), "{e}");
+        let s = load("[attachments]\nmax_bytes = 1000\ntypes = [\"image/png\"]\n").unwrap();
+        assert_eq!(s.attachments.max_bytes, 1000);
+        assert_eq!(s.attachments.types, vec!["image/png".to_owned()]);
+    }
+}
