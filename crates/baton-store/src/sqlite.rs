@@ -163,6 +163,7 @@ impl SqliteStore {
                     "plaintext transfer-data rows found in an encrypted store; they are refused on read"
                 );
             }
+            n += reencrypt_attachments(&tx, c)?;
             tx.execute(
                 "INSERT OR IGNORE INTO store_flags (name) VALUES ('transfer_data_encrypted')",
                 [],
@@ -192,6 +193,49 @@ impl SqliteStore {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn)
     }
+}
+
+/// The attachments' part of [`SqliteStore::reencrypt_transfer_data`], with a flag of its own
+/// (attachments came after transfer-data encryption): rows under an older key, and
+/// plaintext rows the first time a key is configured, are rewritten with the current key.
+fn reencrypt_attachments(tx: &rusqlite::Transaction<'_>, c: &DataCipher) -> StoreResult<usize> {
+    let upgraded = tx
+        .query_row(
+            "SELECT 1 FROM store_flags WHERE name = 'attachments_encrypted'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT id, data FROM attachments")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for (id, stored) in rows {
+        if c.is_current(&stored) {
+            continue;
+        }
+        let plain = if cipher::is_sealed(&stored) {
+            c.decrypt_with_aad(&stored, id.as_bytes())?
+        } else if !upgraded {
+            stored
+        } else {
+            tracing::error!(attachment = %id, "a plaintext attachment in an encrypted store is refused on read");
+            continue;
+        };
+        tx.execute(
+            "UPDATE attachments SET data = ?1 WHERE id = ?2",
+            params![c.encrypt_with_aad(&plain, id.as_bytes()), id],
+        )?;
+        n += 1;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO store_flags (name) VALUES ('attachments_encrypted')",
+        [],
+    )?;
+    Ok(n)
 }
 
 fn migrate(conn: &Connection) -> StoreResult<()> {
@@ -685,6 +729,52 @@ mod tests {
         let store = SqliteStore::open(&dir).unwrap();
         assert!(store.transfer_data(&leg).is_err());
         assert!(!files_contain(&dir, "C-SECRET"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn attachments_are_encrypted_when_a_key_is_configured_and_follow_a_rotation() {
+        let dir = tempfile_dir("attachments");
+        let cipher = |text: &str| Some(DataCipher::parse(text).unwrap());
+        let interaction = InteractionId("i-1".into());
+        let record = AttachmentRecord {
+            id: "att-1".into(),
+            interaction: interaction.clone(),
+            tenant: TenantId("acme".into()),
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            size: 15,
+            uploader: "customer".into(),
+            created_at: 1,
+        };
+        let raw = |store: &SqliteStore| store.attachment_stored("att-1").unwrap().unwrap();
+        {
+            let store = SqliteStore::open(&dir).unwrap();
+            store.put_attachment(&record, b"C-SECRET-A-FILE").unwrap();
+            assert!(!raw(&store).starts_with("v1:"));
+        }
+        for (keys, id) in [(K1.to_owned(), "k1"), (format!("{K1}\n{K2}"), "k2")] {
+            let store = SqliteStore::open_with(&dir, cipher(&keys)).unwrap();
+            assert!(
+                raw(&store).starts_with(&format!("v1:{id}:")),
+                "{}",
+                raw(&store)
+            );
+            let (got, content) = store.attachment(&interaction, "att-1").unwrap().unwrap();
+            assert_eq!(
+                (got, content.as_slice()),
+                (record.clone(), &b"C-SECRET-A-FILE"[..])
+            );
+        }
+        let store = SqliteStore::open_with(&dir, cipher(K2)).unwrap();
+        assert!(store.attachment(&interaction, "att-1").unwrap().is_some());
+        assert!(
+            store
+                .attachment(&InteractionId("i-2".into()), "att-1")
+                .unwrap()
+                .is_none()
+        );
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
