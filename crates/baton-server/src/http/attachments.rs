@@ -33,6 +33,9 @@ pub struct AttachmentLimits {
     pub max_bytes: usize,
     /// Longest file name, in characters; longer → `invalid_args`.
     pub max_name_chars: usize,
+    /// Uploads one interaction may receive per minute, customer and agents together; more →
+    /// `rate_limited` (HTTP 429). 0 = no limit.
+    pub uploads_per_minute: u32,
     /// Types accepted, as found by sniffing (see [`KNOWN_TYPES`]); others → `invalid_args`.
     pub types: Vec<String>,
 }
@@ -42,6 +45,7 @@ impl Default for AttachmentLimits {
         Self {
             max_bytes: 5 * 1024 * 1024,
             max_name_chars: 200,
+            uploads_per_minute: 20,
             types: KNOWN_TYPES.iter().map(|t| (*t).to_owned()).collect(),
         }
     }
@@ -198,6 +202,15 @@ pub(crate) async fn upload(
         return Err(HttpError::new(
             ErrorCode::NotEnoughPrivileges,
             "attachments are turned off on this server",
+        ));
+    }
+    if limits.uploads_per_minute > 0 && !state.attachment_uploads.allow(interaction.as_str()) {
+        return Err(HttpError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "at most {} files a minute may be sent in one chat",
+                limits.uploads_per_minute
+            ),
         ));
     }
     let raw_name = query

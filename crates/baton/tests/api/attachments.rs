@@ -315,3 +315,30 @@ async fn attachments_are_encrypted_at_rest_under_a_data_key() {
     let resp = download(&app, &id, &att, &alice.token).await;
     assert_eq!(&resp.bytes().await.unwrap()[..], secret);
 }
+
+#[tokio::test]
+async fn uploads_per_chat_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.attachments.uploads_per_minute = 2;
+    let app = spawn_with(dir, s).await;
+    let t = app.tenant("acme", &[("alice", "1001")]).await;
+    let mut alice = app.agent("acme", "alice", None).await;
+    alice.ready().await;
+    let (id, token) = app.customer(&t, "chat", "Sales", "Carl").await;
+    alice.accept_next().await;
+    for name in ["1.png", "2.png"] {
+        let (s, body) = upload(&app, &id, &token, name, "image/png", PNG).await;
+        assert_eq!(s, 201, "{body}");
+    }
+    // The agent's upload counts against the same chat.
+    let (s, body) = upload(&app, &id, &alice.token, "3.png", "image/png", PNG).await;
+    assert_eq!(s, 429, "{body}");
+    assert_eq!(body["error"]["name"], "rate_limited", "{body}");
+    // Another chat has its own allowance.
+    // Another chat has its own allowance (Dora waits in the queue, so hers is refused by the
+    // core, not by the limiter).
+    let (other, other_token) = app.customer(&t, "chat", "Sales", "Dora").await;
+    let (s, body) = upload(&app, &other, &other_token, "x.png", "image/png", PNG).await;
+    assert_ne!(body["error"]["name"], "rate_limited", "{s} {body}");
+}
