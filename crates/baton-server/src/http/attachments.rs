@@ -177,7 +177,11 @@ fn clean_name(raw: &str) -> String {
         .to_owned()
 }
 
-/// Stores a file and posts the chat message that names it.
+/// Stores a file and posts the chat message that names it (customer token or agent session).
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/attachments", security(("customer" = []), ("session" = [])),
+    params(("id" = String, Path), ("filename" = String, Query, description = "the file's name")),
+    request_body(content = Vec<u8>, description = "the file's bytes; the type is sniffed from them", content_type = "application/octet-stream"),
+    responses((status = 201, body = Object), (status = 400, body = super::admin::ErrorBody), (status = 401, body = super::admin::ErrorBody), (status = 403, body = super::admin::ErrorBody), (status = 413, body = super::admin::ErrorBody), (status = 429, body = super::admin::ErrorBody)))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -323,7 +327,11 @@ pub(crate) async fn upload(
     Ok((StatusCode::CREATED, Json(Uploaded { attachment })))
 }
 
-/// Sends a stored file as a download, with its sniffed type.
+/// Sends a stored file as a download, with its sniffed type (the interaction's customer,
+/// or an agent who is or was a party; anyone else 404).
+#[utoipa::path(get, path = "/api/v1/interactions/{id}/attachments/{attachment}", security(("customer" = []), ("session" = [])),
+    params(("id" = String, Path), ("attachment" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = super::admin::ErrorBody), (status = 404, body = super::admin::ErrorBody)))]
 pub(crate) async fn download(
     State(state): State<AppState>,
     Path((id, attachment)): Path<(String, String)>,

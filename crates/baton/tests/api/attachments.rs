@@ -342,3 +342,15 @@ async fn uploads_per_chat_are_rate_limited() {
     let (s, body) = upload(&app, &other, &other_token, "x.png", "image/png", PNG).await;
     assert_ne!(body["error"]["name"], "rate_limited", "{s} {body}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_attachment_routes() {
+    let app = spawn_app().await;
+    let (_, spec) = app.get("/openapi.json", None).await;
+    for path in [
+        "/api/v1/interactions/{id}/attachments",
+        "/api/v1/interactions/{id}/attachments/{attachment}",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "openapi lacks {path}");
+    }
+}
