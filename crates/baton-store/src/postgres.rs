@@ -742,4 +742,38 @@ mod tls_tests {
         assert_eq!(b.shared_secret("cluster").unwrap(), s);
         assert_ne!(b.shared_secret("other").unwrap(), s);
     }
+
+    #[test]
+    fn attachments_are_stored_sealed_read_back_and_deleted() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("attachments_test_{}", std::process::id());
+        let key = "k1:0101010101010101010101010101010101010101010101010101010101010101";
+        let store =
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(key).unwrap()))
+                .unwrap();
+        let interaction = InteractionId("i-1".into());
+        let record = AttachmentRecord {
+            id: "att-1".into(),
+            interaction: interaction.clone(),
+            tenant: TenantId("acme".into()),
+            name: "a.png".into(),
+            content_type: "image/png".into(),
+            size: 4,
+            uploader: "customer".into(),
+            created_at: 7,
+        };
+        store.put_attachment(&record, b"\x89PNG").unwrap();
+        let stored = store.attachment_stored("att-1").unwrap().unwrap();
+        assert!(stored.starts_with("v1:k1:"), "{stored}");
+        let (got, content) = store.attachment(&interaction, "att-1").unwrap().unwrap();
+        assert_eq!((got, content.as_slice()), (record, &b"\x89PNG"[..]));
+        assert!(
+            store
+                .attachment(&InteractionId("i-2".into()), "att-1")
+                .unwrap()
+                .is_none()
+        );
+        store.delete_attachment("att-1").unwrap();
+        assert!(store.attachment_stored("att-1").unwrap().is_none());
+    }
 }
