@@ -29,6 +29,12 @@ test('the customer attaches a PNG and the agent sees and downloads it; the agent
   await waitText(chat.getByTestId('chat-error'), 'Not sent: photo.png: this type of file is not accepted');
   assert.equal(await chat.getByTestId('chat-attachment').count(), 0);
 
+  // A file over the limit is refused before it is sent, with the limit in words.
+  const big = Buffer.concat([PNG, Buffer.alloc(5 * 1024 * 1024)]);
+  await chat.getByTestId('chat-attach').setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: big });
+  await waitText(chat.getByTestId('chat-error'), 'Not sent: huge.png is 5.0 MB; files may be up to 5 MB.');
+  assert.equal(await chat.getByTestId('chat-attachment').count(), 0);
+
   await chat.getByTestId('chat-attach').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: PNG });
   await waitText(chat.getByTestId('chat-attachment'), 'receipt.png');
   assert.equal(await chat.getByTestId('chat-error').textContent(), '');
