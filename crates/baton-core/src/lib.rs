@@ -15,6 +15,7 @@
 //! - [`directory`]: not-ready reasons, DIDs, teams, dispositions, integration config; selections.
 //! - `desk`: dispositions, notes, callback windows, CRM records and screens on an interaction.
 //! - `outbound`: interactions agents start (`startCall`, `startChat`).
+//! - `attachment`: the chat message that names an uploaded file; who may download it.
 //! - `customer`: what the customer is told: queue position, expected wait, typing.
 //! - `supervisor`: the supervisor console's picture of a tenant.
 //! - `view`: how an interaction looks to one agent, to the customer, to an admin.
