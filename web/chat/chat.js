@@ -88,7 +88,7 @@
   function scrollDown() { $('transcript').scrollTop = $('transcript').scrollHeight; }
 
   function addMessage(m) {
-    var key = m.at + '|' + m.from + '|' + m.text;
+    var key = m.at + '|' + m.from + '|' + m.text + '|' + (m.attachment ? m.attachment.id : '');
     if (seen.has(key)) return;
     seen.add(key);
     if (m.from === 'agent' && typingNames[m.name]) { delete typingNames[m.name]; showTyping(); }
@@ -100,6 +100,7 @@
     who.textContent = (m.from === 'customer' ? 'You' : (m.name || m.from)) + ': ';
     var text = document.createElement('span');
     text.textContent = m.text;
+    if (m.attachment) text = attachmentLink(m.attachment);
     li.appendChild(who); li.appendChild(text);
     $('transcript').appendChild(li);
     scrollDown();
@@ -163,7 +164,88 @@
 
   function setLimits(l) {
     if (l && typeof l.maxMessageChars === 'number') { maxChars = l.maxMessageChars; updateCounter(); }
+    if (l && l.attachments) setAttachLimits(l.attachments);
   }
+
+  // ----- attachments (decision 0014): uploaded and fetched by REST with the customer token --
+
+  var attachLimits = null;   // {maxBytes, types} from customer-state
+  var TYPE_WORDS = {
+    'image/png': 'PNG', 'image/jpeg': 'JPEG', 'image/gif': 'GIF', 'image/webp': 'WebP',
+    'application/pdf': 'PDF', 'text/plain': 'text',
+  };
+
+  function size(n) {
+    if (n >= 1024 * 1024) return (n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0) + ' MB';
+    if (n >= 1024) return Math.round(n / 1024) + ' KB';
+    return n + ' bytes';
+  }
+
+  function setAttachLimits(a) {
+    attachLimits = a;
+    var on = a.maxBytes > 0 && a.types && a.types.length > 0;
+    $('attach-row').hidden = !on || ended;
+    if (!on) return;
+    $('attach-hint').textContent = 'Up to ' + size(a.maxBytes) + ': ' +
+      a.types.map(function (t) { return TYPE_WORDS[t] || t; }).join(', ');
+  }
+
+  /** A transcript entry for a file: a link that downloads it with the token. */
+  function attachmentLink(a) {
+    var link = document.createElement('a');
+    link.href = '#';
+    link.className = 'file';
+    link.setAttribute('data-testid', 'chat-attachment');
+    link.setAttribute('data-attachment-id', a.id);
+    link.textContent = a.name + ' (' + size(a.size) + ')';
+    link.addEventListener('click', function (ev) {
+      ev.preventDefault();
+      fetch('/api/v1/interactions/' + encodeURIComponent(conv.id) + '/attachments/' + encodeURIComponent(a.id), {
+        headers: { Authorization: 'Bearer ' + conv.customerToken },
+      }).then(function (res) {
+        if (!res.ok) throw new Error(res.status === 404 ? 'the file is no longer available' : 'HTTP ' + res.status);
+        return res.blob();
+      }).then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var save = document.createElement('a');
+        save.href = url; save.download = a.name;
+        document.body.appendChild(save); save.click(); save.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      }, function (e) { setError('Cannot download ' + a.name + ': ' + e.message); });
+    });
+    return link;
+  }
+
+  function sendFile(file) {
+    setError('');
+    if (attachLimits && file.size > attachLimits.maxBytes) {
+      setError('Not sent: ' + file.name + ' is ' + size(file.size) + '; files may be up to ' + size(attachLimits.maxBytes) + '.');
+      return;
+    }
+    $('attach-hint').textContent = 'Sending ' + file.name + '…';
+    fetch('/api/v1/interactions/' + encodeURIComponent(conv.id) + '/attachments?filename=' + encodeURIComponent(file.name), {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + conv.customerToken, 'Content-Type': file.type || 'application/octet-stream' },
+      body: file,
+    }).then(function (res) {
+      return res.text().then(function (t) {
+        var j = null; try { j = t ? JSON.parse(t) : null; } catch (e) { /* not JSON */ }
+        if (!res.ok) throw new Error((j && j.error && j.error.message) || ('HTTP ' + res.status));
+        return j;
+      });
+    }).then(function () {
+      if (attachLimits) setAttachLimits(attachLimits);
+    }, function (e) {
+      setError('Not sent: ' + file.name + ': ' + e.message + '.');
+      if (attachLimits) setAttachLimits(attachLimits);
+    });
+  }
+
+  $('file').addEventListener('change', function () {
+    var f = $('file').files && $('file').files[0];
+    $('file').value = '';
+    if (f && conv && !ended) sendFile(f);
+  });
 
   /** Shows the length against the limit, and refuses a too long text before it is sent. */
   function updateCounter() {
@@ -181,6 +263,7 @@
 
   function end() {
     ended = true;
+    $('attach-row').hidden = true;
     $('message').disabled = true;
     $('send').disabled = true;
     $('leave').hidden = true;
@@ -290,6 +373,8 @@
     $('start').hidden = true;
     $('conversation').hidden = false;
     $('conversation').setAttribute('data-interaction-id', conv.id);
+    api('GET', '/interactions/' + encodeURIComponent(conv.id) + '/customer-state', conv.customerToken)
+      .then(setLimits, function () { /* the socket's events say the rest */ });
     connect();
     $('message').focus();
   }

@@ -1244,6 +1244,49 @@
     }
     return null;
   }
+
+  // ----- chat attachments (decision 0014): REST with the session token, never the socket ---
+
+  function fileSize(n) {
+    return n >= 1048576 ? (n / 1048576).toFixed(1) + ' MB' : n >= 1024 ? Math.round(n / 1024) + ' KB' : n + ' bytes';
+  }
+
+  /** A download link for a file in the transcript; fetched with the token, saved as a blob. */
+  function attachmentLink(ixId, a) {
+    return el('a', { href: '#', class: 'file', 'data-testid': 'chat-attachment', 'data-attachment-id': a.id,
+      text: a.name + ' (' + fileSize(a.size) + ')', onclick: function (ev) {
+        ev.preventDefault();
+        fetch('/api/v1/interactions/' + encodeURIComponent(ixId) + '/attachments/' + encodeURIComponent(a.id), {
+          headers: { Authorization: 'Bearer ' + S.token },
+        }).then(function (res) {
+          if (!res.ok) throw new Error(res.status === 404 ? 'it is no longer available' : 'HTTP ' + res.status);
+          return res.blob();
+        }).then(function (blob) {
+          var url = URL.createObjectURL(blob);
+          var save = el('a', { href: url, download: a.name });
+          document.body.appendChild(save); save.click(); save.remove();
+          setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        }, function (e) { showNotice('Could not download ' + a.name + ': ' + e.message + '.'); });
+      } });
+  }
+
+  $('chat-file').addEventListener('change', function () {
+    var f = $('chat-file').files && $('chat-file').files[0];
+    $('chat-file').value = '';
+    var ix = active();
+    if (!f || !ix || !S.token) return;
+    fetch('/api/v1/interactions/' + encodeURIComponent(ix.id) + '/attachments?filename=' + encodeURIComponent(f.name), {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + S.token, 'Content-Type': f.type || 'application/octet-stream' },
+      body: f,
+    }).then(function (res) {
+      if (res.ok) return;
+      return res.json().catch(function () { return null; }).then(function (j) {
+        throw new Error((j && j.error && j.error.message) || 'HTTP ' + res.status);
+      });
+    }).catch(function (e) { showNotice('Could not send ' + f.name + ': ' + e.message + '.'); });
+  });
+
   $('note-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var ix = active(); var text = $('note-input').value;
@@ -1543,7 +1586,7 @@
         return el('li', { class: 'msg from-' + m.from, 'data-testid': 'chat-message' }, [
           el('span', { class: 'who', text: (m.name || m.from) + ' ' }),
           el('span', { class: 'at muted', text: fmtTime(m.at) + ' ' }),
-          el('span', { class: 'text', text: m.text }),
+          m.attachment ? attachmentLink(ix.id, m.attachment) : el('span', { class: 'text', text: m.text }),
         ]);
       }));
       if (atBottom) t.scrollTop = t.scrollHeight;

@@ -48,6 +48,13 @@ pub enum Command {
     CustomerHangup {
         interaction: InteractionId,
     },
+    /// A file was stored for this chat (decision 0014): post the message that names it.
+    /// `agent` is the uploading agent, `None` for the customer.
+    PostAttachment {
+        interaction: InteractionId,
+        agent: Option<AgentId>,
+        attachment: baton_protocol::AttachmentRef,
+    },
     /// A supervisor sets an agent of their tenant `ready` or `not_ready` (supervisor console).
     SupervisorSetAgentState {
         supervisor: AgentId,

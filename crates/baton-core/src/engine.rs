@@ -329,6 +329,11 @@ impl Core {
                 Some(self.customer_message(&interaction, text))
             }
             Command::CustomerHangup { interaction } => Some(self.customer_hangup(&interaction)),
+            Command::PostAttachment {
+                interaction,
+                agent,
+                attachment,
+            } => Some(self.post_attachment(&interaction, agent.as_ref(), attachment)),
             Command::SupervisorSetAgentState {
                 supervisor,
                 username,
@@ -563,6 +568,9 @@ impl Core {
         let i = self.interactions.get_mut(interaction)?;
         let index = i.parties.iter().position(|p| &p.agent == agent)?;
         let party = i.parties.remove(index);
+        if party.state != PartyState::Ringing && !i.past_parties.contains(agent) {
+            i.past_parties.push(agent.clone());
+        }
         if let Some(set) = self.agent_interactions.get_mut(agent) {
             set.remove(interaction);
         }
@@ -1215,6 +1223,7 @@ impl Core {
         let wait = self.queue_wait(&service);
         let now = self.now;
         let interaction = Interaction {
+            past_parties: Vec::new(),
             id: id.clone(),
             tenant,
             channel,
@@ -1305,6 +1314,7 @@ impl Core {
             name,
             text,
             at: self.now,
+            attachment: None,
         };
         self.post_message(id, message);
         Ok(serde_json::Value::Null)
@@ -1325,6 +1335,7 @@ impl Core {
             name: i.customer.name.clone(),
             text,
             at: self.now,
+            attachment: None,
         };
         self.post_message(id, message);
         Ok(serde_json::Value::Null)
@@ -1527,6 +1538,7 @@ impl Core {
             name: "Baton".into(),
             text: text.into(),
             at: self.now,
+            attachment: None,
         };
         if self.interactions[id].channel == baton_protocol::Channel::Chat {
             self.post_message(id, message);

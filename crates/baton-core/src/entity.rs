@@ -263,6 +263,10 @@ pub struct Interaction {
     pub ani: Option<String>,
     #[serde(default)]
     pub dnis: Option<String>,
+    /// Agents who answered and have since left: they may still download the chat's
+    /// attachments (decision 0014).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub past_parties: Vec<AgentId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@
 //! - [`directory`]: not-ready reasons, DIDs, teams, dispositions, integration config; selections.
 //! - `desk`: dispositions, notes, callback windows, CRM records and screens on an interaction.
 //! - `outbound`: interactions agents start (`startCall`, `startChat`).
+//! - `attachment`: the chat message that names an uploaded file; who may download it.
 //! - `customer`: what the customer is told: queue position, expected wait, typing.
 //! - `supervisor`: the supervisor console's picture of a tenant.
 //! - [`stats`]: the supervisor's charts: an hour of per-minute hand-off outcomes and queue waits.
@@ -24,6 +25,7 @@
 //!   default queue limits of a service.
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
+mod attachment;
 pub mod command;
 mod customer;
 mod desk;

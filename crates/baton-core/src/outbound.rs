@@ -242,6 +242,7 @@ impl Core {
         let id = InteractionId(format!("{agent}-o{now:x}-{n}"));
         let tenant = self.agents[agent].tenant.clone();
         let interaction = Interaction {
+            past_parties: Vec::new(),
             id: id.clone(),
             tenant,
             channel,

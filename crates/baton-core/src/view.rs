@@ -195,7 +195,12 @@ impl Core {
         &self,
         m: &baton_protocol::ChatMessage,
     ) -> serde_json::Value {
-        serde_json::json!({"from": m.from, "name": m.name, "text": m.text, "at": m.at})
+        let mut view =
+            serde_json::json!({"from": m.from, "name": m.name, "text": m.text, "at": m.at});
+        if let Some(a) = &m.attachment {
+            view["attachment"] = serde_json::json!(a);
+        }
+        view
     }
 }
 

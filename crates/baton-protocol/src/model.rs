@@ -162,6 +162,21 @@ pub struct ChatMessage {
     pub name: String,
     pub text: String,
     pub at: Millis,
+    /// A file sent with this message (decision 0014); the bytes are fetched by REST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentRef>,
+}
+
+/// What a chat message says about an attached file: enough to show a download link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentRef {
+    pub id: String,
+    pub name: String,
+    /// The type found by sniffing the content, not the one the uploader declared.
+    pub content_type: String,
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

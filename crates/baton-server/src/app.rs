@@ -39,6 +39,8 @@ pub struct AppInner {
     pub node: u16,
     /// Chat grants and the public side's rate limits.
     pub guard: Arc<crate::guard::Guard>,
+    /// Uploads per interaction per minute (`[attachments] uploads_per_minute`).
+    pub attachment_uploads: Arc<crate::guard::RateLimiter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -200,6 +202,10 @@ impl Application {
             &server_key,
         ));
         let limiter = LoginGuard::new(&settings.limits);
+        let attachment_uploads = Arc::new(crate::guard::RateLimiter::new(
+            settings.attachments.uploads_per_minute,
+            settings.public_limits.max_limiter_keys,
+        ));
         let passwords = PasswordWorkers::new(
             settings.limits.password_hash_threads,
             settings.limits.password_hash_queue,
@@ -217,6 +223,7 @@ impl Application {
             remote,
             node,
             guard,
+            attachment_uploads,
         }));
         let app = Self {
             listener,

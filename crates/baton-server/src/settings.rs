@@ -113,6 +113,8 @@ pub struct Settings {
     pub public_limits: crate::guard::PublicLimits,
     /// Caps on messages, notes, variables and queues (`[interaction_limits]`).
     pub interaction_limits: baton_core::InteractionLimits,
+    /// Size and type limits of chat attachments (`[attachments]`, decision 0014).
+    pub attachments: crate::http::attachments::AttachmentLimits,
     /// The server key (`server_key_file`, `BATON_SERVER_KEY`); `None` = `<data dir>/server.key`.
     pub server_key: Option<crate::guard::ServerKey>,
     /// End the process (status 70) when the engine panics or a commit fails. Off only for
@@ -139,6 +141,7 @@ impl Default for Settings {
             cluster: None,
             public_limits: crate::guard::PublicLimits::default(),
             interaction_limits: baton_core::InteractionLimits::default(),
+            attachments: Default::default(),
             server_key: None,
             exit_on_engine_failure: true,
             test_faults: false,
@@ -176,6 +179,8 @@ pub struct ConfigFile {
     pub public_limits: Option<crate::guard::PublicLimits>,
     /// `[interaction_limits]`: message, note, variable and queue caps.
     pub interaction_limits: Option<baton_core::InteractionLimits>,
+    /// `[attachments]`: size limit and type allow-list of chat attachments.
+    pub attachments: Option<crate::http::attachments::AttachmentLimits>,
     /// File holding the server key (64 hex characters); the same on every cluster node.
     pub server_key_file: Option<PathBuf>,
     pub tenants: Vec<TenantConfig>,

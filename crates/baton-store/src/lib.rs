@@ -76,6 +76,45 @@ pub struct SessionRecord {
     pub expires_at: Millis,
 }
 
+/// A file attached to a chat (decision 0014). The content is stored apart from this, base64
+/// text sealed with the data cipher (the attachment id is the associated data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    pub id: String,
+    pub interaction: InteractionId,
+    pub tenant: TenantId,
+    pub name: String,
+    /// The sniffed type, never the declared one.
+    pub content_type: String,
+    pub size: u64,
+    /// `customer`, or the uploading agent's id.
+    pub uploader: String,
+    pub created_at: Millis,
+}
+
+/// Encodes attachment bytes for a TEXT column, sealed when there is a cipher.
+pub(crate) fn seal_attachment(cipher: Option<&DataCipher>, id: &str, content: &[u8]) -> String {
+    use base64::Engine as _;
+    cipher::seal(
+        cipher,
+        &base64::engine::general_purpose::STANDARD.encode(content),
+        id.as_bytes(),
+    )
+}
+
+/// The inverse of [`seal_attachment`].
+pub(crate) fn open_attachment(
+    cipher: Option<&DataCipher>,
+    id: &str,
+    stored: String,
+) -> StoreResult<Vec<u8>> {
+    use base64::Engine as _;
+    let text = cipher::open_stored(cipher, stored, id.as_bytes())?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| StoreError::Corrupt(serde::de::Error::custom(e)))
+}
+
 /// Writes that commit together, in one transaction and one fsync.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -133,7 +172,20 @@ pub trait Store: Send + Sync + 'static {
     fn legs(&self, id: &InteractionId) -> StoreResult<Vec<Leg>>;
     /// The stored content of a leg's data, if not purged. For audits and tests.
     fn transfer_data(&self, leg: &baton_core::TransferId) -> StoreResult<Option<String>>;
-    /// Deletes the data content of a tenant's interactions completed before `before`.
+    /// Stores an attachment's record and content, for an interaction that exists.
+    fn put_attachment(&self, record: &AttachmentRecord, content: &[u8]) -> StoreResult<()>;
+    /// An attachment of this interaction and its content, if not purged.
+    fn attachment(
+        &self,
+        interaction: &InteractionId,
+        id: &str,
+    ) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>>;
+    /// Removes an attachment whose announcing message could not be posted.
+    fn delete_attachment(&self, id: &str) -> StoreResult<()>;
+    /// The raw stored content column of an attachment, for audits and tests.
+    fn attachment_stored(&self, id: &str) -> StoreResult<Option<String>>;
+    /// Deletes the data content and attachments of a tenant's interactions completed before
+    /// `before`; returns how many rows went.
     fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize>;
     /// Cheap liveness probe for `/readyz`.
     fn ping(&self) -> StoreResult<()>;

@@ -11,7 +11,7 @@ use baton_protocol::{Millis, TransferData};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::cipher::{self, DataCipher};
-use crate::{Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
+use crate::{AttachmentRecord, Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
 
 /// Migrations, applied in order at open. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -40,6 +40,13 @@ CREATE TABLE transfer_data (leg_id TEXT PRIMARY KEY, interaction_id TEXT NOT NUL
 "#,
     r#"
 CREATE TABLE store_flags (name TEXT PRIMARY KEY);
+"#,
+    r#"
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, tenant TEXT NOT NULL, name TEXT NOT NULL,
+    content_type TEXT NOT NULL, size INTEGER NOT NULL, uploader TEXT NOT NULL,
+    created_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX attachments_interaction ON attachments (interaction_id);
 "#,
 ];
 
@@ -156,6 +163,7 @@ impl SqliteStore {
                     "plaintext transfer-data rows found in an encrypted store; they are refused on read"
                 );
             }
+            n += reencrypt_attachments(&tx, c)?;
             tx.execute(
                 "INSERT OR IGNORE INTO store_flags (name) VALUES ('transfer_data_encrypted')",
                 [],
@@ -185,6 +193,49 @@ impl SqliteStore {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn)
     }
+}
+
+/// The attachments' part of [`SqliteStore::reencrypt_transfer_data`], with a flag of its own
+/// (attachments came after transfer-data encryption): rows under an older key, and
+/// plaintext rows the first time a key is configured, are rewritten with the current key.
+fn reencrypt_attachments(tx: &rusqlite::Transaction<'_>, c: &DataCipher) -> StoreResult<usize> {
+    let upgraded = tx
+        .query_row(
+            "SELECT 1 FROM store_flags WHERE name = 'attachments_encrypted'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT id, data FROM attachments")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for (id, stored) in rows {
+        if c.is_current(&stored) {
+            continue;
+        }
+        let plain = if cipher::is_sealed(&stored) {
+            c.decrypt_with_aad(&stored, id.as_bytes())?
+        } else if !upgraded {
+            stored
+        } else {
+            tracing::error!(attachment = %id, "a plaintext attachment in an encrypted store is refused on read");
+            continue;
+        };
+        tx.execute(
+            "UPDATE attachments SET data = ?1 WHERE id = ?2",
+            params![c.encrypt_with_aad(&plain, id.as_bytes()), id],
+        )?;
+        n += 1;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO store_flags (name) VALUES ('attachments_encrypted')",
+        [],
+    )?;
+    Ok(n)
 }
 
 fn migrate(conn: &Connection) -> StoreResult<()> {
@@ -519,10 +570,93 @@ impl Store for SqliteStore {
         stored.map(|s| self.open_data(leg.as_str(), s)).transpose()
     }
 
+    fn put_attachment(&self, r: &AttachmentRecord, content: &[u8]) -> StoreResult<()> {
+        let data = crate::seal_attachment(self.cipher.as_ref(), &r.id, content);
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO attachments (id, interaction_id, tenant, name, content_type, size, uploader, created_at, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    r.id,
+                    r.interaction.as_str(),
+                    r.tenant.as_str(),
+                    r.name,
+                    r.content_type,
+                    r.size as i64,
+                    r.uploader,
+                    r.created_at,
+                    data
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn attachment(
+        &self,
+        interaction: &InteractionId,
+        id: &str,
+    ) -> StoreResult<Option<(AttachmentRecord, Vec<u8>)>> {
+        let row = self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT tenant, name, content_type, size, uploader, created_at, data FROM attachments \
+                     WHERE id = ?1 AND interaction_id = ?2",
+                    params![id, interaction.as_str()],
+                    |r| {
+                        Ok((
+                            AttachmentRecord {
+                                id: id.to_owned(),
+                                interaction: interaction.clone(),
+                                tenant: TenantId(r.get(0)?),
+                                name: r.get(1)?,
+                                content_type: r.get(2)?,
+                                size: r.get::<_, i64>(3)? as u64,
+                                uploader: r.get(4)?,
+                                created_at: r.get(5)?,
+                            },
+                            r.get::<_, String>(6)?,
+                        ))
+                    },
+                )
+                .optional()?)
+        })?;
+        match row {
+            Some((record, stored)) => {
+                let content = crate::open_attachment(self.cipher.as_ref(), id, stored)?;
+                Ok(Some((record, content)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn delete_attachment(&self, id: &str) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute("DELETE FROM attachments WHERE id = ?1", params![id])?;
+            Ok(())
+        })
+    }
+
+    fn attachment_stored(&self, id: &str) -> StoreResult<Option<String>> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT data FROM attachments WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+
     fn purge_transfer_data(&self, tenant: &TenantId, before: Millis) -> StoreResult<usize> {
         self.with(|conn| {
             let n = conn.execute(
                 "DELETE FROM transfer_data WHERE interaction_id IN \
+                 (SELECT id FROM interactions WHERE tenant = ?1 AND completed_at IS NOT NULL AND completed_at < ?2)",
+                params![tenant.as_str(), before],
+            )? + conn.execute(
+                "DELETE FROM attachments WHERE interaction_id IN \
                  (SELECT id FROM interactions WHERE tenant = ?1 AND completed_at IS NOT NULL AND completed_at < ?2)",
                 params![tenant.as_str(), before],
             )?;
@@ -595,6 +729,52 @@ mod tests {
         let store = SqliteStore::open(&dir).unwrap();
         assert!(store.transfer_data(&leg).is_err());
         assert!(!files_contain(&dir, "C-SECRET"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn attachments_are_encrypted_when_a_key_is_configured_and_follow_a_rotation() {
+        let dir = tempfile_dir("attachments");
+        let cipher = |text: &str| Some(DataCipher::parse(text).unwrap());
+        let interaction = InteractionId("i-1".into());
+        let record = AttachmentRecord {
+            id: "att-1".into(),
+            interaction: interaction.clone(),
+            tenant: TenantId("acme".into()),
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            size: 15,
+            uploader: "customer".into(),
+            created_at: 1,
+        };
+        let raw = |store: &SqliteStore| store.attachment_stored("att-1").unwrap().unwrap();
+        {
+            let store = SqliteStore::open(&dir).unwrap();
+            store.put_attachment(&record, b"C-SECRET-A-FILE").unwrap();
+            assert!(!raw(&store).starts_with("v1:"));
+        }
+        for (keys, id) in [(K1.to_owned(), "k1"), (format!("{K1}\n{K2}"), "k2")] {
+            let store = SqliteStore::open_with(&dir, cipher(&keys)).unwrap();
+            assert!(
+                raw(&store).starts_with(&format!("v1:{id}:")),
+                "{}",
+                raw(&store)
+            );
+            let (got, content) = store.attachment(&interaction, "att-1").unwrap().unwrap();
+            assert_eq!(
+                (got, content.as_slice()),
+                (record.clone(), &b"C-SECRET-A-FILE"[..])
+            );
+        }
+        let store = SqliteStore::open_with(&dir, cipher(K2)).unwrap();
+        assert!(store.attachment(&interaction, "att-1").unwrap().is_some());
+        assert!(
+            store
+                .attachment(&InteractionId("i-2".into()), "att-1")
+                .unwrap()
+                .is_none()
+        );
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

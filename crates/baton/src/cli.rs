@@ -147,6 +147,16 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         if let Some(v) = file.interaction_limits {
             s.interaction_limits = v;
         }
+        if let Some(v) = &file.attachments {
+            if let Some(t) = v.unknown_type() {
+                return Err(format!(
+                    "{}: [attachments] types: {t:?} is not a type the server can recognise (one of {})",
+                    path.display(),
+                    baton_server::http::attachments::KNOWN_TYPES.join(", ")
+                ));
+            }
+            s.attachments = v.clone();
+        }
         if let Some(v) = &file.server_key_file {
             s.server_key = Some(server_key_file(v)?);
         }
@@ -274,4 +284,34 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod attachment_config_tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn load(toml: &str) -> Result<Settings, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(&path, toml).unwrap();
+        let cli = Cli::parse_from(["baton", "--config", path.to_str().unwrap()]);
+        settings(&cli.serve)
+    }
+
+    #[test]
+    fn an_attachment_type_the_server_cannot_sniff_names_the_file_and_the_key() {
+        let e = load("[attachments]\ntypes = [\"application/x-msdownload\"]\n").unwrap_err();
+        assert!(e.contains("baton.toml"), "{e}");
+        assert!(e.contains("[attachments] types"), "{e}");
+        let s = load("[attachments]\nmax_bytes = 1000\ntypes = [\"image/png\"]\n").unwrap();
+        assert_eq!(s.attachments.max_bytes, 1000);
+        assert_eq!(s.attachments.types, vec!["image/png".to_owned()]);
+    }
 }

@@ -30,6 +30,9 @@ pub struct CustomerPageState {
     #[schema(value_type = Object)]
     state: serde_json::Value,
     max_message_chars: usize,
+    /// What an attachment may be, shown before the customer picks a file.
+    #[schema(value_type = Object)]
+    attachments: serde_json::Value,
 }
 
 /// The customer's state and limits.
@@ -58,5 +61,9 @@ pub(crate) async fn customer_state(
     Ok(Json(CustomerPageState {
         state: view,
         max_message_chars: state.settings.interaction_limits.max_message_chars,
+        attachments: serde_json::json!({
+            "maxBytes": state.settings.attachments.max_bytes,
+            "types": state.settings.attachments.types,
+        }),
     }))
 }

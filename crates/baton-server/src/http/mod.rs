@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_agents;
 pub mod admin_desk;
 pub mod agent_ws;
+pub mod attachments;
 pub mod customer_state;
 pub mod customer_ws;
 pub mod faults;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agent_ws::router())
         .merge(customer_ws::router())
         .merge(customer_state::router())
+        .merge(attachments::router(&state.settings.attachments))
         .merge(supervisor::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))

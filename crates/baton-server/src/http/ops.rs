@@ -127,6 +127,7 @@ impl Modify for Security {
         super::grants::create_grant, super::queues::set_queue_limits,
         super::supervisor::overview, super::supervisor::stats, super::supervisor::handoffs, super::supervisor::set_agent_state,
         super::supervisor::set_supervisor,
+        super::attachments::upload, super::attachments::download,
     ),
     modifiers(&Security)
 )]

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod attachments;
 mod cluster;
 mod cluster_security;
 mod core_flow;
