@@ -203,6 +203,7 @@ const CONFIG: CoreConfig = CoreConfig {
     max_associated_objects: 100,
     limits: baton_core::InteractionLimits::DEFAULT,
     digest_key: [0; 32],
+    max_frame_bytes: 256 * 1024,
 };
 
 impl World {
