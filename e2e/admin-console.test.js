@@ -56,3 +56,95 @@ test('the admin console creates an agent who can then log in', (t) => withBaton(
   });
   assert.equal(res.status, 201, await res.text());
 }));
+
+/** Runs `click`, waits for a new result line and returns the newest one's text. */
+async function act(page, click) {
+  const items = page.getByTestId('admin-result');
+  const before = await items.count();
+  await click();
+  await waitFor('a new result', async () => (await items.count()) > before);
+  return items.first().textContent();
+}
+
+/** Logs an agent in through the REST API; resolves `{status, body}`. */
+async function login(server, tenant, username, password) {
+  const res = await fetch(`${server.base}/api/v1/sessions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ tenant, username, password }),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+test('the admin console sets reasons, dispositions and teams, disables an agent and revokes a session', (t) => withBaton(t, async (env) => {
+  const { server } = env;
+  const page = await env.newPage(`${server.base}/admin/`, 'admin');
+  await page.getByTestId('admin-token').fill(ADMIN_TOKEN);
+  await page.getByTestId('admin-token-save').click();
+  await page.getByTestId('admin-tenant').fill('south');
+  assert.match(await act(page, () => page.getByTestId('admin-tenant-create').click()), /done \(201\)/);
+  await page.getByTestId('admin-service-name').fill('Support');
+  assert.match(await act(page, () => page.getByTestId('admin-service-create').click()), /done \(201\)/);
+  await page.getByTestId('admin-agent-username').fill('sam');
+  await page.getByTestId('admin-agent-password').fill('secret-77');
+  await page.getByTestId('admin-agent-services').fill('Support');
+  assert.match(await act(page, () => page.getByTestId('admin-agent-create').click()), /done \(201\)/);
+
+  // Not-ready reasons, read back through the REST API.
+  await page.getByTestId('admin-reasons').fill('Lunch\nTraining');
+  assert.match(await act(page, () => page.getByTestId('admin-reasons-save').click()), /Save not-ready reasons of south: done \(200\)/);
+  const reasons = await server.admin('GET', '/admin/tenants/south/not-ready-reasons');
+  assert.deepEqual(reasons.body.notReadyReasons, ['Lunch', 'Training']);
+
+  // A required disposition: first with none listed, which the API refuses in its own words.
+  await page.getByTestId('admin-disp-service').fill('Support');
+  await page.getByTestId('admin-disp-use').check();
+  await page.getByTestId('admin-disp-require').check();
+  const refused = await act(page, () => page.getByTestId('admin-disp-save').click());
+  assert.match(refused, /Save dispositions of Support: failed \(400, invalid_args \d+\) — .*disposition/i);
+  assert.equal(await page.getByTestId('admin-result').first().getAttribute('data-ok'), 'false');
+  await page.getByTestId('admin-disp-list').fill('resolved, Resolved, SUCCESS\ncallback, Call back, CONTINUE');
+  assert.match(await act(page, () => page.getByTestId('admin-disp-save').click()), /Save dispositions of Support: done \(200\)/);
+  const disp = await server.admin('GET', '/admin/tenants/south/services/Support/dispositions');
+  assert.equal(disp.body.useDispositions, true);
+  assert.equal(disp.body.requireDisposition, true);
+  assert.deepEqual(disp.body.dispositions.map((d) => [d.code, d.name, d.type]),
+    [['resolved', 'Resolved', 'SUCCESS'], ['callback', 'Call back', 'CONTINUE']]);
+
+  // A team with sam in it; the console's list shows it and so does the API.
+  await page.getByTestId('admin-team-name').fill('Blue');
+  await page.getByTestId('admin-team-members').fill('sam');
+  assert.match(await act(page, () => page.getByTestId('admin-team-save').click()), /Save team Blue: done \(200\)/);
+  await waitFor('the team row', async () => (await page.locator('[data-testid="admin-team-row"][data-team="Blue"]').count()) === 1);
+  const teams = await server.admin('GET', '/admin/tenants/south/teams');
+  const blue = teams.body.find((x) => x.name === 'Blue');
+  assert.ok(blue, JSON.stringify(teams.body));
+  assert.deepEqual(blue.members, ['sam']);
+  assert.equal(blue.isSupervised, true);
+
+  // Disable sam: the login is refused with 107; enable again: it works.
+  await page.getByTestId('admin-agents-load').click();
+  const samRow = page.locator('[data-testid="admin-agent-row"][data-username="sam"]');
+  await waitFor('sam in the agent list', async () => (await samRow.count()) === 1);
+  assert.match(await act(page, () => samRow.getByTestId('admin-agent-toggle').click()), /Disable agent sam: done \(200\)/);
+  await waitFor('sam shown disabled', async () => /disabled/.test(await samRow.textContent()));
+  const refusedLogin = await login(server, 'south', 'sam', 'secret-77');
+  assert.equal(refusedLogin.status, 403, JSON.stringify(refusedLogin.body));
+  assert.equal(refusedLogin.body.error.code, 107);
+  assert.equal(await samRow.getByTestId('admin-agent-toggle').textContent(), 'Enable');
+  assert.match(await act(page, () => samRow.getByTestId('admin-agent-toggle').click()), /Enable agent sam: done \(200\)/);
+  const session = await login(server, 'south', 'sam', 'secret-77');
+  assert.equal(session.status, 201, JSON.stringify(session.body));
+
+  // Revoke sam's session from the console's list; the API no longer lists it.
+  const open = await server.admin('GET', '/admin/tenants/south/sessions');
+  const mine = open.body.filter((s) => s.agentId === session.body.agentId);
+  assert.equal(mine.length, 1, JSON.stringify(open.body));
+  await page.getByTestId('admin-sessions-load').click();
+  const sessionRow = page.locator(`[data-testid="admin-session-row"][data-session="${mine[0].sessionId}"]`);
+  await waitFor('the session row', async () => (await sessionRow.count()) === 1);
+  assert.match(await act(page, () => sessionRow.getByTestId('admin-session-revoke').click()), /Revoke session .*: done \(204\)/);
+  await waitFor('the row gone', async () => (await sessionRow.count()) === 0);
+  const after = await server.admin('GET', '/admin/tenants/south/sessions');
+  assert.equal(after.body.filter((s) => s.sessionId === mine[0].sessionId).length, 0);
+}));
