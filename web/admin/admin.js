@@ -48,6 +48,11 @@ function report(what, r, quiet = false) {
     li.appendChild(pre);
   }
   $('results').prepend(li);
+  // The newest outcome also shows at the foot of the window, wherever the operator scrolled to.
+  const last = $('last');
+  last.textContent = head.textContent;
+  last.className = r.ok ? 'last' : 'last error';
+  last.hidden = false;
   if (r.status === 401) { $('token-state').textContent = 'The server refused the token: check it and paste it again.'; }
 }
 
