@@ -54,6 +54,7 @@ test('after a queue transfer rang out at one agent, the one who took it reloads 
   const chat = await env.chatPage();
   await chat.getByTestId('chat-name').fill('Carol Chen');
   await chat.getByTestId('chat-email').fill('carol@example.com');
+  await chat.getByTestId('chat-service').selectOption('Sales');
   await chat.getByTestId('chat-start').click();
   const id = await waitFor('the interaction id', () => chat.getByTestId('chat-conversation').getAttribute('data-interaction-id'));
   await widget(alice).getByTestId('incoming').waitFor();

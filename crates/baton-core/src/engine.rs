@@ -1911,12 +1911,17 @@ impl Core {
         self.integrations.values()
     }
 
+    /// A tenant's services by name, so lists (the customer's picker, `getServicesList`)
+    /// keep one order.
     pub fn services_of(&self, tenant: &TenantId) -> Vec<ServiceInfo> {
-        self.services
+        let mut services: Vec<ServiceInfo> = self
+            .services
             .values()
             .filter(|s| &s.tenant == tenant)
             .map(Core::service_info)
-            .collect()
+            .collect();
+        services.sort_by(|a, b| a.name.cmp(&b.name));
+        services
     }
 
     pub fn interaction(&self, id: &InteractionId) -> Option<&Interaction> {
