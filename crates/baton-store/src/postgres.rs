@@ -703,27 +703,28 @@ mod tls_tests {
     #[test]
     fn sslmode_require_is_tls_verified_against_the_ca() {
         let url = "postgres://postgres@localhost:5432/test?sslmode=require";
-        let store =
-            PostgresStore::open_with_tls(url, Some("tls_test"), None, &options(Some(SNAKEOIL)))
-                .expect("TLS to the local server, verified with its certificate");
+        // A schema of this process's own: test runs of other checkouts, at other migration
+        // versions, share the database.
+        let schema = format!("tls_test_{}", std::process::id());
+        let schema = Some(schema.as_str());
+        let store = PostgresStore::open_with_tls(url, schema, None, &options(Some(SNAKEOIL)))
+            .expect("TLS to the local server, verified with its certificate");
         assert!(store.uses_tls().unwrap());
         // A CA that did not sign the server's certificate: refused, not downgraded.
-        let err =
-            PostgresStore::open_with_tls(url, Some("tls_test"), None, &options(Some(OTHER_CA)))
-                .err()
-                .expect("an unverified certificate is refused")
-                .to_string();
+        let err = PostgresStore::open_with_tls(url, schema, None, &options(Some(OTHER_CA)))
+            .err()
+            .expect("an unverified certificate is refused")
+            .to_string();
         assert!(err.to_lowercase().contains("certificate"), "{err}");
         // A name the certificate does not carry is refused too.
         let by_ip = "postgres://postgres@127.0.0.1:5432/test?sslmode=require";
         assert!(
-            PostgresStore::open_with_tls(by_ip, Some("tls_test"), None, &options(Some(SNAKEOIL)))
-                .is_err()
+            PostgresStore::open_with_tls(by_ip, schema, None, &options(Some(SNAKEOIL))).is_err()
         );
         // Without sslmode=require nothing changes: no TLS.
         let plain = PostgresStore::open_with_tls(
             "postgres://postgres@127.0.0.1:5432/test",
-            Some("tls_test"),
+            schema,
             None,
             &options(None),
         )
