@@ -1,6 +1,7 @@
 // The supervisor console at /supervisor/: a supervisor sees the queue, the live interaction
 // and, after a hand-off, its chain drawn as a timeline; it sets an agent not ready; a plain
-// agent is refused. The last hour's charts follow the hand-off live.
+// agent is refused. The last hour's charts follow the hand-off live. The supervisor's own
+// widget stays logged in while the console is open, and the console's log out ends its token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withBaton, waitFor, waitText, sdkOk, INGRESS, PASSWORD } from './helpers.js';
@@ -20,8 +21,10 @@ test('the supervisor console shows queues, live interactions and a hand-off chai
   await waitText(refused.getByTestId('sup-error'), 'no supervisor role');
 
   assert.equal((await server.admin('PUT', '/admin/tenants/demo/agents/dave/supervisor', { supervisor: true })).status, 200);
+  const daveDesk = await env.agentPage('dave');
   const sup = await env.newPage(`${server.base}/supervisor/`, 'supervisor');
   await login(sup, 'dave');
+  await sup.getByTestId('sup-board').waitFor();
 
   // A customer waits; the queue shows it.
   const r = await server.rest('POST', '/interactions', INGRESS, { channel: 'chat', service: 'Sales', customer: { name: 'Quinn Queue' } });
@@ -70,4 +73,15 @@ test('the supervisor console shows queues, live interactions and a hand-off chai
     return s.state === 'not_ready' && s.notReadyReason === 'Set by supervisor';
   });
   await waitText(aliceRow, 'not ready (Set by supervisor)');
+
+  // Dave's own desktop was never forced off by his console login.
+  assert.equal((await sdkOk(daveDesk, 'getAgentState')).state, 'not_ready');
+  await waitText(daveDesk.getByTestId('sdk-status'), 'Connected as');
+  // Logging out of the console ends its session on the server.
+  const consoleToken = await sup.evaluate(() => sessionStorage.getItem('baton.supervisor.token'));
+  await sup.getByTestId('sup-logout').click();
+  await sup.getByTestId('sup-login-submit').waitFor();
+  const after = await server.rest('GET', '/supervisor/overview', consoleToken);
+  assert.equal(after.status, 401);
+  assert.equal((await sdkOk(daveDesk, 'getAgentState')).state, 'not_ready');
 }));

@@ -1,6 +1,7 @@
 /**
  * Supervisor console: `/supervisor/`. Logs in with an agent account that has the
- * supervisor role (`POST /api/v1/sessions`, token kept in sessionStorage), then polls
+ * supervisor role (`POST /api/v1/supervisor/sessions`: a console session, so the
+ * supervisor's own widget stays logged in; token kept in sessionStorage), then polls
  * `GET /api/v1/supervisor/overview` every second: queues (waiting, longest wait, agents by
  * state), live interactions with their parties, agents. "Hand-offs" on an interaction draws
  * its chain from `GET /api/v1/supervisor/interactions/{id}/handoffs` as a timeline.
@@ -145,7 +146,7 @@ $('login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.currentTarget.elements;
   try {
-    const r = await api('POST', '/sessions', { tenant: f.tenant.value.trim(), username: f.username.value.trim(), password: f.password.value }, null);
+    const r = await api('POST', '/supervisor/sessions', { tenant: f.tenant.value.trim(), username: f.username.value.trim(), password: f.password.value }, null);
     try { sessionStorage.setItem(KEY, r.token); } catch { /* ignore */ }
     f.password.value = '';
     $('login-error').textContent = '';
@@ -153,6 +154,10 @@ $('login').addEventListener('submit', async (ev) => {
   } catch (e) { $('login-error').textContent = `Cannot log in: ${e.message}`; }
 });
 
-$('logout').addEventListener('click', () => logout(''));
+$('logout').addEventListener('click', async () => {
+  // End the session on the server too, so the token opens nothing once the tab is left.
+  await api('DELETE', '/sessions/current').catch(() => {});
+  logout('');
+});
 
 if (token()) start();

@@ -74,6 +74,38 @@ pub struct SessionRecord {
     pub agent: AgentId,
     pub tenant: TenantId,
     pub expires_at: Millis,
+    pub scope: SessionScope,
+}
+
+/// What a session may be used for. An agent has at most one session of each scope: a new
+/// login replaces the previous one of its scope only, so a supervisor who opens the console
+/// keeps their widget logged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionScope {
+    /// The agent widget and SDK (`POST /api/v1/sessions`, the agent socket).
+    #[default]
+    Agent,
+    /// The supervisor console's REST feed only (`POST /api/v1/supervisor/sessions`).
+    Supervisor,
+}
+
+impl SessionScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionScope::Agent => "agent",
+            SessionScope::Supervisor => "supervisor",
+        }
+    }
+
+    /// Reads the stored column; anything unknown is the narrower supervisor scope, which
+    /// cannot drive an agent socket.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "agent" => SessionScope::Agent,
+            _ => SessionScope::Supervisor,
+        }
+    }
 }
 
 /// A file attached to a chat (decision 0014). The content is stored apart from this, base64

@@ -16,7 +16,10 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::cipher::{self, DataCipher};
 use crate::pg_tls::{PgTlsOptions, RustlsConnect};
-use crate::{AttachmentRecord, Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
+use crate::{
+    AttachmentRecord, Batch, Credential, SessionRecord, SessionScope, Store, StoreError,
+    StoreResult,
+};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -52,6 +55,9 @@ CREATE TABLE attachments (
     content_type TEXT NOT NULL, size BIGINT NOT NULL, uploader TEXT NOT NULL,
     created_at BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX attachments_interaction ON attachments (interaction_id);
+"#,
+    r#"
+ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT 'agent';
 "#,
 ];
 
@@ -479,7 +485,7 @@ impl Store for PostgresStore {
 
     fn sessions(&self, tenant: &TenantId) -> StoreResult<Vec<SessionRecord>> {
         let rows = self.reader().query(
-            "SELECT token_hash, session_id, agent_id, expires_at FROM sessions WHERE tenant = $1 ORDER BY expires_at",
+            "SELECT token_hash, session_id, agent_id, expires_at, scope FROM sessions WHERE tenant = $1 ORDER BY expires_at",
             &[&tenant.0],
         )?;
         Ok(rows
@@ -490,6 +496,7 @@ impl Store for PostgresStore {
                 agent: baton_core::AgentId(r.get(2)),
                 tenant: tenant.clone(),
                 expires_at: r.get(3),
+                scope: SessionScope::parse(r.get(4)),
             })
             .collect())
     }
@@ -518,10 +525,13 @@ impl Store for PostgresStore {
     fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
         let mut client = self.writer();
         let mut tx = client.transaction()?;
-        tx.execute("DELETE FROM sessions WHERE agent_id = $1", &[&s.agent.0])?;
         tx.execute(
-            "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&s.token_hash, &s.session.0, &s.agent.0, &s.tenant.0, &s.expires_at],
+            "DELETE FROM sessions WHERE agent_id = $1 AND scope = $2",
+            &[&s.agent.0, &s.scope.as_str()],
+        )?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at, scope) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&s.token_hash, &s.session.0, &s.agent.0, &s.tenant.0, &s.expires_at, &s.scope.as_str()],
         )?;
         tx.commit()?;
         Ok(())
@@ -529,7 +539,7 @@ impl Store for PostgresStore {
 
     fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let row = self.reader().query_opt(
-            "SELECT session_id, agent_id, tenant, expires_at FROM sessions WHERE token_hash = $1",
+            "SELECT session_id, agent_id, tenant, expires_at, scope FROM sessions WHERE token_hash = $1",
             &[&token_hash],
         )?;
         Ok(row.map(|r| SessionRecord {
@@ -538,6 +548,7 @@ impl Store for PostgresStore {
             agent: AgentId(r.get(1)),
             tenant: TenantId(r.get(2)),
             expires_at: r.get(3),
+            scope: SessionScope::parse(r.get(4)),
         }))
     }
 

@@ -11,7 +11,10 @@ use baton_protocol::{Millis, TransferData};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::cipher::{self, DataCipher};
-use crate::{AttachmentRecord, Batch, Credential, SessionRecord, Store, StoreError, StoreResult};
+use crate::{
+    AttachmentRecord, Batch, Credential, SessionRecord, SessionScope, Store, StoreError,
+    StoreResult,
+};
 
 /// Migrations, applied in order at open. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -47,6 +50,9 @@ CREATE TABLE attachments (
     content_type TEXT NOT NULL, size INTEGER NOT NULL, uploader TEXT NOT NULL,
     created_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX attachments_interaction ON attachments (interaction_id);
+"#,
+    r#"
+ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT 'agent';
 "#,
 ];
 
@@ -418,12 +424,12 @@ impl Store for SqliteStore {
         self.with(|conn| {
             let tx = conn.transaction()?;
             tx.execute(
-                "DELETE FROM sessions WHERE agent_id = ?1",
-                [s.agent.as_str()],
+                "DELETE FROM sessions WHERE agent_id = ?1 AND scope = ?2",
+                [s.agent.as_str(), s.scope.as_str()],
             )?;
             tx.execute(
-                "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.token_hash, s.session.as_str(), s.agent.as_str(), s.tenant.as_str(), s.expires_at],
+                "INSERT INTO sessions (token_hash, session_id, agent_id, tenant, expires_at, scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![s.token_hash, s.session.as_str(), s.agent.as_str(), s.tenant.as_str(), s.expires_at, s.scope.as_str()],
             )?;
             tx.commit()?;
             Ok(())
@@ -437,7 +443,7 @@ impl Store for SqliteStore {
     fn sessions(&self, tenant: &TenantId) -> StoreResult<Vec<SessionRecord>> {
         self.with(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT token_hash, session_id, agent_id, expires_at FROM sessions WHERE tenant = ?1 ORDER BY expires_at",
+                "SELECT token_hash, session_id, agent_id, expires_at, scope FROM sessions WHERE tenant = ?1 ORDER BY expires_at",
             )?;
             let rows = stmt.query_map([tenant.as_str()], |r| {
                 Ok(SessionRecord {
@@ -446,6 +452,7 @@ impl Store for SqliteStore {
                     agent: baton_core::AgentId(r.get(2)?),
                     tenant: tenant.clone(),
                     expires_at: r.get(3)?,
+                    scope: SessionScope::parse(&r.get::<_, String>(4)?),
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -475,7 +482,7 @@ impl Store for SqliteStore {
         self.with(|conn| {
             Ok(conn
                 .query_row(
-                    "SELECT session_id, agent_id, tenant, expires_at FROM sessions WHERE token_hash = ?1",
+                    "SELECT session_id, agent_id, tenant, expires_at, scope FROM sessions WHERE token_hash = ?1",
                     [token_hash],
                     |r| {
                         Ok(SessionRecord {
@@ -484,6 +491,7 @@ impl Store for SqliteStore {
                             agent: baton_core::AgentId(r.get(1)?),
                             tenant: TenantId(r.get(2)?),
                             expires_at: r.get(3)?,
+                            scope: SessionScope::parse(&r.get::<_, String>(4)?),
                         })
                     },
                 )

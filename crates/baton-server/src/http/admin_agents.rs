@@ -243,6 +243,9 @@ pub struct SessionView {
     agent_id: String,
     /// Milliseconds since the epoch.
     expires_at: Millis,
+    /// `agent` (widget and agent socket) or `supervisor` (the supervisor console only).
+    #[schema(value_type = String)]
+    scope: baton_store::SessionScope,
 }
 
 /// Lists a tenant's unexpired sessions, soonest to expire first.
@@ -269,6 +272,7 @@ async fn list_sessions(
                 session_id: s.session.0,
                 agent_id: s.agent.0,
                 expires_at: s.expires_at,
+                scope: s.scope,
             })
             .collect(),
     ))

@@ -243,6 +243,12 @@ async fn check_hello(
         .map_err(|_| ApiError::new(ErrorCode::UnknownError, "session lookup failed"))?
         .filter(|s| s.expires_at > state.clock.now())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
+    if session.scope != baton_store::SessionScope::Agent {
+        return Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "a supervisor-console session cannot log in an agent socket; log in with POST /api/v1/sessions",
+        ));
+    }
     let disabled: Option<bool> = state
         .engine
         .query(Query::AgentDisabled(session.agent.clone()))

@@ -121,12 +121,7 @@ enum Caller {
 }
 
 async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, HttpError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(super::missing_token)?;
+    let token = super::bearer_of(headers).ok_or_else(super::missing_token)?;
     let hash = auth::token_hash(token);
     let store = state.store.clone();
     let now = state.clock.now();
@@ -142,7 +137,10 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, HttpErr
     if let Some(id) = customer {
         return Ok(Caller::Customer(id));
     }
-    match session.filter(|s| s.expires_at > now) {
+    let agent_session = |s: &baton_store::SessionRecord| {
+        s.expires_at > now && s.scope == baton_store::SessionScope::Agent
+    };
+    match session.filter(agent_session) {
         Some(s) => Ok(Caller::Agent(s.agent)),
         None => Err(HttpError::new(
             ErrorCode::InvalidToken,

@@ -121,7 +121,7 @@ impl Modify for Security {
         super::admin_agents::list_agents, super::admin_agents::get_agent, super::admin_agents::update_agent,
         super::admin_agents::delete_agent, super::admin_agents::list_sessions, super::admin_agents::revoke_session,
         super::admin_agents::list_ingress_tokens, super::admin_agents::revoke_ingress_token,
-        super::sessions::login,
+        super::sessions::login, super::sessions::supervisor_login, super::sessions::logout,
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
         super::customer_state::customer_state,
         super::grants::create_grant, super::queues::set_queue_limits,

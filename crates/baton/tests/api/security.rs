@@ -47,6 +47,8 @@ enum Audience {
     Customer,
     /// No credential needed (the body may carry one, as login does).
     Anyone,
+    /// An agent's session token.
+    Agent,
 }
 
 struct Tokens {
@@ -75,6 +77,7 @@ fn allowed(audience: Audience, kind: Kind) -> bool {
         Audience::Admin => kind == Kind::Admin,
         Audience::Ingress => kind == Kind::Ingress,
         Audience::Customer => kind == Kind::Customer,
+        Audience::Agent => kind == Kind::Agent,
     }
 }
 
@@ -353,6 +356,14 @@ async fn every_token_reaches_only_the_routes_meant_for_it() {
             Audience::Customer,
             json!({"text": "hello"}),
             201,
+        ),
+        // Ends the agent token: after every route that an agent token is refused on.
+        (
+            "DELETE",
+            "/api/v1/sessions/current".into(),
+            Audience::Agent,
+            Value::Null,
+            204,
         ),
         (
             "POST",

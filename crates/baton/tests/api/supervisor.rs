@@ -154,3 +154,81 @@ async fn a_supervisor_sees_queues_agents_and_hand_off_chains_of_their_tenant_onl
     let (s, _) = app.get(&path, Some(&gina)).await;
     assert_eq!(s, 404);
 }
+
+/// The console has sessions of its own: logging in there leaves the supervisor's widget
+/// logged in, the console's token opens no agent socket, and logging out ends it.
+#[tokio::test]
+async fn a_console_login_leaves_the_supervisors_widget_logged_in() {
+    let app = spawn_app().await;
+    app.tenant("acme", &[("sam", "1003"), ("bob", "1002")])
+        .await;
+    app.put(
+        "/api/v1/admin/tenants/acme/agents/sam/supervisor",
+        Some(ADMIN),
+        json!({"supervisor": true}),
+    )
+    .await;
+    let mut widget = app.agent("acme", "sam", None).await;
+    let login =
+        |username: &str| json!({"tenant": "acme", "username": username, "password": PASSWORD});
+
+    let (s, body) = app
+        .post("/api/v1/supervisor/sessions", None, login("sam"))
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let console = body["token"].as_str().unwrap().to_owned();
+    let (s, _) = app.get("/api/v1/supervisor/overview", Some(&console)).await;
+    assert_eq!(s, 200);
+    // The widget was not forced off: it still answers as sam.
+    widget
+        .expect_none("ON_SERVER_ERROR", std::time::Duration::from_millis(300))
+        .await;
+    let state = widget.client.get_agent_state().await.unwrap();
+    assert_eq!(state.state, baton_protocol::AgentStateName::NotReady);
+    // Both sessions are listed, each with its scope.
+    let (_, sessions) = app
+        .get("/api/v1/admin/tenants/acme/sessions", Some(ADMIN))
+        .await;
+    let mut scopes: Vec<String> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scope"].as_str().unwrap().to_owned())
+        .collect();
+    scopes.sort();
+    assert_eq!(scopes, ["agent", "supervisor"], "{sessions}");
+
+    // The console's token opens no agent socket.
+    let refused =
+        baton_client::connect(&app.ws_url(), baton_client::ConnectOptions::new(&console)).await;
+    assert_eq!(
+        refused.err().and_then(|e| e.api().map(|a| a.code)),
+        Some(111)
+    );
+    // An agent without the role gets no console session.
+    let (s, body) = app
+        .post("/api/v1/supervisor/sessions", None, login("bob"))
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].clone()),
+        (403, json!(1)),
+        "{body}"
+    );
+    let (s, body) = app
+        .post(
+            "/api/v1/supervisor/sessions",
+            None,
+            json!({"tenant": "acme", "username": "sam", "password": "wrong"}),
+        )
+        .await;
+    assert_eq!((s, body["error"]["code"].clone()), (401, json!(109)));
+
+    // Logging out of the console ends its token only.
+    let (s, _) = app.delete("/api/v1/sessions/current", Some(&console)).await;
+    assert_eq!(s, 204);
+    let (s, _) = app.get("/api/v1/supervisor/overview", Some(&console)).await;
+    assert_eq!(s, 401);
+    let (s, _) = app.delete("/api/v1/sessions/current", Some(&console)).await;
+    assert_eq!(s, 401, "a dead token cannot log out again");
+    widget.client.get_agent_state().await.unwrap();
+}
