@@ -89,7 +89,10 @@ fn routing_index(core: &Core) -> Result<(), String> {
     for i in core.interactions.values() {
         if let Some(q) = &i.queue {
             if q.service != i.service {
-                return Err(format!("{} is queued for another service than its own", i.id));
+                return Err(format!(
+                    "{} is queued for another service than its own",
+                    i.id
+                ));
             }
             let route = Route {
                 service: q.service.clone(),
@@ -114,7 +117,10 @@ fn routing_index(core: &Core) -> Result<(), String> {
             continue;
         }
         for s in &a.services {
-            scan.ready.entry(s.clone()).or_default().insert(a.id.clone());
+            scan.ready
+                .entry(s.clone())
+                .or_default()
+                .insert(a.id.clone());
         }
         if core.is_ringing(&a.id) {
             continue;
@@ -149,16 +155,17 @@ fn routing_index(core: &Core) -> Result<(), String> {
             "the routing index differs from a scan: index {index:?}, scan {scan:?}"
         ));
     }
-    if let Some(route) = scan
-        .waiting
-        .keys()
-        .find(|r| scan.eligible.contains_key(*r))
-    {
-        return Err(format!("{route:?} has customers waiting and agents eligible"));
+    if let Some(route) = scan.waiting.keys().find(|r| scan.eligible.contains_key(*r)) {
+        return Err(format!(
+            "{route:?} has customers waiting and agents eligible"
+        ));
     }
     let (usernames, extensions) = core.names.entries();
-    let by_scan: std::collections::BTreeSet<_> =
-        core.agents.values().map(crate::names::username_key).collect();
+    let by_scan: std::collections::BTreeSet<_> = core
+        .agents
+        .values()
+        .map(crate::names::username_key)
+        .collect();
     if *usernames != by_scan {
         return Err("the username index differs from the agents".into());
     }

@@ -8,10 +8,13 @@ use std::collections::BTreeSet;
 
 use crate::entity::{Agent, AgentId, TenantId};
 
+/// `(tenant, name, agent)`: the agent is in the key so that a name never hides another.
+pub(crate) type NameKey = (TenantId, String, AgentId);
+
 #[derive(Debug, Default)]
 pub(crate) struct AgentNames {
-    usernames: BTreeSet<(TenantId, String, AgentId)>,
-    extensions: BTreeSet<(TenantId, String, AgentId)>,
+    usernames: BTreeSet<NameKey>,
+    extensions: BTreeSet<NameKey>,
 }
 
 impl AgentNames {
@@ -39,17 +42,12 @@ impl AgentNames {
 
     /// Every entry, to compare with a scan (debug invariants).
     #[cfg(any(debug_assertions, test))]
-    pub(crate) fn entries(
-        &self,
-    ) -> (
-        &BTreeSet<(TenantId, String, AgentId)>,
-        &BTreeSet<(TenantId, String, AgentId)>,
-    ) {
+    pub(crate) fn entries(&self) -> (&BTreeSet<NameKey>, &BTreeSet<NameKey>) {
         (&self.usernames, &self.extensions)
     }
 }
 
-pub(crate) fn username_key(a: &Agent) -> (TenantId, String, AgentId) {
+pub(crate) fn username_key(a: &Agent) -> NameKey {
     (
         a.tenant.clone(),
         a.username.to_ascii_lowercase(),
@@ -57,17 +55,13 @@ pub(crate) fn username_key(a: &Agent) -> (TenantId, String, AgentId) {
     )
 }
 
-pub(crate) fn extension_key(a: &Agent) -> Option<(TenantId, String, AgentId)> {
+pub(crate) fn extension_key(a: &Agent) -> Option<NameKey> {
     a.extension
         .as_ref()
         .map(|e| (a.tenant.clone(), e.clone(), a.id.clone()))
 }
 
-fn first<'a>(
-    set: &'a BTreeSet<(TenantId, String, AgentId)>,
-    tenant: &TenantId,
-    name: String,
-) -> Option<&'a AgentId> {
+fn first<'a>(set: &'a BTreeSet<NameKey>, tenant: &TenantId, name: String) -> Option<&'a AgentId> {
     let from = (tenant.clone(), name, AgentId(String::new()));
     set.range(&from..)
         .next()

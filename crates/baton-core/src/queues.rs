@@ -243,13 +243,15 @@ impl Queues {
         for queues in self.waiting.values() {
             for (route, queue) in queues {
                 if !queue.is_empty() {
-                    c.waiting.insert(route.clone(), queue.iter().cloned().collect());
+                    c.waiting
+                        .insert(route.clone(), queue.iter().cloned().collect());
                 }
             }
         }
         for (route, set) in &self.eligible {
             if !set.is_empty() {
-                c.eligible.insert(route.clone(), set.iter().cloned().collect());
+                c.eligible
+                    .insert(route.clone(), set.iter().cloned().collect());
             }
         }
         for (service, set) in &self.ready {

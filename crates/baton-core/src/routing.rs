@@ -100,7 +100,11 @@ impl Core {
         AgentFiling {
             rank: (voice + chat, a.idle_since, a.id.clone()),
             eligible,
-            ready: if ready { a.services.clone() } else { Vec::new() },
+            ready: if ready {
+                a.services.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -145,24 +149,15 @@ impl Core {
                     .expect("routable");
                 self.offer_routed(&id, &agent, entry);
                 self.sync_routing();
-                if let Some(head) = self.queues.head(&route).filter(|_| self.queues.routable(&route)) {
+                if let Some(head) = self
+                    .queues
+                    .head(&route)
+                    .filter(|_| self.queues.routable(&route))
+                {
                     heads.push(Reverse((head.clone(), route)));
                 }
             }
         }
-    }
-
-    pub(crate) fn is_ringing(&self, agent: &AgentId) -> bool {
-        self.agent_interactions
-            .get(agent)
-            .into_iter()
-            .flatten()
-            .any(|id| {
-                self.interactions
-                    .get(id)
-                    .and_then(|i| i.party(agent))
-                    .is_some_and(|p| p.state == PartyState::Ringing)
-            })
     }
 
     /// Live interactions per channel an agent holds (ringing, connected or on hold).
@@ -182,33 +177,6 @@ impl Core {
             }
         }
         (voice, chat)
-    }
-
-    /// Routing is stricter than a direct hand-off: a voice call needs a free agent, chats
-    /// need no call and a free chat slot. An interaction in wrap-up still holds its slot
-    /// here: the agent finishes it (completes) before routing gives them the next one.
-    pub(crate) fn routable_capacity(&self, agent: &Agent, channel: Channel) -> bool {
-        let (voice, chat) = self.load(&agent.id);
-        let (voice, chat) = (
-            voice + self.wrap_ups(&agent.id, Channel::Voice),
-            chat + self.wrap_ups(&agent.id, Channel::Chat),
-        );
-        match channel {
-            Channel::Voice => voice == 0 && chat == 0,
-            Channel::Chat => voice == 0 && chat < agent.max_chats,
-        }
-    }
-
-    /// Interactions of this channel the agent is wrapping up.
-    pub(crate) fn wrap_ups(&self, agent: &AgentId, channel: Channel) -> u32 {
-        let ids = self.agent_interactions.get(agent).into_iter().flatten();
-        ids.filter_map(|id| self.interactions.get(id))
-            .filter(|i| {
-                i.channel == channel
-                    && i.party(agent)
-                        .is_some_and(|p| p.state == PartyState::WrapUp)
-            })
-            .count() as u32
     }
 
     /// Whether an agent can be handed one more interaction of this channel directly.
@@ -309,6 +277,51 @@ impl Core {
             self.touch_interaction(id);
         }
         self.complete_if_empty(id);
+    }
+}
+
+/// The full scan the routing index is checked against: the debug invariants and the
+/// oracle below use it; release builds never scan.
+#[cfg(any(debug_assertions, test))]
+impl Core {
+    pub(crate) fn is_ringing(&self, agent: &AgentId) -> bool {
+        self.agent_interactions
+            .get(agent)
+            .into_iter()
+            .flatten()
+            .any(|id| {
+                self.interactions
+                    .get(id)
+                    .and_then(|i| i.party(agent))
+                    .is_some_and(|p| p.state == PartyState::Ringing)
+            })
+    }
+
+    /// Routing is stricter than a direct hand-off: a voice call needs a free agent, chats
+    /// need no call and a free chat slot. An interaction in wrap-up still holds its slot
+    /// here: the agent finishes it (completes) before routing gives them the next one.
+    pub(crate) fn routable_capacity(&self, agent: &Agent, channel: Channel) -> bool {
+        let (voice, chat) = self.load(&agent.id);
+        let (voice, chat) = (
+            voice + self.wrap_ups(&agent.id, Channel::Voice),
+            chat + self.wrap_ups(&agent.id, Channel::Chat),
+        );
+        match channel {
+            Channel::Voice => voice == 0 && chat == 0,
+            Channel::Chat => voice == 0 && chat < agent.max_chats,
+        }
+    }
+
+    /// Interactions of this channel the agent is wrapping up.
+    pub(crate) fn wrap_ups(&self, agent: &AgentId, channel: Channel) -> u32 {
+        let ids = self.agent_interactions.get(agent).into_iter().flatten();
+        ids.filter_map(|id| self.interactions.get(id))
+            .filter(|i| {
+                i.channel == channel
+                    && i.party(agent)
+                        .is_some_and(|p| p.state == PartyState::WrapUp)
+            })
+            .count() as u32
     }
 }
 

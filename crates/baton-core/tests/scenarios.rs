@@ -338,7 +338,12 @@ fn a_new_chat_goes_to_the_agent_with_the_fewest_chats_then_the_longest_idle() {
     assert_eq!(w.ringing("i5"), ["bob"], "alice has two, bob one");
     w.accept("bob");
     // carol finishes hers: with none she goes first, though she became idle last.
-    w.ok("carol", Method::CompleteInteraction { id: Some("i3".into()) });
+    w.ok(
+        "carol",
+        Method::CompleteInteraction {
+            id: Some("i3".into()),
+        },
+    );
     w.ready("carol");
     w.chat("i6");
     assert_eq!(w.ringing("i6"), ["carol"]);

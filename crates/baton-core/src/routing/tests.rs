@@ -26,7 +26,11 @@ const RING_MS: u64 = 5_000;
 const GRACE_MS: u64 = 20_000;
 
 fn agent_id(n: usize) -> AgentId {
-    AgentId(format!("{}-a{}", TENANTS[n / AGENTS.len()], n % AGENTS.len()))
+    AgentId(format!(
+        "{}-a{}",
+        TENANTS[n / AGENTS.len()],
+        n % AGENTS.len()
+    ))
 }
 
 fn tenant_of(n: usize) -> TenantId {
@@ -44,19 +48,55 @@ fn services(mask: u8) -> Vec<String> {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Connect { agent: usize },
-    Disconnect { agent: usize },
-    State { agent: usize, ready: bool },
-    New { tenant: usize, service: usize, voice: bool },
-    Accept { agent: usize, pick: usize },
-    Reject { agent: usize, pick: usize },
-    Complete { agent: usize, pick: usize },
-    Leave { agent: usize, pick: usize },
-    Blind { agent: usize, target: usize, pick: usize },
-    Hangup { pick: usize },
-    Services { agent: usize, mask: u8 },
-    Delete { agent: usize },
-    Tick { ms: u64 },
+    Connect {
+        agent: usize,
+    },
+    Disconnect {
+        agent: usize,
+    },
+    State {
+        agent: usize,
+        ready: bool,
+    },
+    New {
+        tenant: usize,
+        service: usize,
+        voice: bool,
+    },
+    Accept {
+        agent: usize,
+        pick: usize,
+    },
+    Reject {
+        agent: usize,
+        pick: usize,
+    },
+    Complete {
+        agent: usize,
+        pick: usize,
+    },
+    Leave {
+        agent: usize,
+        pick: usize,
+    },
+    Blind {
+        agent: usize,
+        target: usize,
+        pick: usize,
+    },
+    Hangup {
+        pick: usize,
+    },
+    Services {
+        agent: usize,
+        mask: u8,
+    },
+    Delete {
+        agent: usize,
+    },
+    Tick {
+        ms: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
