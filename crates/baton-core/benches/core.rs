@@ -1,5 +1,9 @@
 //! `Core::apply` cost of whole hand-off cycles, without I/O: what the engine task spends per
 //! hand-off before the commit. `cargo bench -p baton-core`.
+//!
+//! `handoff_cycle_backlog` runs the same cycle while another tenant has a backlog of queued
+//! chats and no agent ready: with routing indexed per service (decision 0015) the cycle
+//! no longer visits that backlog, so its cost barely moves with it.
 
 use std::hint::black_box;
 
@@ -166,5 +170,91 @@ fn handoff_cycle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handoff_cycle);
+/// Tenant `other` with a chat service whose `backlog` customers wait: its only agent is
+/// never ready. Queue limits are off so the whole backlog fits.
+fn add_backlog(core: &mut Core, backlog: usize) {
+    let admin = |core: &mut Core, c: AdminCommand| ok(core, Command::Admin(c), T0);
+    admin(
+        core,
+        AdminCommand::CreateTenant {
+            id: TenantId("other".into()),
+            settings: TenantSettings::default(),
+        },
+    );
+    admin(
+        core,
+        AdminCommand::CreateService {
+            id: "svc-other".into(),
+            tenant: "other".into(),
+            name: "q".into(),
+            channels: vec![Channel::Chat],
+            ring_timeout_ms: 600_000,
+        },
+    );
+    admin(
+        core,
+        AdminCommand::SetQueueLimits {
+            tenant: "other".into(),
+            service: "q".into(),
+            max_queue_length: Some(0),
+            max_queue_wait_ms: Some(0),
+        },
+    );
+    admin(
+        core,
+        AdminCommand::CreateAgent {
+            id: "away".into(),
+            tenant: "other".into(),
+            username: "away".into(),
+            display_name: "Away".into(),
+            extension: None,
+            services: vec!["q".into()],
+            max_chats: 5,
+        },
+    );
+    for n in 0..backlog {
+        ok(
+            core,
+            Command::NewInteraction {
+                id: format!("backlog-{n}").as_str().into(),
+                tenant: "other".into(),
+                channel: Channel::Chat,
+                service: "q".into(),
+                customer: Customer {
+                    name: "Waiting".into(),
+                    phone: None,
+                    email: None,
+                },
+                attached_data: Default::default(),
+                customer_token_hash: format!("backlog-hash-{n}"),
+            },
+            T0,
+        );
+    }
+    core.take_changes();
+}
+
+fn handoff_cycle_backlog(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handoff_cycle_backlog");
+    let data = payload(1024);
+    for backlog in [0usize, 2000] {
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(backlog),
+            &backlog,
+            |bench, &backlog| {
+                let mut core = world();
+                add_backlog(&mut core, backlog);
+                let mut n = 0u64;
+                bench.iter(|| {
+                    n += 1;
+                    cycle(&mut core, n, &data, T0 + n as Millis);
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, handoff_cycle, handoff_cycle_backlog);
 criterion_main!(benches);

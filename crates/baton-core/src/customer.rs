@@ -1,7 +1,7 @@
 //! What the customer is told: queue position and expected wait, whether any agent is
 //! there, who is typing. Typing is never stored; it only becomes frames.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use baton_protocol::frame::arg;
 use baton_protocol::{ErrorCode, Millis, ServerFrame, events};
@@ -16,22 +16,14 @@ impl Core {
         self.interactions.get(id).map(|i| self.customer_state(i))
     }
 
-    /// Every queued interaction's place in its service's queue, 1 for the next one.
-    pub(crate) fn queue_positions(&self) -> BTreeMap<InteractionId, u32> {
-        let mut by_service: BTreeMap<&ServiceId, Vec<(Millis, u64, &InteractionId)>> =
-            BTreeMap::new();
-        for i in self.interactions.values() {
-            if let Some(q) = &i.queue {
-                by_service
-                    .entry(&q.service)
-                    .or_default()
-                    .push((q.since, q.seq, &i.id));
-            }
-        }
+    /// The place of every interaction queued for these services, 1 for the next one.
+    pub(crate) fn queue_positions(
+        &self,
+        services: &BTreeSet<ServiceId>,
+    ) -> BTreeMap<InteractionId, u32> {
         let mut positions = BTreeMap::new();
-        for (_, mut queue) in by_service {
-            queue.sort();
-            for (n, (_, _, id)) in queue.into_iter().enumerate() {
+        for service in services {
+            for (n, (_, _, id)) in self.queues.queue_of(service).into_iter().enumerate() {
                 positions.insert(id.clone(), n as u32 + 1);
             }
         }
@@ -42,11 +34,8 @@ impl Core {
     pub(crate) fn queue_position(&self, i: &Interaction) -> Option<u32> {
         let q = i.queue.as_ref()?;
         let ahead = self
-            .interactions
-            .values()
-            .filter_map(|o| o.queue.as_ref())
-            .filter(|o| o.service == q.service && (o.since, o.seq) < (q.since, q.seq))
-            .count();
+            .queues
+            .ahead_of(&q.service, &(q.since, q.seq, i.id.clone()));
         Some(ahead as u32 + 1)
     }
 
@@ -61,21 +50,7 @@ impl Core {
 
     /// Whether an agent of the service is logged in, connected and ready.
     pub(crate) fn agents_ready_for(&self, service: &ServiceId) -> bool {
-        if let Some(ready) = &self.ready_services {
-            return ready.contains(service);
-        }
-        self.agents.values().any(|a| {
-            a.services.contains(service) && a.is_connected() && a.chosen == ChosenState::Ready
-        })
-    }
-
-    /// Every service with at least one connected, ready agent.
-    pub(crate) fn services_with_a_ready_agent(&self) -> std::collections::BTreeSet<ServiceId> {
-        self.agents
-            .values()
-            .filter(|a| a.is_connected() && a.chosen == ChosenState::Ready)
-            .flat_map(|a| a.services.iter().cloned())
-            .collect()
+        self.queues.has_ready_agent(service)
     }
 
     /// Sends the customer's `state` when it differs from what they were last shown.

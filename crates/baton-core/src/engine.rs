@@ -142,16 +142,17 @@ pub struct Core {
     /// Per tenant, the last hour of hand-offs and queue waits for the supervisor's charts
     /// (not stored: starts empty after a restart).
     pub(crate) stats: crate::stats::Stats,
-    /// During `flush_views` only: the services with a ready agent, computed once for all
-    /// queued customers instead of once per customer.
-    pub(crate) ready_services: Option<BTreeSet<ServiceId>>,
+    /// The routing index: queues and eligible agents per service (`queues.rs`).
+    pub(crate) queues: crate::queues::Queues,
+    /// Agents by username and extension per tenant (`names.rs`).
+    pub(crate) names: crate::names::AgentNames,
 }
 
 /// What the customer (and the transcript) is told when no agent answered in time.
 pub const QUEUE_WAIT_TEXT: &str = "No agent could take this chat in time. Please try again later.";
 
 /// A customer still there whom no agent has answered yet (queued or only ringing).
-fn unanswered(i: &Interaction) -> bool {
+pub(crate) fn unanswered(i: &Interaction) -> bool {
     i.customer_connected
         && i.legs.is_empty()
         && i.parties.iter().all(|p| p.state == PartyState::Ringing)
@@ -194,7 +195,8 @@ impl Core {
             shown_customer_state: BTreeMap::new(),
             queue_wait: BTreeMap::new(),
             stats: Default::default(),
-            ready_services: None,
+            queues: Default::default(),
+            names: Default::default(),
         }
     }
 
@@ -225,6 +227,7 @@ impl Core {
                     },
                 ));
             }
+            core.names.insert(&a);
             core.agents.insert(a.id.clone(), a);
         }
         for leg in snapshot.legs {
@@ -271,6 +274,7 @@ impl Core {
             }
             core.interactions.insert(i.id.clone(), i);
         }
+        core.rebuild_routing();
         core
     }
 
@@ -437,11 +441,13 @@ impl Core {
     pub(crate) fn touch_interaction(&mut self, id: &InteractionId) {
         self.dirty.interactions.insert(id.clone());
         self.touched_interactions.insert(id.clone());
+        self.queues.pending_interactions.insert(id.clone());
     }
 
     pub(crate) fn touch_agent(&mut self, id: &AgentId) {
         self.dirty.agents.insert(id.clone());
         self.touched_agents.insert(id.clone());
+        self.queues.pending_agents.insert(id.clone());
     }
 
     pub(crate) fn mark_tenant(&mut self, id: &TenantId) {
@@ -499,18 +505,16 @@ impl Core {
     }
 
     /// Refuses a new interaction when its service already has its maximum waiting.
-    fn check_queue_room(&self, service: &ServiceId, name: &str) -> CoreResult<()> {
+    fn check_queue_room(&mut self, service: &ServiceId, name: &str) -> CoreResult<()> {
         let max = self.services[service]
             .max_queue_length
             .unwrap_or(self.config.limits.default_max_queue_length);
         if max == 0 {
             return Ok(());
         }
-        let waiting = self
-            .interactions
-            .values()
-            .filter(|i| &i.service == service && unanswered(i))
-            .count();
+        // Timers fired before this command may have changed who waits.
+        self.sync_routing();
+        let waiting = self.queues.unanswered(service);
         if waiting >= max as usize {
             return Err(err(
                 ErrorCode::RateLimited,
@@ -1625,7 +1629,10 @@ impl Core {
                     "this agent was deleted by an administrator",
                 );
                 self.end_login(&agent, e, "deleted");
-                self.agents.remove(&agent);
+                if let Some(a) = self.agents.remove(&agent) {
+                    self.names.remove(&a);
+                }
+                self.touch_agent(&agent);
                 self.shown_agent_state.remove(&agent);
                 Ok(serde_json::Value::Null)
             }
@@ -1724,18 +1731,11 @@ impl Core {
                 max_chats,
             } => {
                 self.require_tenant(&tenant)?;
-                if self
-                    .agents
-                    .values()
-                    .any(|a| a.tenant == tenant && a.username.eq_ignore_ascii_case(&username))
-                {
+                if self.names.by_username(&tenant, &username).is_some() {
                     return Err(conflict(format!("agent {username}")));
                 }
                 if let Some(ext) = &extension
-                    && self
-                        .agents
-                        .values()
-                        .any(|a| a.tenant == tenant && a.extension.as_ref() == Some(ext))
+                    && self.names.by_extension(&tenant, ext).is_some()
                 {
                     return Err(conflict(format!("extension {ext}")));
                 }
@@ -1763,8 +1763,9 @@ impl Core {
                     supervisor: false,
                     disabled: false,
                 };
+                self.names.insert(&agent);
                 self.agents.insert(id.clone(), agent);
-                self.dirty.agents.insert(id.clone());
+                self.touch_agent(&id);
                 Ok(serde_json::json!({"id": id, "username": username}))
             }
             AdminCommand::SetIntegrationOrigins {
@@ -1898,9 +1899,9 @@ impl Core {
     }
 
     pub fn agent_by_username(&self, tenant: &TenantId, username: &str) -> Option<&Agent> {
-        self.agents
-            .values()
-            .find(|a| &a.tenant == tenant && a.username.eq_ignore_ascii_case(username))
+        self.names
+            .by_username(tenant, username)
+            .and_then(|id| self.agents.get(id))
     }
 
     pub fn integration(&self, tenant: &TenantId, key: &str) -> Option<&Integration> {
@@ -1979,10 +1980,16 @@ impl Core {
         let interactions = std::mem::take(&mut self.touched_interactions);
         let announced = std::mem::take(&mut self.announced);
         let mut agents = std::mem::take(&mut self.touched_agents);
-        let positions = self.queue_positions();
-        if !positions.is_empty() {
-            self.ready_services = Some(self.services_with_a_ready_agent());
-        }
+        // Only the queues that changed (or whose agents' availability or expected wait
+        // did), and those of touched interactions, need their customers' positions.
+        let mut services = std::mem::take(&mut self.queues.changed);
+        services.extend(
+            interactions
+                .iter()
+                .filter_map(|id| self.interactions.get(id)?.queue.as_ref())
+                .map(|q| q.service.clone()),
+        );
+        let positions = self.queue_positions(&services);
         for id in &interactions {
             let Some(i) = self.interactions.get(id) else {
                 continue;
@@ -2010,7 +2017,6 @@ impl Core {
         for (id, position) in queued {
             self.show_customer_state(&id, Some(position));
         }
-        self.ready_services = None;
         for agent in agents {
             let Some(a) = self.agents.get(&agent) else {
                 continue;

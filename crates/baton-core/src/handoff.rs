@@ -333,23 +333,29 @@ impl Core {
         Ok(serde_json::json!({"transferId": leg_id}))
     }
 
-    /// Finds an agent of the tenant by id, username or extension.
+    /// Finds an agent of the tenant by id, username or extension (the lowest id should
+    /// one target name several).
     fn resolve_agent(&self, tenant: &TenantId, target: &str) -> CoreResult<AgentId> {
-        self.agents
-            .values()
-            .find(|a| {
-                &a.tenant == tenant
-                    && (a.id.0 == target
-                        || a.username.eq_ignore_ascii_case(target)
-                        || a.extension.as_deref() == Some(target))
-            })
-            .map(|a| a.id.clone())
-            .ok_or_else(|| {
-                err(
-                    ErrorCode::ObjectNotFound,
-                    format!("no agent or extension {target:?}"),
-                )
-            })
+        let by_id = self
+            .agents
+            .get_key_value(&AgentId(target.to_owned()))
+            .filter(|(_, a)| &a.tenant == tenant)
+            .map(|(id, _)| id);
+        [
+            by_id,
+            self.names.by_username(tenant, target),
+            self.names.by_extension(tenant, target),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .cloned()
+        .ok_or_else(|| {
+            err(
+                ErrorCode::ObjectNotFound,
+                format!("no agent or extension {target:?}"),
+            )
+        })
     }
 
     fn check_agent_target(

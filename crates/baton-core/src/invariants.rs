@@ -1,5 +1,6 @@
 //! Invariants that hold after every command. Debug builds check them after each `apply`;
-//! the property tests rely on that.
+//! the property tests rely on that. In debug builds they include that the routing index
+//! agrees with a full scan (too costly to check in release).
 
 use crate::engine::Core;
 use crate::entity::*;
@@ -73,5 +74,113 @@ pub fn check(core: &Core) -> Result<(), String> {
             }
         }
     }
+    routing_index(core)?;
+    Ok(())
+}
+
+/// The routing index equals what a full scan finds, written without the index's own code
+/// (`Core::load`, `is_ringing`, `routable_capacity`), and no queue is left with both a
+/// customer waiting and an agent eligible. Debug builds only: it scans everything.
+#[cfg(debug_assertions)]
+fn routing_index(core: &Core) -> Result<(), String> {
+    use crate::queues::{Contents, Lane, Route};
+    use baton_protocol::Channel;
+    let mut scan = Contents::default();
+    for i in core.interactions.values() {
+        if let Some(q) = &i.queue {
+            if q.service != i.service {
+                return Err(format!(
+                    "{} is queued for another service than its own",
+                    i.id
+                ));
+            }
+            let route = Route {
+                service: q.service.clone(),
+                tenant: i.tenant.clone(),
+                lane: i.channel.into(),
+            };
+            scan.waiting
+                .entry(route)
+                .or_default()
+                .push((q.since, q.seq, i.id.clone()));
+        }
+        if crate::engine::unanswered(i) {
+            scan.unanswered
+                .entry(i.service.clone())
+                .or_default()
+                .insert(i.id.clone());
+        }
+    }
+    scan.waiting.values_mut().for_each(|q| q.sort());
+    for a in core.agents.values() {
+        if !(a.is_connected() && a.chosen == ChosenState::Ready) {
+            continue;
+        }
+        for s in &a.services {
+            scan.ready
+                .entry(s.clone())
+                .or_default()
+                .insert(a.id.clone());
+        }
+        if core.is_ringing(&a.id) {
+            continue;
+        }
+        let (voice, chat) = core.load(&a.id);
+        let held = voice
+            + chat
+            + core.wrap_ups(&a.id, Channel::Voice)
+            + core.wrap_ups(&a.id, Channel::Chat);
+        for channel in [Channel::Voice, Channel::Chat] {
+            if !core.routable_capacity(a, channel) {
+                continue;
+            }
+            for s in &a.services {
+                let route = Route {
+                    service: s.clone(),
+                    tenant: a.tenant.clone(),
+                    lane: Lane::from(channel),
+                };
+                let ranks = scan.eligible.entry(route).or_default();
+                let rank = (held, a.idle_since, a.id.clone());
+                if !ranks.contains(&rank) {
+                    ranks.push(rank);
+                }
+            }
+        }
+    }
+    scan.eligible.values_mut().for_each(|r| r.sort());
+    let index = core.queues.contents();
+    if index != scan {
+        return Err(format!(
+            "the routing index differs from a scan: index {index:?}, scan {scan:?}"
+        ));
+    }
+    if let Some(route) = scan.waiting.keys().find(|r| scan.eligible.contains_key(*r)) {
+        return Err(format!(
+            "{route:?} has customers waiting and agents eligible"
+        ));
+    }
+    let (usernames, extensions) = core.names.entries();
+    let by_scan: std::collections::BTreeSet<_> = core
+        .agents
+        .values()
+        .map(crate::names::username_key)
+        .collect();
+    if *usernames != by_scan {
+        return Err("the username index differs from the agents".into());
+    }
+    let by_scan: std::collections::BTreeSet<_> = core
+        .agents
+        .values()
+        .filter_map(crate::names::extension_key)
+        .collect();
+    if *extensions != by_scan {
+        return Err("the extension index differs from the agents".into());
+    }
+    Ok(())
+}
+
+#[cfg(not(debug_assertions))]
+fn routing_index(_: &Core) -> Result<(), String> {
     Ok(())
 }

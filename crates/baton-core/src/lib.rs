@@ -10,7 +10,9 @@
 //! - [`command`]: everything that can happen: agent requests, customer actions, admin changes, time.
 //! - [`effect`]: what the shell must do afterwards: send frames, close connections, revoke sessions.
 //! - [`engine`]: [`Core`] itself: `apply`, the change set to persist, restore after restart.
-//! - `routing`: queues and the longest-idle agent with capacity.
+//! - `routing`: queues and offers: the least-loaded, then longest-idle agent with capacity.
+//! - `queues`: the routing index: per service queues and eligible agents, kept per command.
+//! - `names`: agents by username and extension per tenant.
 //! - `handoff`: blind, consult, transfer, conference, merge, chat invite, queue; transfer data.
 //! - [`directory`]: not-ready reasons, DIDs, teams, dispositions, integration config; selections.
 //! - `desk`: dispositions, notes, callback windows, CRM records and screens on an interaction.
@@ -36,8 +38,10 @@ pub mod entity;
 mod handoff;
 pub mod invariants;
 pub mod limits;
+mod names;
 mod ops_log;
 mod outbound;
+mod queues;
 mod routing;
 pub mod stats;
 mod supervisor;

@@ -17,11 +17,8 @@ impl Core {
         username: &str,
         supervisor: bool,
     ) -> CoreResult {
-        let Some(agent) = self
-            .agents
-            .values_mut()
-            .find(|a| &a.tenant == tenant && a.username.eq_ignore_ascii_case(username))
-        else {
+        let id = self.names.by_username(tenant, username).cloned();
+        let Some(agent) = id.and_then(|id| self.agents.get_mut(&id)) else {
             return Err(err(
                 ErrorCode::ObjectNotFound,
                 format!("no agent {username:?} in tenant {tenant}"),
@@ -64,11 +61,8 @@ impl Core {
             }
         };
         let now = self.now;
-        let Some(agent) = self
-            .agents
-            .values_mut()
-            .find(|a| a.tenant == tenant && a.username.eq_ignore_ascii_case(username))
-        else {
+        let id = self.names.by_username(&tenant, username).cloned();
+        let Some(agent) = id.and_then(|id| self.agents.get_mut(&id)) else {
             return Err(err(
                 ErrorCode::ObjectNotFound,
                 format!("no agent {username:?}"),

@@ -305,6 +305,51 @@ fn interactions_arriving_in_the_same_millisecond_keep_their_arrival_order() {
 }
 
 #[test]
+fn a_new_chat_goes_to_the_agent_with_the_fewest_chats_then_the_longest_idle() {
+    let mut w = World::new();
+    for a in ["alice", "bob", "carol"] {
+        w.add_agent_with(a, &["sales"], 3, None);
+    }
+    // alice has been ready longest; bob and carol come later, in that order.
+    w.login_ready("alice", None);
+    w.now += 1000;
+    w.login_ready("bob", None);
+    w.now += 1000;
+    w.login_ready("carol", None);
+
+    w.chat("i1");
+    assert_eq!(w.ringing("i1"), ["alice"], "all idle: the longest idle");
+    w.accept("alice");
+    w.chat("i2");
+    assert_eq!(
+        w.ringing("i2"),
+        ["bob"],
+        "alice has a chat: bob, although alice was idle longer"
+    );
+    w.accept("bob");
+    w.chat("i3");
+    assert_eq!(w.ringing("i3"), ["carol"]);
+    w.accept("carol");
+    // Everyone has one chat: back to the longest idle, alice.
+    w.chat("i4");
+    assert_eq!(w.ringing("i4"), ["alice"]);
+    w.accept("alice");
+    w.chat("i5");
+    assert_eq!(w.ringing("i5"), ["bob"], "alice has two, bob one");
+    w.accept("bob");
+    // carol finishes hers: with none she goes first, though she became idle last.
+    w.ok(
+        "carol",
+        Method::CompleteInteraction {
+            id: Some("i3".into()),
+        },
+    );
+    w.ready("carol");
+    w.chat("i6");
+    assert_eq!(w.ringing("i6"), ["carol"]);
+}
+
+#[test]
 fn chat_messages_flow_from_the_customer_to_the_agent_and_back() {
     let mut w = World::new();
     w.add_agent("alice", &["sales"]);
