@@ -132,6 +132,9 @@
 
   // ---------------------------------------------------------------- state
 
+  /** Call audio: the peer connection per live voice interaction, and the mutes (see syncVoice). */
+  var callAudio = { calls: {}, muted: {} };
+
   var S = {
     tenant: params.get('tenant') || '',
     username: params.get('username') || '',
@@ -553,6 +556,53 @@
     var r = suggestChatMessage($('kb-article-answer').textContent, true);
     if (r.status === 'error') showNotice('Open a chat to paste the article into it.');
   });
+
+  // ---------------------------------------------------------------- call audio
+
+  /**
+   * Each voice interaction this agent is live on (connected or holding) has one peer
+   * connection to Baton's media plane (`../voice/voice.js`, docs/voice.md); it is closed
+   * when the agent's part ends. What is heard follows the call's state on the server.
+   */
+  var VOICE_WORDS = { connecting: 'Connecting audio…', connected: 'Audio connected', failed: 'Audio lost', closed: 'Audio closed' };
+
+  function voiceSignal(id) {
+    return function (op, args) {
+      return call.apply(null, [op, id].concat(args)).then(function (r) {
+        if (r.status !== 'success') throw new Error((r.error && r.error.message) || op + ' failed');
+        return r.data;
+      });
+    };
+  }
+
+  function syncVoice() {
+    if (!window.BatonVoice) return;
+    var live = {};
+    if (S.connected) {
+      S.interactions.forEach(function (ix) {
+        var st = myState(ix);
+        if (ix.channel === 'voice' && (st === 'connected' || st === 'hold')) live[ix.id] = true;
+      });
+    }
+    Object.keys(callAudio.calls).forEach(function (id) {
+      if (live[id]) return;
+      callAudio.calls[id].hangup();
+      delete callAudio.calls[id];
+      delete callAudio.muted[id];
+      if (S.connected && S.interactions.has(id)) call('voiceHangup', id);
+    });
+    Object.keys(live).forEach(function (id) {
+      if (callAudio.calls[id]) return;
+      callAudio.calls[id] = window.BatonVoice.start({
+        signal: voiceSignal(id),
+        container: $('call-audio'),
+        deviceId: callAudio.deviceId,
+        onStatus: function () { setTimeout(render, 0); },
+        onError: function (e) { showNotice('No call audio: ' + e.message); },
+      });
+    });
+    window.batonCalls = callAudio.calls;
+  }
 
   // ---------------------------------------------------------------- WebSocket
 
@@ -1175,6 +1225,14 @@
     var ix = active(); if (!ix) return;
     call('setCallHold', myState(ix) !== 'hold', ix.id).then(report('change the hold'));
   });
+  $('mute').addEventListener('click', function () {
+    var ix = active(); if (!ix) return;
+    var on = !callAudio.muted[ix.id];
+    call('setCallMute', on, ix.id).then(function (r) {
+      if (r.status === 'success') { callAudio.muted[ix.id] = on; render(); }
+      report('change the mute')(r);
+    });
+  });
   $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('leave the interaction')); });
   $('complete').addEventListener('click', function () { var ix = active(); if (ix) completeWithHost(ix); });
   $('disposition').addEventListener('change', function () {
@@ -1338,6 +1396,7 @@
   function show(id, on) { $(id).hidden = !on; }
 
   function render() {
+    syncVoice();
     var loggedIn = !!S.token && !S.stopped;
     show('refused', !!host.refused);
     if (host.refused) $('refused-text').textContent = host.refused.message;
@@ -1522,6 +1581,14 @@
     show('hold', !ringing && ix.channel === 'voice' && (st === 'connected' || st === 'hold'));
     $('hold').textContent = st === 'hold' ? 'Unhold' : 'Hold';
     $('hold').setAttribute('aria-pressed', st === 'hold' ? 'true' : 'false');
+    var audible = ix.channel === 'voice' && (st === 'connected' || st === 'hold');
+    show('mute', audible);
+    $('mute').textContent = callAudio.muted[ix.id] ? 'Unmute' : 'Mute';
+    $('mute').setAttribute('aria-pressed', callAudio.muted[ix.id] ? 'true' : 'false');
+    var vc = callAudio.calls[ix.id];
+    show('call-audio-status', audible && !!vc);
+    $('call-audio-status').textContent = vc ? VOICE_WORDS[vc.status()] || vc.status() : '';
+    $('call-audio-status').setAttribute('data-state', vc ? vc.status() : '');
     show('leave', !ringing && st !== 'wrap_up' && st !== 'completed');
     show('complete', !ringing);
 
