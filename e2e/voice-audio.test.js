@@ -1,7 +1,7 @@
 // Real call audio through Baton's media plane (docs/voice.md): each party is its own
 // Chromium process with a fake microphone playing its own tone, and a Web Audio analyser
 // on each receiver tells which tones it hears — connected, hold (hold music, no agent),
-// mute, and a blind transfer (the customer hears the new agent without renegotiating).
+// mute (the widget's button, then the SDK's setCallMute), and a blind transfer (the customer hears the new agent without renegotiating).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -158,7 +158,9 @@ test('call audio follows the call: connected, hold, mute, blind transfer', { tim
     await waitText(widget(alice).getByTestId('mute'), 'Unmute');
     await expectHears(customer, 'customer', []);
     await expectHears(widgetFrame(alice), 'alice', ['customer']);
-    await widget(alice).getByTestId('mute').click();
+    // …and the CRM unmutes her through the SDK (Bright Pattern's setCallMute).
+    await sdkOk(alice, 'setCallMute', false, id);
+    await waitText(widget(alice).getByTestId('mute'), /^Mute$/);
     await expectHears(customer, 'customer', ['alice']);
 
     // Blind transfer to bob: the customer's connection stays; bob's tone replaces alice's.

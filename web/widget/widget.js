@@ -47,6 +47,8 @@
     'getConfig', 'addInteractionAssociatedObject', 'setInteractionActiveScreen',
     'getAgentNotReadyReasons', 'setDialCandidates',
   ];
+  /** Host methods of the softphone, answered by the widget once logged in (onHostVoice). */
+  var VOICE_METHODS = ['setCallMute', 'getPhoneDevicesList', 'getPhoneDevice', 'setPhoneDevice'];
   /** Host methods the widget answers itself; they work before the login. */
   var LOCAL_METHODS = ['login', 'openLogin', 'suggestChatMessage'];
 
@@ -313,7 +315,7 @@
       return;
     }
     if (LOCAL_METHODS.indexOf(m.method) >= 0) return onHostLocal(m);
-    if (HOST_METHODS.indexOf(m.method) < 0) {
+    if (HOST_METHODS.indexOf(m.method) < 0 && VOICE_METHODS.indexOf(m.method) < 0) {
       return answerHost(m.id, errResult(14, 'api_method_not_implemented', 'unknown method ' + String(m.method)));
     }
     var args;
@@ -322,6 +324,7 @@
       return answerHost(m.id, errResult(3, 'invalid_args', 'arguments must be a JSON array'));
     }
     if (m.method === 'setDialCandidates') rememberDialCandidates(args[0]);
+    if (VOICE_METHODS.indexOf(m.method) >= 0 && S.connected && host.accepted) return onHostVoice(m, args);
     if (S.connected && host.accepted) return sendHostRequest(m);
     if (!S.token && host.accepted) {
       // Logged out after the host was accepted.
@@ -329,6 +332,36 @@
       return answerHost(m.id, errResult(2, 'not_logged_in', 'the agent is not logged in'));
     }
     host.queue.push(m);
+  }
+
+  /**
+   * The softphone methods: Baton's phone is the browser (`phone_type_browser`), and mute is
+   * the server not forwarding this agent's audio on the call (docs/voice.md).
+   */
+  function onHostVoice(m, args) {
+    var ok = function (data) { answerHost(m.id, { status: 'success', data: data === undefined ? null : data }); };
+    switch (m.method) {
+      case 'getPhoneDevicesList':
+        return ok(window.RTCPeerConnection ? ['phone_type_browser'] : ['phone_type_none']);
+      case 'getPhoneDevice':
+        return ok({ type: window.RTCPeerConnection ? 'phone_type_browser' : 'phone_type_none' });
+      case 'setPhoneDevice': {
+        var d = args[0];
+        if (!d || d.type !== 'phone_type_browser') {
+          return answerHost(m.id, errResult(3, 'invalid_args', "Baton's phone is the browser: only {type: 'phone_type_browser'} can be set"));
+        }
+        return ok();
+      }
+      case 'setCallMute': {
+        var id = args[1] || S.activeId;
+        if (!id) return answerHost(m.id, errResult(13, 'no_interaction', 'no active interaction'));
+        var on = !!args[0];
+        return call('setCallMute', on, id).then(function (r) {
+          if (r.status === 'success') { callAudio.muted[id] = on; render(); }
+          answerHost(m.id, r);
+        });
+      }
+    }
   }
 
   function sendHostRequest(m) {
