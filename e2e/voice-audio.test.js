@@ -100,7 +100,7 @@ function widgetFrame(page) {
   return page.frames().find((f) => f.url().includes('/widget/'));
 }
 
-test('call audio follows the call: connected, hold, mute, blind transfer', { timeout: 90000 }, async (t) => {
+test('call audio follows the call: connected, DTMF, hold, mute, blind transfer', { timeout: 90000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-voice-'));
   const wav = {};
   for (const [who, f] of Object.entries(TONES)) { wav[who] = join(dir, `${who}.wav`); writeFileSync(wav[who], toneWav(f)); }
@@ -145,6 +145,13 @@ test('call audio follows the call: connected, hold, mute, blind transfer', { tim
     // Connected: each hears the other.
     await expectHears(customer, 'customer', ['alice']);
     await expectHears(widgetFrame(alice), 'alice', ['customer']);
+
+    // DTMF: the SDK's sendDtmf and the keypad send RFC 4733 events the server receives in
+    // order (its log counts them; the digits themselves are never logged).
+    await sdkOk(alice, 'sendDtmf', '15', id);
+    await widget(alice).locator('#keypad [data-digit="#"]').click();
+    await waitFor('three DTMF digits at the server', () => (server.log().match(/event="dtmf"/g) || []).length === 3);
+    assert.ok(!/digit="?[0-9#]/.test(server.log()), 'digits are not logged');
 
     // Hold: the customer hears the hold music and not alice; alice hears nothing.
     await sdkOk(alice, 'setCallHold', true, id);

@@ -459,7 +459,7 @@ export declare class AdApi {
   startChat(channel: ChatChannelType, address: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
   /** Answers 14: Baton has no email channel yet. */
   startEmail(email: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
-  /** Answers 14: DTMF is not negotiated yet. */
+  /** RFC 4733 events on the call's audio; no connected audio answers 15. */
   sendDtmf(dtmf: string, interactionId?: string): Promise<OperationResult>;
   consultCall(phone: TransferTarget): Promise<OperationResult<TransferStarted>>;
   blindTransfer(phone: TransferTarget, customTransferData?: CustomTransferData | Json, interactionId?: string): Promise<OperationResult<TransferStarted>>;

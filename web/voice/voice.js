@@ -89,7 +89,8 @@
       dtmf: function (digits) {
         var d = call.sender && call.sender.dtmf;
         if (!d || !d.canInsertDTMF) return false;
-        d.insertDTMF(digits, 120, 70);
+        // insertDTMF replaces what is still queued: keep it, and add these after.
+        d.insertDTMF(d.toneBuffer + digits, 120, 70);
         return true;
       },
       hangup: function () {

@@ -48,7 +48,7 @@
     'getAgentNotReadyReasons', 'setDialCandidates',
   ];
   /** Host methods of the softphone, answered by the widget once logged in (onHostVoice). */
-  var VOICE_METHODS = ['setCallMute', 'getPhoneDevicesList', 'getPhoneDevice', 'setPhoneDevice'];
+  var VOICE_METHODS = ['setCallMute', 'sendDtmf', 'getPhoneDevicesList', 'getPhoneDevice', 'setPhoneDevice'];
   /** Host methods the widget answers itself; they work before the login. */
   var LOCAL_METHODS = ['login', 'openLogin', 'suggestChatMessage'];
 
@@ -350,6 +350,17 @@
         if (!d || d.type !== 'phone_type_browser') {
           return answerHost(m.id, errResult(3, 'invalid_args', "Baton's phone is the browser: only {type: 'phone_type_browser'} can be set"));
         }
+        return ok();
+      }
+      case 'sendDtmf': {
+        var digits = args[0];
+        var callId = args[1] || S.activeId;
+        if (typeof digits !== 'string' || !/^[0-9*#A-D]{1,40}$/.test(digits)) {
+          return answerHost(m.id, errResult(3, 'invalid_args', 'DTMF digits are 0-9, *, #, A-D (1 to 40 of them)'));
+        }
+        if (!callId) return answerHost(m.id, errResult(13, 'no_interaction', 'no active interaction'));
+        var vc = callAudio.calls[callId];
+        if (!vc || !vc.dtmf(digits)) return answerHost(m.id, errResult(15, 'not_suitable_state', 'the call has no connected audio'));
         return ok();
       }
       case 'setCallMute': {
@@ -1266,6 +1277,13 @@
       report('change the mute')(r);
     });
   });
+  $('keypad').addEventListener('click', function (ev) {
+    var d = ev.target && ev.target.getAttribute('data-digit');
+    var ix = active();
+    if (!d || !ix) return;
+    var vc = callAudio.calls[ix.id];
+    if (!vc || !vc.dtmf(d)) showNotice('The keypad needs the call audio connected.');
+  });
   $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('leave the interaction')); });
   $('complete').addEventListener('click', function () { var ix = active(); if (ix) completeWithHost(ix); });
   $('disposition').addEventListener('change', function () {
@@ -1620,6 +1638,7 @@
     $('mute').setAttribute('aria-pressed', callAudio.muted[ix.id] ? 'true' : 'false');
     var vc = callAudio.calls[ix.id];
     show('call-audio-status', audible && !!vc);
+    show('keypad', audible && !!vc && vc.status() === 'connected');
     $('call-audio-status').textContent = vc ? VOICE_WORDS[vc.status()] || vc.status() : '';
     $('call-audio-status').setAttribute('data-state', vc ? vc.status() : '');
     show('leave', !ringing && st !== 'wrap_up' && st !== 'completed');

@@ -14,6 +14,9 @@ mod ogg;
 pub mod plan;
 pub mod sfu;
 
+/// The WebRTC library, for callers that play a browser (tests).
+pub use str0m;
+
 pub use plan::{AgentParty, AgentRole, AgentState, CallState, Party, Plan, Source};
 pub use sfu::{MediaEvent, PeerKey, Sfu, SfuConfig, Transmit};
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
-use str0m::format::Codec;
+use str0m::format::{Codec, CodecExtra, FormatParams};
 use str0m::media::{Frequency, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
@@ -28,6 +28,9 @@ use crate::{MediaError, ogg};
 /// One Opus frame of the hold music and of a browser's microphone: 20 ms at 48 kHz.
 const FRAME: Duration = Duration::from_millis(20);
 const FRAME_TICKS: u64 = 960;
+/// The payload type offered for `telephone-event/48000` (a browser's offer may differ;
+/// str0m answers with the browser's number).
+const TELEPHONE_EVENT_PT: u8 = 110;
 
 /// Limits and addresses of the media plane (`[media]` in baton.toml).
 #[derive(Debug, Clone)]
@@ -205,11 +208,20 @@ impl Sfu {
         }
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
-        let mut rtc = Rtc::builder()
+        let mut config = Rtc::builder()
             .set_ice_lite(true)
             .clear_codecs()
-            .enable_opus(true, false)
-            .build(now);
+            .enable_opus(true, false);
+        // RFC 4733 events at Opus's clock rate: what a browser's RTCDTMFSender sends.
+        config.codec_config().add_config(
+            TELEPHONE_EVENT_PT.into(),
+            None,
+            Codec::Tele,
+            Frequency::FORTY_EIGHT_KHZ,
+            None,
+            FormatParams::parse_line("0-16"),
+        );
+        let mut rtc = config.build(now);
         for addr in &self.config.candidates {
             let c = Candidate::host(*addr, "udp").map_err(|e| MediaError::BadSdp(e.to_string()))?;
             rtc.add_local_candidate(c);
@@ -594,8 +606,9 @@ fn poll_peer(
                 Event::MediaData(d) => {
                     if d.params.spec().codec == Codec::Opus {
                         received.push(d);
-                    } else if let Some(digit) =
-                        dtmf_end(&d.data, d.time.numer(), &mut peer.last_dtmf)
+                    } else if let CodecExtra::Tele(e) = d.codec_extra
+                        && let Some(digit) =
+                            dtmf_end(e.event, e.end, d.time.numer(), &mut peer.last_dtmf)
                     {
                         events.push_back(MediaEvent::Dtmf {
                             peer: peer.key.clone(),
@@ -651,17 +664,15 @@ fn audio_lines(sdp: &str) -> Vec<(Mid, bool, bool)> {
     out
 }
 
-/// The digit of an RFC 4733 event packet whose end bit is set, once per event.
-fn dtmf_end(payload: &[u8], time: u64, last: &mut Option<u64>) -> Option<char> {
-    let [event, flags, ..] = payload else {
-        return None;
-    };
-    if flags & 0x80 == 0 || *last == Some(time) {
+/// The digit of an RFC 4733 event that ended, once per event: the end report is sent three
+/// times, all with the event's RTP time.
+fn dtmf_end(event: u8, end: bool, time: u64, last: &mut Option<u64>) -> Option<char> {
+    if !end || *last == Some(time) {
         return None;
     }
     *last = Some(time);
     const DIGITS: &[u8; 16] = b"0123456789*#ABCD";
-    DIGITS.get(*event as usize).map(|d| *d as char)
+    DIGITS.get(event as usize).map(|d| *d as char)
 }
 
 #[cfg(test)]
@@ -671,13 +682,12 @@ mod tests {
     #[test]
     fn dtmf_digits_are_reported_once_at_their_end() {
         let mut last = None;
-        assert_eq!(dtmf_end(&[5, 0x0a, 0, 160], 1000, &mut last), None);
-        assert_eq!(dtmf_end(&[5, 0x8a, 1, 64], 1000, &mut last), Some('5'));
-        // The end packet is sent three times.
-        assert_eq!(dtmf_end(&[5, 0x8a, 1, 64], 1000, &mut last), None);
-        assert_eq!(dtmf_end(&[11, 0x8a, 1, 64], 2000, &mut last), Some('#'));
-        assert_eq!(dtmf_end(&[200, 0x8a, 1, 64], 3000, &mut last), None);
-        assert_eq!(dtmf_end(&[], 4000, &mut last), None);
+        assert_eq!(dtmf_end(5, false, 1000, &mut last), None);
+        assert_eq!(dtmf_end(5, true, 1000, &mut last), Some('5'));
+        // The end report is sent three times.
+        assert_eq!(dtmf_end(5, true, 1000, &mut last), None);
+        assert_eq!(dtmf_end(11, true, 2000, &mut last), Some('#'));
+        assert_eq!(dtmf_end(200, true, 3000, &mut last), None);
     }
 
     fn slot(mid: &str) -> Slot {

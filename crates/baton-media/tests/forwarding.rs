@@ -11,7 +11,8 @@ use baton_media::{
     PeerKey, Sfu, SfuConfig,
 };
 use str0m::change::SdpAnswer;
-use str0m::format::Codec;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::TelephoneEvent;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -67,10 +68,16 @@ impl World {
     fn join(&mut self, party: Party, tag: u8) -> Result<(), MediaError> {
         self.next_port += 1;
         let addr: SocketAddr = format!("10.0.1.{tag}:{}", self.next_port).parse().unwrap();
-        let mut rtc = Rtc::builder()
-            .clear_codecs()
-            .enable_opus(true, false)
-            .build(self.now);
+        let mut config = Rtc::builder().clear_codecs().enable_opus(true, false);
+        config.codec_config().add_config(
+            101.into(),
+            None,
+            Codec::Tele,
+            Frequency::FORTY_EIGHT_KHZ,
+            None,
+            FormatParams::parse_line("0-16"),
+        );
+        let mut rtc = config.build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut change = rtc.sdp_api();
         let mic = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -447,4 +454,37 @@ fn a_silent_browser_is_lost_by_ice_consent() {
         })),
         "{events:?}"
     );
+}
+
+#[test]
+fn dtmf_digits_arrive_in_order() {
+    let mut w = connected_world();
+    for (i, event) in [1u8, 5, 11].into_iter().enumerate() {
+        let c = w.clients.get_mut(&a("ann")).unwrap();
+        let writer = c.rtc.writer(c.mic).unwrap();
+        let pt = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .unwrap()
+            .pt();
+        let t = MediaTime::new(100_000 + i as u64 * 20_000, Frequency::FORTY_EIGHT_KHZ);
+        let now = w.now;
+        writer
+            .telephone_event(TelephoneEvent {
+                event,
+                end: true,
+                volume: 10,
+                duration: Duration::from_millis(100),
+            })
+            .write(pt, now, t, Vec::new())
+            .unwrap();
+        w.run(300);
+    }
+    let digits: String = std::iter::from_fn(|| w.sfu.poll_event())
+        .filter_map(|e| match e {
+            MediaEvent::Dtmf { peer, digit } if peer.party == a("ann") => Some(digit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, "15#");
 }

@@ -337,7 +337,15 @@ fn on_event(engine: &EngineHandle, event: MediaEvent) {
             }
         }
         MediaEvent::Dtmf { peer, digit } => {
-            tracing::info!(call = peer.call, party = %peer.party, %digit, "DTMF digit");
+            // The digit itself is not logged: callers key in PINs and card numbers.
+            let _ = digit;
+            tracing::info!(
+                target: "baton::ops",
+                event = "dtmf",
+                interaction = peer.call,
+                party = %peer.party,
+                "DTMF digit received"
+            );
         }
     }
 }
