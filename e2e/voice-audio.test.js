@@ -1,7 +1,8 @@
 // Real call audio through Baton's media plane (docs/voice.md): each party is its own
 // Chromium process with a fake microphone playing its own tone, and a Web Audio analyser
-// on each receiver tells which tones it hears — connected, hold (hold music, no agent),
-// mute (the widget's button, then the SDK's setCallMute), and a blind transfer (the customer hears the new agent without renegotiating).
+// on each receiver tells which tones it hears — connected, DTMF, hold (hold music, no
+// agent), mute (the widget's button, then the SDK's setCallMute), a blind transfer (the
+// customer hears the new agent without renegotiating), and a conference of three.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { startServer, CHROMIUM, INGRESS, PASSWORD, widget, waitFor, waitText, sd
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Each party's tone (Hz); the hold music's notes are 660, 784, 880 and 990 Hz. */
-const TONES = { customer: 440, alice: 1250, bob: 2000 };
+const TONES = { customer: 440, alice: 1250, bob: 2000, dave: 1600 };
 const HOLD_NOTES = [660, 784, 880, 990];
 
 /** A mono 16-bit PCM WAV of a sine tone (Chromium loops the file as the microphone). */
@@ -74,25 +75,21 @@ async function listen(frame, freqs) {
 const HEARD = -70;
 
 async function hears(frame, what) {
-  const freqs = [TONES.customer, TONES.alice, TONES.bob, ...HOLD_NOTES];
-  const levels = await listen(frame, freqs);
+  const parties = Object.keys(TONES);
+  const levels = await listen(frame, [...parties.map((p) => TONES[p]), ...HOLD_NOTES]);
   // A tone counts when it is clearly there and not just leakage beside a much louder one.
   const floor = Math.max(HEARD, Math.max(...levels) - 30);
-  const got = {
-    customer: levels[0] > floor,
-    alice: levels[1] > floor,
-    bob: levels[2] > floor,
-    hold: levels.slice(3).some((l) => l > floor),
-  };
+  const got = { hold: levels.slice(parties.length).some((l) => l > floor) };
+  parties.forEach((p, i) => { got[p] = levels[i] > floor; });
   return { ...got, levels: levels.map((l) => Math.round(l)), what };
 }
 
-/** Waits until `frame` hears exactly `expected` (a set of customer/alice/bob/hold). */
+/** Waits until `frame` hears exactly `expected` (parties' tones, `hold` for the music). */
 async function expectHears(frame, who, expected) {
   let last;
   await waitFor(`${who} to hear ${JSON.stringify(expected)}`, async () => {
     last = await hears(frame, who);
-    return ['customer', 'alice', 'bob', 'hold'].every((k) => last[k] === expected.includes(k));
+    return [...Object.keys(TONES), 'hold'].every((k) => last[k] === expected.includes(k));
   }, 12000, 50).catch((e) => { throw new Error(`${e.message}; heard ${JSON.stringify(last)}`); });
 }
 
@@ -100,7 +97,7 @@ function widgetFrame(page) {
   return page.frames().find((f) => f.url().includes('/widget/'));
 }
 
-test('call audio follows the call: connected, DTMF, hold, mute, blind transfer', { timeout: 90000 }, async (t) => {
+test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, conference', { timeout: 90000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'baton-voice-'));
   const wav = {};
   for (const [who, f] of Object.entries(TONES)) { wav[who] = join(dir, `${who}.wav`); writeFileSync(wav[who], toneWav(f)); }
@@ -179,6 +176,17 @@ test('call audio follows the call: connected, DTMF, hold, mute, blind transfer',
     await expectHears(customer, 'customer', ['bob']);
     await expectHears(widgetFrame(bob), 'bob', ['customer']);
     assert.equal(await customer.evaluate(() => window.batonCall.remoteTracks().length), 4, 'the customer was not renegotiated');
+
+    // Conference: bob invites dave; everyone hears everyone else, one stream each.
+    const dave = await agent('dave');
+    await sdkOk(dave, 'setAgentState', 'ready');
+    await sdkOk(bob, 'inviteToCallConference', 'dave', null, id);
+    await widget(dave).getByTestId('incoming').waitFor();
+    await sdkOk(dave, 'acceptInteraction', id);
+    await waitFor('dave has audio', async () => (await widget(dave).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await expectHears(customer, 'customer', ['bob', 'dave']);
+    await expectHears(widgetFrame(bob), 'bob', ['customer', 'dave']);
+    await expectHears(widgetFrame(dave), 'dave', ['customer', 'bob']);
   } catch (e) {
     const shots = join(here, 'screenshots');
     mkdirSync(shots, { recursive: true });
