@@ -49,6 +49,10 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
   assert.equal(state.agentId, loginState.agentId);
   assert.equal(typeof state.sessionId, 'string');
 
+  // The browser is the phone: ready once logged in.
+  await waitFor('ON_SOFTPHONE_STATUS_CHANGE', async () => (await eventsOf(page, 'ON_SOFTPHONE_STATUS_CHANGE')).length > 0);
+  assert.deepEqual(await eventsOf(page, 'ON_SOFTPHONE_STATUS_CHANGE'), [[true]]);
+
   // The widget sits in the side panel at a usable width.
   const width = await page.locator('iframe[data-testid="baton-widget-frame"]').evaluate((f) => f.getBoundingClientRect().width);
   assert.ok(width >= 340, `the widget is ${width} px wide`);

@@ -364,7 +364,7 @@ export interface EventHandlers {
   ON_SCREEN_RECORDING_STATE_CHANGE: (state: ScreenRecordingState) => MaybePromise;
   ON_WIDGET_MINIMIZED_CHANGE: (widgetMinimized: boolean) => MaybePromise;
   ON_SERVER_ERROR: (error: ServerErrorData) => MaybePromise;
-  /** Never fired: no softphone yet. */
+  /** The browser phone: `true` once logged in; `false` with why when the microphone fails. */
   ON_SOFTPHONE_STATUS_CHANGE: (ready: boolean, error?: string) => MaybePromise;
   /** Never fired yet: call audio has no device or quality reporting. */
   ON_AUDIO_DEVICE_CHANGE: (inputDevice?: string, outputDevice?: string) => MaybePromise;

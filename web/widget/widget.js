@@ -609,6 +609,18 @@
    * when the agent's part ends. What is heard follows the call's state on the server.
    */
   var VOICE_WORDS = { connecting: 'Connecting audio…', connected: 'Audio connected', failed: 'Audio lost', closed: 'Audio closed' };
+  var softphone = { sent: null, error: '' };
+
+  /** `ON_SOFTPHONE_STATUS_CHANGE`: the browser phone is usable (logged in, WebRTC, a microphone). */
+  function reportSoftphone() {
+    var ready = !!(S.connected && window.RTCPeerConnection && navigator.mediaDevices) && !softphone.error;
+    var key = ready + '|' + softphone.error;
+    if (!S.connected) { softphone.sent = null; return; }
+    if ((embedded && !host.accepted) || softphone.sent === key) return;
+    softphone.sent = key;
+    relayEvent('ON_SOFTPHONE_STATUS_CHANGE', ready ? [true] : [false, softphone.error || 'this browser has no WebRTC']);
+  }
+
 
   function voiceSignal(id) {
     return function (op, args) {
@@ -642,10 +654,14 @@
         container: $('call-audio'),
         deviceId: callAudio.deviceId,
         onStatus: function () { setTimeout(render, 0); },
-        onError: function (e) { showNotice('No call audio: ' + e.message); },
+        onError: function (e) {
+          showNotice('No call audio: ' + e.message);
+          if (e && (e.name === 'NotAllowedError' || e.name === 'NotFoundError')) { softphone.error = 'microphone: ' + e.message; reportSoftphone(); }
+        },
       });
     });
     window.batonCalls = callAudio.calls;
+    reportSoftphone();
   }
 
   // ---------------------------------------------------------------- WebSocket
