@@ -22,7 +22,7 @@ use str0m::media::{Frequency, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use crate::plan::{CallState, Party, Plan, Source, plan};
+use crate::plan::{AgentState, CallState, Party, Plan, Source, plan};
 use crate::{MediaError, ogg};
 
 /// One Opus frame of the hold music and of a browser's microphone: 20 ms at 48 kHz.
@@ -495,10 +495,15 @@ impl Sfu {
     }
 }
 
+/// Whether the party is live on the call and so may have audio: the customer while
+/// connected, an agent while connected or holding (not ringing, not in wrap-up).
 fn is_party(state: &CallState, party: &Party) -> bool {
     match party {
         Party::Customer => state.customer_connected,
-        Party::Agent(a) => state.agents.iter().any(|p| &p.agent == a),
+        Party::Agent(a) => state
+            .agents
+            .iter()
+            .any(|p| &p.agent == a && matches!(p.state, AgentState::Connected | AgentState::Hold)),
     }
 }
 

@@ -263,6 +263,8 @@ async fn run(
     mut datagrams: mpsc::Receiver<Datagram>,
     engine: EngineHandle,
 ) {
+    // The candidates, in socket order: a transmit leaves from the socket of its source.
+    let locals: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
     loop {
         let wake = sfu
             .next_timeout()
@@ -280,11 +282,8 @@ async fn run(
         }
         sfu.handle_timeout(Instant::now());
         while let Some(t) = sfu.poll_transmit() {
-            if let Some(s) = sockets
-                .iter()
-                .find(|s| s.local_addr().is_ok_and(|a| a == t.source))
-                .or(sockets.first())
-            {
+            let at = locals.iter().position(|a| *a == t.source).unwrap_or(0);
+            if let Some(s) = sockets.get(at) {
                 // Never wait on a full socket buffer: media late is media lost.
                 let _ = s.try_send_to(&t.contents, t.destination);
             }
