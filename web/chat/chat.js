@@ -8,6 +8,10 @@
  * `{"op":"message","args":[text],"id":n}` (answered by id, so a refused text stays in the
  * input) and `{"op":"typing","args":[bool]}`.
  *
+ * "Call us" starts a voice interaction instead: once an agent is on it, the page opens one
+ * peer connection to Baton's media plane (`../voice/voice.js`, docs/voice.md) with the
+ * socket's `voiceOffer` op, and plays what the server forwards (the agent, or hold music).
+ *
  * The conversation survives a reload of the page (sessionStorage) and reconnects with
  * backoff; when a socket cannot be reopened, `GET …/customer-state` tells whether the chat
  * has ended, and then the page says so, stops and forgets the saved session.
@@ -33,6 +37,8 @@
   var typingNames = {};      // agent name → true while they type
   var typingSent = false;
   var typingTimer = null;
+  var voice = null;          // the call's audio (BatonVoice), while an agent is on the call
+  var voiceWaiting = {};     // request id → {resolve, reject} of voice signalling
 
   function $(id) { return document.getElementById(id); }
   function setError(msg) { $('error').textContent = msg || ''; }
@@ -145,8 +151,46 @@
     $('status').textContent = statusText(s);
     $('status').setAttribute('data-state', s.state);
     if (s.state !== 'connected' && s.state !== 'hold') { typingNames = {}; showTyping(); }
+    syncVoice(s);
     if (s.state === 'completed') end();
   }
+
+  // ----- call audio (voice interactions only) ------------------------------------------------
+
+  /** A voice op over the socket, answered by id. */
+  function signal(op, args) {
+    return new Promise(function (resolve, reject) {
+      if (!ws || ws.readyState !== WebSocket.OPEN) { reject(new Error('not connected')); return; }
+      var id = nextId++;
+      voiceWaiting[id] = { resolve: resolve, reject: reject };
+      ws.send(JSON.stringify({ op: op, args: args, id: id }));
+    });
+  }
+
+  var CALL_WORDS = { connecting: 'Connecting the call audio…', connected: 'Call audio connected.', failed: 'The call audio was lost.', closed: 'Call ended.' };
+
+  /** Audio flows from the moment an agent first answers until the call ends. */
+  function syncVoice(s) {
+    if (!conv || conv.channel !== 'voice') return;
+    var live = s.state === 'connected' || s.state === 'hold' || s.state === 'transferring';
+    if (live && !voice && ws && ws.readyState === WebSocket.OPEN) {
+      $('call-status').hidden = false;
+      voice = window.BatonVoice.start({
+        signal: signal,
+        container: $('call-audio'),
+        onStatus: function (st) {
+          $('call-status').textContent = CALL_WORDS[st] || st;
+          $('call-status').setAttribute('data-state', st);
+        },
+        onError: function (e) { setError('No call audio: ' + e.message); },
+      });
+      window.batonCall = voice;
+    } else if (s.state === 'completed' && voice) {
+      voice.hangup();
+      voice = null;
+    }
+  }
+
 
   function showTyping() {
     var who = Object.keys(typingNames);
@@ -263,6 +307,7 @@
 
   function end() {
     ended = true;
+    if (voice) { voice.hangup(); voice = null; }
     $('attach-row').hidden = true;
     $('message').disabled = true;
     $('send').disabled = true;
@@ -280,6 +325,12 @@
   }
 
   function onResponse(f) {
+    var w = voiceWaiting[f.id];
+    if (w) {
+      delete voiceWaiting[f.id];
+      if (f.result.status === 'error') w.reject(new Error(f.result.error.message)); else w.resolve(f.result.data);
+      return;
+    }
     var text = pending[f.id];
     if (text === undefined) return;
     delete pending[f.id];
@@ -335,6 +386,10 @@
     sock.onclose = function () {
       if (ws !== sock || ended) return;
       ws = null;
+      // The server closes a socket's media with it; the next `state` on a new socket reopens it.
+      if (voice) { voice.hangup(); voice = null; }
+      Object.keys(voiceWaiting).forEach(function (id) { voiceWaiting[id].reject(new Error('connection lost')); });
+      voiceWaiting = {};
       // Sends still waiting for an answer keep their text in the box; say so.
       if (Object.keys(pending).length) { pending = {}; setError('Not sent: the connection was lost. Your text is still in the box.'); }
       recover();
@@ -345,28 +400,46 @@
     if (!ingress) { setError('This chat link is incomplete (missing ?grant=).'); return; }
     api('GET', '/services', ingress).then(function (list) {
       var chat = (list || []).filter(function (s) { return (s.channels || []).indexOf('chat') >= 0; });
-      if (!chat.length) { setError('Chat is not available right now.'); return; }
+      voiceServices = (list || []).filter(function (s) { return (s.channels || []).indexOf('voice') >= 0; }).map(function (s) { return s.name; });
+      if (!chat.length && !voiceServices.length) { setError('Chat is not available right now.'); return; }
       var sel = $('service');
-      chat.forEach(function (s) {
+      (chat.length ? chat : list.filter(function (s) { return voiceServices.indexOf(s.name) >= 0; })).forEach(function (s) {
         var o = document.createElement('option'); o.value = s.name; o.textContent = s.name; sel.appendChild(o);
       });
+      $('start-button').hidden = !chat.length;
+      $('call-button').hidden = !voiceServices.length || !window.RTCPeerConnection;
       $('start').hidden = false;
     }, function (e) { setError('Chat is not available: ' + e.message); });
   }
 
-  $('start').addEventListener('submit', function (ev) {
-    ev.preventDefault();
+  var voiceServices = [];
+
+  /** Starts a chat, or (`channel` voice, "Call us") a call, in the chosen service. */
+  function startInteraction(channel) {
     $('start-button').disabled = true;
-    var body = { channel: 'chat', service: $('service').value, customer: { name: $('name').value.trim() } };
+    $('call-button').disabled = true;
+    var body = { channel: channel, service: $('service').value, customer: { name: $('name').value.trim() } };
     if ($('email').value.trim()) body.customer.email = $('email').value.trim();
     api('POST', '/interactions', ingress, body).then(function (r) {
-      conv = { id: r.id, customerToken: r.customerToken };
+      conv = { id: r.id, customerToken: r.customerToken, channel: channel };
       try { sessionStorage.setItem(STORE, JSON.stringify(conv)); } catch (e) { /* ignore */ }
       begin();
     }, function (e) {
       $('start-button').disabled = false;
-      setError('Could not start the chat: ' + e.message);
+      $('call-button').disabled = false;
+      setError('Could not start the ' + (channel === 'voice' ? 'call' : 'chat') + ': ' + e.message);
     });
+  }
+
+  $('start').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    startInteraction('chat');
+  });
+
+  $('call-button').addEventListener('click', function () {
+    if (!$('start').reportValidity()) return;
+    if (voiceServices.indexOf($('service').value) < 0) { setError('Calls are not taken for this topic.'); return; }
+    startInteraction('voice');
   });
 
   function begin() {

@@ -364,13 +364,13 @@ export interface EventHandlers {
   ON_SCREEN_RECORDING_STATE_CHANGE: (state: ScreenRecordingState) => MaybePromise;
   ON_WIDGET_MINIMIZED_CHANGE: (widgetMinimized: boolean) => MaybePromise;
   ON_SERVER_ERROR: (error: ServerErrorData) => MaybePromise;
-  /** Never fired: no softphone yet. */
+  /** The browser phone: `true` once logged in; `false` with why when the microphone fails. */
   ON_SOFTPHONE_STATUS_CHANGE: (ready: boolean, error?: string) => MaybePromise;
-  /** Never fired: no voice media yet. */
+  /** Never fired yet: call audio has no device or quality reporting. */
   ON_AUDIO_DEVICE_CHANGE: (inputDevice?: string, outputDevice?: string) => MaybePromise;
-  /** Never fired: no voice media yet. */
+  /** Never fired yet: call audio has no device or quality reporting. */
   ON_PHONE_CAPABILITIES_CHANGE: (caps: PhoneCapabilities) => MaybePromise;
-  /** Never fired: no voice media yet. */
+  /** Never fired yet: call audio has no device or quality reporting. */
   ON_CALL_AUDIO_QUALITY_ALERT: (callId: string, alert: boolean) => MaybePromise;
   /** Never fired: Baton does not summarise interactions. */
   ON_SUMMARY_GENERATION_STARTED: (interactionId: string) => MaybePromise;
@@ -459,7 +459,7 @@ export declare class AdApi {
   startChat(channel: ChatChannelType, address: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
   /** Answers 14: Baton has no email channel yet. */
   startEmail(email: string, associatedObjects?: InitialObjects): Promise<OperationResult<InitiateResult>>;
-  /** Answers 14: no voice media yet. */
+  /** RFC 4733 events on the call's audio; no connected audio answers 15. */
   sendDtmf(dtmf: string, interactionId?: string): Promise<OperationResult>;
   consultCall(phone: TransferTarget): Promise<OperationResult<TransferStarted>>;
   blindTransfer(phone: TransferTarget, customTransferData?: CustomTransferData | Json, interactionId?: string): Promise<OperationResult<TransferStarted>>;
@@ -493,16 +493,15 @@ export declare class AdApi {
   getVariables(keys: string[], interactionId?: string): Promise<OperationResult<Record<string, string>>>;
   addInteractionAssociatedObject(object: InteractionAssociatedObjectData, interactionId?: string): Promise<OperationResult>;
   setInteractionActiveScreen(screenData: InteractionScreen, interactionId?: string): Promise<OperationResult>;
-  /** Answers 14: no voice media yet. */
+  /** `['phone_type_browser']`: Baton's phone is the browser. */
   getPhoneDevicesList(): Promise<OperationResult<PhoneDevice[]>>;
-  /** Answers 14: no voice media yet. */
   getPhoneDevice(): Promise<OperationResult<PhoneDeviceData>>;
-  /** Answers 14: no voice media yet. */
+  /** Only `phone_type_browser`; another type answers 3. */
   setPhoneDevice(phoneDevice: PhoneDeviceData): Promise<OperationResult>;
   setCallHold(state: boolean, interactionId?: string): Promise<OperationResult>;
-  /** Answers 14: no voice media yet. */
+  /** Answers 14: no call recording yet. */
   setCallRecording(state: boolean, interactionId?: string): Promise<OperationResult>;
-  /** Answers 14: no voice media yet. */
+  /** The server stops forwarding this agent's audio on the call (docs/voice.md). */
   setCallMute(state: boolean, interactionId?: string): Promise<OperationResult>;
   /** Answers 14: no screen recording. */
   setScreenRecordingMute(state: boolean): Promise<OperationResult>;
@@ -514,7 +513,7 @@ export declare class AdApi {
   getAgentNotReadyReasons(): Promise<OperationResult<string[]>>;
   activatePage(): Promise<OperationResult>;
   getInteractionsState(): Promise<OperationResult<InteractionsState>>;
-  /** Answers 14: no voice media yet. */
+  /** Answers 14: no call recording yet. */
   setCallRecordingMute(state: boolean, interactionId?: string): Promise<OperationResult>;
   setDialCandidates(candidates: DialCandidate[]): Promise<OperationResult>;
   /** Baton: every transfer leg of the interaction and its data outcomes. */

@@ -47,6 +47,8 @@
     'getConfig', 'addInteractionAssociatedObject', 'setInteractionActiveScreen',
     'getAgentNotReadyReasons', 'setDialCandidates',
   ];
+  /** Host methods of the softphone, answered by the widget once logged in (onHostVoice). */
+  var VOICE_METHODS = ['setCallMute', 'sendDtmf', 'getPhoneDevicesList', 'getPhoneDevice', 'setPhoneDevice'];
   /** Host methods the widget answers itself; they work before the login. */
   var LOCAL_METHODS = ['login', 'openLogin', 'suggestChatMessage'];
 
@@ -131,6 +133,9 @@
   }
 
   // ---------------------------------------------------------------- state
+
+  /** Call audio: the peer connection per live voice interaction, and the mutes (see syncVoice). */
+  var callAudio = { calls: {}, muted: {} };
 
   var S = {
     tenant: params.get('tenant') || '',
@@ -310,7 +315,7 @@
       return;
     }
     if (LOCAL_METHODS.indexOf(m.method) >= 0) return onHostLocal(m);
-    if (HOST_METHODS.indexOf(m.method) < 0) {
+    if (HOST_METHODS.indexOf(m.method) < 0 && VOICE_METHODS.indexOf(m.method) < 0) {
       return answerHost(m.id, errResult(14, 'api_method_not_implemented', 'unknown method ' + String(m.method)));
     }
     var args;
@@ -319,6 +324,7 @@
       return answerHost(m.id, errResult(3, 'invalid_args', 'arguments must be a JSON array'));
     }
     if (m.method === 'setDialCandidates') rememberDialCandidates(args[0]);
+    if (VOICE_METHODS.indexOf(m.method) >= 0 && S.connected && host.accepted) return onHostVoice(m, args);
     if (S.connected && host.accepted) return sendHostRequest(m);
     if (!S.token && host.accepted) {
       // Logged out after the host was accepted.
@@ -326,6 +332,47 @@
       return answerHost(m.id, errResult(2, 'not_logged_in', 'the agent is not logged in'));
     }
     host.queue.push(m);
+  }
+
+  /**
+   * The softphone methods: Baton's phone is the browser (`phone_type_browser`), and mute is
+   * the server not forwarding this agent's audio on the call (docs/voice.md).
+   */
+  function onHostVoice(m, args) {
+    var ok = function (data) { answerHost(m.id, { status: 'success', data: data === undefined ? null : data }); };
+    switch (m.method) {
+      case 'getPhoneDevicesList':
+        return ok(window.RTCPeerConnection ? ['phone_type_browser'] : ['phone_type_none']);
+      case 'getPhoneDevice':
+        return ok({ type: window.RTCPeerConnection ? 'phone_type_browser' : 'phone_type_none' });
+      case 'setPhoneDevice': {
+        var d = args[0];
+        if (!d || d.type !== 'phone_type_browser') {
+          return answerHost(m.id, errResult(3, 'invalid_args', "Baton's phone is the browser: only {type: 'phone_type_browser'} can be set"));
+        }
+        return ok();
+      }
+      case 'sendDtmf': {
+        var digits = args[0];
+        var callId = args[1] || S.activeId;
+        if (typeof digits !== 'string' || !/^[0-9*#A-D]{1,40}$/.test(digits)) {
+          return answerHost(m.id, errResult(3, 'invalid_args', 'DTMF digits are 0-9, *, #, A-D (1 to 40 of them)'));
+        }
+        if (!callId) return answerHost(m.id, errResult(13, 'no_interaction', 'no active interaction'));
+        var vc = callAudio.calls[callId];
+        if (!vc || !vc.dtmf(digits)) return answerHost(m.id, errResult(15, 'not_suitable_state', 'the call has no connected audio'));
+        return ok();
+      }
+      case 'setCallMute': {
+        var id = args[1] || S.activeId;
+        if (!id) return answerHost(m.id, errResult(13, 'no_interaction', 'no active interaction'));
+        var on = !!args[0];
+        return call('setCallMute', on, id).then(function (r) {
+          if (r.status === 'success') { callAudio.muted[id] = on; render(); }
+          answerHost(m.id, r);
+        });
+      }
+    }
   }
 
   function sendHostRequest(m) {
@@ -553,6 +600,69 @@
     var r = suggestChatMessage($('kb-article-answer').textContent, true);
     if (r.status === 'error') showNotice('Open a chat to paste the article into it.');
   });
+
+  // ---------------------------------------------------------------- call audio
+
+  /**
+   * Each voice interaction this agent is live on (connected or holding) has one peer
+   * connection to Baton's media plane (`../voice/voice.js`, docs/voice.md); it is closed
+   * when the agent's part ends. What is heard follows the call's state on the server.
+   */
+  var VOICE_WORDS = { connecting: 'Connecting audio…', connected: 'Audio connected', failed: 'Audio lost', closed: 'Audio closed' };
+  var softphone = { sent: null, error: '' };
+
+  /** `ON_SOFTPHONE_STATUS_CHANGE`: the browser phone is usable (logged in, WebRTC, a microphone). */
+  function reportSoftphone() {
+    var ready = !!(S.connected && window.RTCPeerConnection && navigator.mediaDevices) && !softphone.error;
+    var key = ready + '|' + softphone.error;
+    if (!S.connected) { softphone.sent = null; return; }
+    if ((embedded && !host.accepted) || softphone.sent === key) return;
+    softphone.sent = key;
+    relayEvent('ON_SOFTPHONE_STATUS_CHANGE', ready ? [true] : [false, softphone.error || 'this browser has no WebRTC']);
+  }
+
+
+  function voiceSignal(id) {
+    return function (op, args) {
+      return call.apply(null, [op, id].concat(args)).then(function (r) {
+        if (r.status !== 'success') throw new Error((r.error && r.error.message) || op + ' failed');
+        return r.data;
+      });
+    };
+  }
+
+  function syncVoice() {
+    if (!window.BatonVoice) return;
+    var live = {};
+    if (S.connected) {
+      S.interactions.forEach(function (ix) {
+        var st = myState(ix);
+        if (ix.channel === 'voice' && (st === 'connected' || st === 'hold')) live[ix.id] = true;
+      });
+    }
+    Object.keys(callAudio.calls).forEach(function (id) {
+      if (live[id]) return;
+      callAudio.calls[id].hangup();
+      delete callAudio.calls[id];
+      delete callAudio.muted[id];
+      if (S.connected && S.interactions.has(id)) call('voiceHangup', id);
+    });
+    Object.keys(live).forEach(function (id) {
+      if (callAudio.calls[id]) return;
+      callAudio.calls[id] = window.BatonVoice.start({
+        signal: voiceSignal(id),
+        container: $('call-audio'),
+        deviceId: callAudio.deviceId,
+        onStatus: function () { setTimeout(render, 0); },
+        onError: function (e) {
+          showNotice('No call audio: ' + e.message);
+          if (e && (e.name === 'NotAllowedError' || e.name === 'NotFoundError')) { softphone.error = 'microphone: ' + e.message; reportSoftphone(); }
+        },
+      });
+    });
+    window.batonCalls = callAudio.calls;
+    reportSoftphone();
+  }
 
   // ---------------------------------------------------------------- WebSocket
 
@@ -1175,6 +1285,21 @@
     var ix = active(); if (!ix) return;
     call('setCallHold', myState(ix) !== 'hold', ix.id).then(report('change the hold'));
   });
+  $('mute').addEventListener('click', function () {
+    var ix = active(); if (!ix) return;
+    var on = !callAudio.muted[ix.id];
+    call('setCallMute', on, ix.id).then(function (r) {
+      if (r.status === 'success') { callAudio.muted[ix.id] = on; render(); }
+      report('change the mute')(r);
+    });
+  });
+  $('keypad').addEventListener('click', function (ev) {
+    var d = ev.target && ev.target.getAttribute('data-digit');
+    var ix = active();
+    if (!d || !ix) return;
+    var vc = callAudio.calls[ix.id];
+    if (!vc || !vc.dtmf(d)) showNotice('The keypad needs the call audio connected.');
+  });
   $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('leave the interaction')); });
   $('complete').addEventListener('click', function () { var ix = active(); if (ix) completeWithHost(ix); });
   $('disposition').addEventListener('change', function () {
@@ -1338,6 +1463,7 @@
   function show(id, on) { $(id).hidden = !on; }
 
   function render() {
+    syncVoice();
     var loggedIn = !!S.token && !S.stopped;
     show('refused', !!host.refused);
     if (host.refused) $('refused-text').textContent = host.refused.message;
@@ -1522,6 +1648,15 @@
     show('hold', !ringing && ix.channel === 'voice' && (st === 'connected' || st === 'hold'));
     $('hold').textContent = st === 'hold' ? 'Unhold' : 'Hold';
     $('hold').setAttribute('aria-pressed', st === 'hold' ? 'true' : 'false');
+    var audible = ix.channel === 'voice' && (st === 'connected' || st === 'hold');
+    show('mute', audible);
+    $('mute').textContent = callAudio.muted[ix.id] ? 'Unmute' : 'Mute';
+    $('mute').setAttribute('aria-pressed', callAudio.muted[ix.id] ? 'true' : 'false');
+    var vc = callAudio.calls[ix.id];
+    show('call-audio-status', audible && !!vc);
+    show('keypad', audible && !!vc && vc.status() === 'connected');
+    $('call-audio-status').textContent = vc ? VOICE_WORDS[vc.status()] || vc.status() : '';
+    $('call-audio-status').setAttribute('data-state', vc ? vc.status() : '');
     show('leave', !ringing && st !== 'wrap_up' && st !== 'completed');
     show('complete', !ringing);
 

@@ -41,6 +41,8 @@ pub struct AppInner {
     pub guard: Arc<crate::guard::Guard>,
     /// Uploads per interaction per minute (`[attachments] uploads_per_minute`).
     pub attachment_uploads: Arc<crate::guard::RateLimiter>,
+    /// Calls' audio (docs/voice.md); `None` when `[media] enabled = false` or in a cluster.
+    pub media: Option<crate::media::MediaHandle>,
 }
 
 impl std::ops::Deref for AppState {
@@ -69,6 +71,8 @@ pub enum StartError {
     Key(#[from] crate::guard::KeyError),
     #[error(transparent)]
     DataDir(#[from] crate::datadir::LockError),
+    #[error("cannot open the media sockets ([media] udp_port, addresses): {0}")]
+    Media(std::io::Error),
 }
 
 pub struct Application {
@@ -122,6 +126,8 @@ impl Application {
             hint: "",
         })?;
 
+        // The media plane runs beside a local engine; in a cluster calls are signalling only.
+        let mut media: Option<crate::media::MediaHandle> = None;
         let (store, engine, remote, engine_task, server_key): (
             Arc<dyn Store>,
             EngineHandle,
@@ -179,10 +185,26 @@ impl Application {
                     live_interactions = snapshot.interactions.len(),
                     "restored state"
                 );
+                let live_calls: Vec<_> = snapshot
+                    .interactions
+                    .iter()
+                    .filter_map(|i| crate::media::call_state(i).map(|c| (i.id.clone(), Some(c))))
+                    .collect();
                 let core = Core::restore(core_config(&server_key), snapshot, clock.now());
                 let outlet: Arc<dyn crate::engine::Outlet> = hub.clone();
-                let (engine, jobs) =
+                let (mut engine, jobs) =
                     Engine::new(core, store.clone(), outlet, metrics.clone(), clock);
+                if settings.media.enabled {
+                    let handle = crate::media::start(
+                        &settings.media,
+                        EngineHandle::Local(jobs.clone()),
+                        live_calls,
+                    )
+                    .await
+                    .map_err(StartError::Media)?;
+                    engine = engine.with_media(handle.clone());
+                    media = Some(handle);
+                }
                 let (_, task) = crate::engine::spawn_supervised(
                     engine,
                     metrics.clone(),
@@ -224,6 +246,7 @@ impl Application {
             node,
             guard,
             attachment_uploads,
+            media,
         }));
         let app = Self {
             listener,

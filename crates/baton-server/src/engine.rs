@@ -235,6 +235,8 @@ struct Applied {
     commands: u64,
     /// Whether the batch wrote anything (a batch of reads commits nothing).
     writes: bool,
+    /// The voice calls the batch touched, for the media plane.
+    calls: Vec<(baton_core::InteractionId, Option<baton_media::CallState>)>,
 }
 
 /// Most commands one transaction takes; more wait for the next.
@@ -247,6 +249,8 @@ pub struct Engine {
     metrics: Arc<Metrics>,
     clock: Clock,
     rx: mpsc::Receiver<Job>,
+    /// Told of every voice call a commit changed (docs/voice.md).
+    media: Option<crate::media::MediaHandle>,
 }
 
 impl Engine {
@@ -266,9 +270,17 @@ impl Engine {
                 metrics,
                 clock,
                 rx,
+                media: None,
             },
             tx,
         )
+    }
+
+    /// Calls' audio follows their state: after each commit the media plane hears of the
+    /// voice interactions that changed.
+    pub fn with_media(mut self, media: crate::media::MediaHandle) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// Runs until every sender is dropped. A store failure ends it with the reason: memory
@@ -385,6 +397,15 @@ impl Engine {
         });
         batch.changes = self.core.take_changes();
         applied.writes = !batch.is_empty();
+        if self.media.is_some() {
+            applied.calls = batch
+                .changes
+                .interactions
+                .iter()
+                .filter(|i| i.channel == baton_protocol::Channel::Voice)
+                .map(|i| (i.id.clone(), crate::media::call_state(i)))
+                .collect();
+        }
         (batch, applied)
     }
 
@@ -413,6 +434,9 @@ impl Engine {
             self.reply(reply, result);
         }
         self.carry_out(applied.effects);
+        if let Some(media) = &self.media {
+            media.calls(applied.calls);
+        }
         for (answer, reply) in applied.answers {
             match reply {
                 QueryReply::Channel(tx) => {

@@ -31,6 +31,7 @@ pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod login_guard;
+pub mod media;
 pub mod metrics;
 pub mod query;
 pub mod settings;

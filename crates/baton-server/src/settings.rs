@@ -115,6 +115,8 @@ pub struct Settings {
     pub interaction_limits: baton_core::InteractionLimits,
     /// Size and type limits of chat attachments (`[attachments]`, decision 0014).
     pub attachments: crate::http::attachments::AttachmentLimits,
+    /// Calls' audio: UDP port, host candidate addresses, limits (`[media]`, docs/voice.md).
+    pub media: crate::media::MediaSettings,
     /// The server key (`server_key_file`, `BATON_SERVER_KEY`); `None` = `<data dir>/server.key`.
     pub server_key: Option<crate::guard::ServerKey>,
     /// End the process (status 70) when the engine panics or a commit fails. Off only for
@@ -142,6 +144,7 @@ impl Default for Settings {
             public_limits: crate::guard::PublicLimits::default(),
             interaction_limits: baton_core::InteractionLimits::default(),
             attachments: Default::default(),
+            media: Default::default(),
             server_key: None,
             exit_on_engine_failure: true,
             test_faults: false,
@@ -181,6 +184,8 @@ pub struct ConfigFile {
     pub interaction_limits: Option<baton_core::InteractionLimits>,
     /// `[attachments]`: size limit and type allow-list of chat attachments.
     pub attachments: Option<crate::http::attachments::AttachmentLimits>,
+    /// `[media]`: calls' audio (docs/voice.md).
+    pub media: Option<crate::media::MediaSettings>,
     /// File holding the server key (64 hex characters); the same on every cluster node.
     pub server_key_file: Option<PathBuf>,
     pub tenants: Vec<TenantConfig>,

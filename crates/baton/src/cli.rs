@@ -157,6 +157,9 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
             }
             s.attachments = v.clone();
         }
+        if let Some(v) = &file.media {
+            s.media = v.clone();
+        }
         if let Some(v) = &file.server_key_file {
             s.server_key = Some(server_key_file(v)?);
         }

@@ -191,9 +191,21 @@ async fn run(state: AppState, socket: WebSocket, origin: SocketOrigin) {
     {
         let expiry = tokio::time::Instant::now()
             + Duration::from_millis((login.expires_at - state.clock.now()).max(0) as u64);
-        read_loop(&state, conn, &mut stream, &pending, writer, expiry).await;
+        read_loop(
+            &state,
+            conn,
+            &login.agent,
+            &mut stream,
+            &pending,
+            writer,
+            expiry,
+        )
+        .await;
     }
     state.hub.unregister(conn);
+    if let Some(media) = &state.media {
+        media.close(None, baton_media::Party::Agent(login.agent.to_string()));
+    }
     let _ = state
         .engine
         .submit(
@@ -424,6 +436,7 @@ async fn write_loop(
 async fn read_loop(
     state: &AppState,
     conn: u64,
+    agent: &baton_core::AgentId,
     stream: &mut SplitStream<WebSocket>,
     pending: &std::sync::atomic::AtomicUsize,
     mut writer: tokio::task::JoinHandle<()>,
@@ -502,6 +515,24 @@ async fn read_loop(
                 },
                 ReplyTo::Nobody,
             ),
+            ClientFrame::Request { id, op, args }
+                if super::voice::AGENT_OPS.contains(&op.as_str()) =>
+            {
+                // Voice signalling goes to the media plane, not the engine (docs/voice.md).
+                let args: Vec<serde_json::Value> = args
+                    .iter()
+                    .map(|a| serde_json::from_str(a.get()).unwrap_or(serde_json::Value::Null))
+                    .collect();
+                let result = match super::voice::agent_op(state, agent, &op, &args).await {
+                    Ok(data) => OperationResult::ok(data),
+                    Err(e) => OperationResult::err(e),
+                };
+                state.hub.send_agent(
+                    conn,
+                    Outbound::Text(ServerFrame::response(Some(id), result).to_text()),
+                );
+                continue;
+            }
             ClientFrame::Request { id, op, args } => {
                 let method = match Method::parse(&op, &args) {
                     Ok(method) => method,

@@ -217,6 +217,17 @@ async fn run(
                 )),
             },
             Ok(f) if f.op == "typing" => typing(&state, &interaction, &f.args).await,
+            Ok(f) if super::voice::CUSTOMER_OPS.contains(&f.op.as_str()) => {
+                let result =
+                    match super::voice::customer_op(&state, &interaction, &f.op, &f.args).await {
+                        Ok(data) => OperationResult::ok(data),
+                        Err(e) => OperationResult::err(e),
+                    };
+                state
+                    .hub
+                    .send_customers_one(id, &ServerFrame::response(request_id, result).to_text());
+                continue;
+            }
             Ok(f) => Some(ApiError::new(
                 ErrorCode::InvalidRequest,
                 format!("unknown op {:?}", f.op),
@@ -236,5 +247,8 @@ async fn run(
             .send_customers_one(id, &ServerFrame::response(request_id, result).to_text());
     }
     writer.abort();
+    if let Some(media) = &state.media {
+        media.close(Some(interaction.to_string()), baton_media::Party::Customer);
+    }
     drop(slot);
 }

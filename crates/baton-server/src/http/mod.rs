@@ -16,6 +16,7 @@ pub mod ops;
 pub mod queues;
 pub mod sessions;
 pub mod supervisor;
+mod voice;
 pub mod web;
 
 use axum::Router;

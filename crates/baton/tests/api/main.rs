@@ -23,3 +23,4 @@ mod supervisor;
 mod supervisor_stats;
 mod tls;
 mod transfers;
+mod voice;

@@ -1,0 +1,350 @@
+//! The media plane's I/O: UDP sockets on the configured addresses and port, the clock, and
+//! the [`Sfu`] they drive (docs/voice.md, decision 0019).
+//!
+//! One task owns the `Sfu`. It hears of calls from the engine after each commit (the
+//! voice interactions a batch touched, as [`CallState`]s), of offers, candidates and mutes
+//! from the sockets, and of datagrams from one reader task per UDP socket. A media fault
+//! never reaches the engine: a bad offer is answered with an error code, a lost browser
+//! becomes a customer hang-up, and if the task itself ended, voice requests answer
+//! `unknown_error` while chat and call signalling go on.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use baton_core::{Command, Interaction, InteractionId, PartyState};
+use baton_media::{
+    AgentParty, AgentRole, AgentState, CallState, MediaError, MediaEvent, Party, PeerKey, Sfu,
+    SfuConfig,
+};
+use baton_protocol::{ApiError, Channel, ErrorCode, PartyRole};
+use serde::{Deserialize, Serialize};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{EngineHandle, Extra};
+
+/// `[media]` in `baton.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSettings {
+    /// Calls carry audio through this server. Off: voice requests answer 14.
+    pub enabled: bool,
+    /// The UDP port of every media socket; 0 = one the system picks (tests). Open it in
+    /// the firewall.
+    pub udp_port: u16,
+    /// The addresses browsers are told to send media to (host candidates), one socket each.
+    pub addresses: Vec<IpAddr>,
+    /// Peer connections at most (each call has one per party); more → `rate_limited`.
+    pub max_peers: usize,
+    /// Other parties one receiver hears at once (audio m-lines a browser offers, at most).
+    pub slots: usize,
+    /// Largest SDP offer or candidate accepted, in bytes; larger → `payload_too_large`.
+    pub max_sdp_bytes: usize,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            udp_port: 0,
+            addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            max_peers: 2000,
+            slots: 4,
+            max_sdp_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// How the sockets and the engine reach the media task.
+#[derive(Clone)]
+pub struct MediaHandle {
+    jobs: mpsc::UnboundedSender<Job>,
+    max_sdp_bytes: usize,
+    /// The bound addresses (the host candidates), for tests and the startup log.
+    pub candidates: Arc<Vec<SocketAddr>>,
+}
+
+enum Job {
+    Calls(Vec<(InteractionId, Option<CallState>)>),
+    Offer {
+        key: PeerKey,
+        sdp: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    Candidate {
+        key: PeerKey,
+        line: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Mute {
+        key: PeerKey,
+        muted: bool,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Close {
+        call: Option<String>,
+        party: Party,
+    },
+}
+
+/// A media error as the protocol says it.
+pub fn api_error(e: MediaError) -> ApiError {
+    let code = match &e {
+        MediaError::NotInCall | MediaError::NoPeer => ErrorCode::NotSuitableState,
+        MediaError::BadSdp(_) | MediaError::BadCandidate(_) => ErrorCode::InvalidArgs,
+        MediaError::TooManyPeers(_) => ErrorCode::RateLimited,
+        MediaError::NoCandidates | MediaError::BadHoldMusic(_) => ErrorCode::UnknownError,
+    };
+    ApiError::new(code, e.to_string())
+}
+
+fn gone() -> ApiError {
+    ApiError::new(ErrorCode::UnknownError, "the media plane is not running")
+}
+
+impl MediaHandle {
+    fn check_size(&self, text: &str) -> Result<(), ApiError> {
+        if text.len() > self.max_sdp_bytes {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("{} bytes; the limit is {}", text.len(), self.max_sdp_bytes),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A browser's SDP offer for its party on a call; answers the server's SDP.
+    pub async fn offer(&self, key: PeerKey, sdp: String) -> Result<String, ApiError> {
+        self.check_size(&sdp)?;
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Offer { key, sdp, reply })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?.map_err(api_error)
+    }
+
+    /// A trickled ICE candidate (`candidate:…`).
+    pub async fn candidate(&self, key: PeerKey, line: String) -> Result<(), ApiError> {
+        self.check_size(&line)?;
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Candidate { key, line, reply })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?.map_err(api_error)
+    }
+
+    /// `setCallMute`.
+    pub async fn mute(&self, key: PeerKey, muted: bool) -> Result<(), ApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Mute { key, muted, reply })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?.map_err(api_error)
+    }
+
+    /// The party hung up, or its socket closed: its peer connection goes with it (`call:
+    /// None`: on every call).
+    pub fn close(&self, call: Option<String>, party: Party) {
+        let _ = self.jobs.send(Job::Close { call, party });
+    }
+
+    /// Called by the engine after a commit: the voice calls the batch touched.
+    pub fn calls(&self, calls: Vec<(InteractionId, Option<CallState>)>) {
+        if !calls.is_empty() {
+            let _ = self.jobs.send(Job::Calls(calls));
+        }
+    }
+}
+
+/// The call state of a voice interaction as the core has it; `None` when it is not a
+/// live call (completed, or not voice).
+pub fn call_state(i: &Interaction) -> Option<CallState> {
+    if i.channel != Channel::Voice || i.completed_at.is_some() {
+        return None;
+    }
+    Some(CallState {
+        customer_connected: i.customer_connected && !i.internal,
+        customer_on_hold: i.customer_on_hold,
+        agents: i
+            .parties
+            .iter()
+            .map(|p| AgentParty {
+                agent: p.agent.to_string(),
+                role: match p.role {
+                    PartyRole::Primary => AgentRole::Primary,
+                    PartyRole::Consult => AgentRole::Consult,
+                    PartyRole::Conference => AgentRole::Conference,
+                },
+                state: match p.state {
+                    PartyState::Ringing => AgentState::Ringing,
+                    PartyState::Connected => AgentState::Connected,
+                    PartyState::Hold => AgentState::Hold,
+                    PartyState::WrapUp => AgentState::WrapUp,
+                },
+            })
+            .collect(),
+        muted: Default::default(),
+    })
+}
+
+/// Binds the sockets and starts the media task. `calls` are the live voice calls restored
+/// from the store, so a browser can (re)connect to one after a restart.
+pub async fn start(
+    settings: &MediaSettings,
+    engine: EngineHandle,
+    calls: Vec<(InteractionId, Option<CallState>)>,
+) -> std::io::Result<MediaHandle> {
+    let mut sockets = Vec::new();
+    for ip in &settings.addresses {
+        let socket = UdpSocket::bind(SocketAddr::new(*ip, settings.udp_port)).await?;
+        sockets.push(Arc::new(socket));
+    }
+    let candidates: Vec<SocketAddr> = sockets
+        .iter()
+        .map(|s| s.local_addr())
+        .collect::<Result<_, _>>()?;
+    let config = SfuConfig {
+        candidates: candidates.clone(),
+        max_peers: settings.max_peers,
+        slots: settings.slots.max(1),
+    };
+    let sfu = Sfu::new(config, baton_media::HOLD_MUSIC)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let (jobs, rx) = mpsc::unbounded_channel();
+    let _ = jobs.send(Job::Calls(calls));
+    let (dgram_tx, dgram_rx) = mpsc::channel(4096);
+    for socket in &sockets {
+        tokio::spawn(read_socket(socket.clone(), dgram_tx.clone()));
+    }
+    tokio::spawn(run(sfu, sockets, rx, dgram_rx, engine));
+    tracing::info!(?candidates, "media plane listening (UDP)");
+    Ok(MediaHandle {
+        jobs,
+        max_sdp_bytes: settings.max_sdp_bytes,
+        candidates: Arc::new(candidates),
+    })
+}
+
+struct Datagram {
+    source: SocketAddr,
+    destination: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+async fn read_socket(socket: Arc<UdpSocket>, tx: mpsc::Sender<Datagram>) {
+    let Ok(local) = socket.local_addr() else {
+        return;
+    };
+    let mut buf = vec![0u8; 2048];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, source)) => {
+                let d = Datagram {
+                    source,
+                    destination: local,
+                    bytes: buf[..n].to_vec(),
+                };
+                // Full: the media task is behind; dropping is what UDP would do.
+                if tx.try_send(d).is_err() && tx.is_closed() {
+                    return;
+                }
+            }
+            // ICMP port unreachable and the like surface here on some systems; keep going.
+            Err(e) => tracing::trace!(error = %e, "media socket read error"),
+        }
+    }
+}
+
+async fn run(
+    mut sfu: Sfu,
+    sockets: Vec<Arc<UdpSocket>>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut datagrams: mpsc::Receiver<Datagram>,
+    engine: EngineHandle,
+) {
+    // The candidates, in socket order: a transmit leaves from the socket of its source.
+    let locals: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+    loop {
+        let wake = sfu
+            .next_timeout()
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(|| tokio::time::Instant::now() + std::time::Duration::from_secs(3600));
+        tokio::select! {
+            job = jobs.recv() => match job {
+                Some(job) => handle_job(&mut sfu, job),
+                None => return,
+            },
+            Some(d) = datagrams.recv() => {
+                sfu.handle_receive(Instant::now(), d.source, d.destination, &d.bytes);
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+        sfu.handle_timeout(Instant::now());
+        while let Some(t) = sfu.poll_transmit() {
+            let at = locals.iter().position(|a| *a == t.source).unwrap_or(0);
+            if let Some(s) = sockets.get(at) {
+                // Never wait on a full socket buffer: media late is media lost.
+                let _ = s.try_send_to(&t.contents, t.destination);
+            }
+        }
+        while let Some(event) = sfu.poll_event() {
+            on_event(&engine, event);
+        }
+    }
+}
+
+fn handle_job(sfu: &mut Sfu, job: Job) {
+    let now = Instant::now();
+    match job {
+        Job::Calls(calls) => {
+            for (id, state) in calls {
+                sfu.set_call(now, id.as_str(), state);
+            }
+        }
+        Job::Offer { key, sdp, reply } => {
+            let _ = reply.send(sfu.accept_offer(now, key, &sdp));
+        }
+        Job::Candidate { key, line, reply } => {
+            let _ = reply.send(sfu.add_remote_candidate(&key, &line));
+        }
+        Job::Mute { key, muted, reply } => {
+            let _ = reply.send(sfu.set_muted(now, &key.call, &key.party, muted));
+        }
+        Job::Close { call, party } => sfu.close_peer(call.as_deref(), &party),
+    }
+}
+
+/// A lost customer browser is the customer hanging up (docs/voice.md, faults); a lost
+/// agent browser is logged: the agent's widget sees its own connection fail and the agent
+/// decides (the call stays theirs).
+fn on_event(engine: &EngineHandle, event: MediaEvent) {
+    match event {
+        MediaEvent::Connected(key) => {
+            tracing::info!(call = key.call, party = %key.party, "media connected");
+        }
+        MediaEvent::Lost(key) => {
+            tracing::info!(call = key.call, party = %key.party, "media lost (ICE consent)");
+            if key.party == Party::Customer {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    let hangup = Command::CustomerHangup {
+                        interaction: InteractionId(key.call),
+                    };
+                    let _ = engine.call(hangup, Extra::default()).await;
+                });
+            }
+        }
+        MediaEvent::Dtmf { peer, digit } => {
+            // The digit itself is not logged: callers key in PINs and card numbers.
+            let _ = digit;
+            tracing::info!(
+                target: "baton::ops",
+                event = "dtmf",
+                interaction = peer.call,
+                party = %peer.party,
+                "DTMF digit received"
+            );
+        }
+    }
+}

@@ -1,0 +1,210 @@
+// Real call audio through Baton's media plane (docs/voice.md): each party is its own
+// Chromium process with a fake microphone playing its own tone, and a Web Audio analyser
+// on each receiver tells which tones it hears — connected, DTMF, hold (hold music, no
+// agent), mute (the widget's button, then the SDK's setCallMute), a blind transfer (the
+// customer hears the new agent without renegotiating), and a conference of three.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer, CHROMIUM, INGRESS, PASSWORD, widget, waitFor, waitText, sdkOk } from './helpers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Each party's tone (Hz); the hold music's notes are 660, 784, 880 and 990 Hz. */
+const TONES = { customer: 440, alice: 1250, bob: 2000, dave: 1600 };
+const HOLD_NOTES = [660, 784, 880, 990];
+
+/** A mono 16-bit PCM WAV of a sine tone (Chromium loops the file as the microphone). */
+function toneWav(freq, seconds = 4, rate = 48000) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin(2 * Math.PI * freq * i / rate)), 44 + i * 2);
+  return buf;
+}
+
+function launch(wav) {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+/**
+ * Levels (dB, the loudest over ~0.8 s) at each frequency of `freqs` in what this frame
+ * receives from the server. `tracksExpr` names the frame's received tracks.
+ */
+async function listen(frame, freqs) {
+  return frame.evaluate(async (freqs) => {
+    const calls = window.batonCall ? [window.batonCall] : Object.values(window.batonCalls || {});
+    const tracks = calls.flatMap((c) => c.remoteTracks());
+    const ctx = window.__probe || (window.__probe = new AudioContext());
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    analyser.smoothingTimeConstant = 0;
+    const sources = tracks.map((t) => { const s = ctx.createMediaStreamSource(new MediaStream([t])); s.connect(analyser); return s; });
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    const hz = ctx.sampleRate / analyser.fftSize;
+    const best = freqs.map(() => -Infinity);
+    for (let k = 0; k < 8; k++) {
+      await new Promise((r) => setTimeout(r, 100));
+      analyser.getFloatFrequencyData(bins);
+      freqs.forEach((f, i) => {
+        const c = Math.round(f / hz);
+        for (let b = c - 3; b <= c + 3; b++) best[i] = Math.max(best[i], bins[b]);
+      });
+    }
+    sources.forEach((s) => s.disconnect());
+    return best;
+  }, freqs);
+}
+
+/** Whether a level is a tone heard (a silent or absent stream reads below -100 dB). */
+const HEARD = -70;
+
+async function hears(frame, what) {
+  const parties = Object.keys(TONES);
+  const levels = await listen(frame, [...parties.map((p) => TONES[p]), ...HOLD_NOTES]);
+  // A tone counts when it is clearly there and not just leakage beside a much louder one.
+  const floor = Math.max(HEARD, Math.max(...levels) - 30);
+  const got = { hold: levels.slice(parties.length).some((l) => l > floor) };
+  parties.forEach((p, i) => { got[p] = levels[i] > floor; });
+  return { ...got, levels: levels.map((l) => Math.round(l)), what };
+}
+
+/** Waits until `frame` hears exactly `expected` (parties' tones, `hold` for the music). */
+async function expectHears(frame, who, expected) {
+  let last;
+  await waitFor(`${who} to hear ${JSON.stringify(expected)}`, async () => {
+    last = await hears(frame, who);
+    return [...Object.keys(TONES), 'hold'].every((k) => last[k] === expected.includes(k));
+  }, 12000, 50).catch((e) => { throw new Error(`${e.message}; heard ${JSON.stringify(last)}`); });
+}
+
+function widgetFrame(page) {
+  return page.frames().find((f) => f.url().includes('/widget/'));
+}
+
+test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, conference', { timeout: 90000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-voice-'));
+  const wav = {};
+  for (const [who, f] of Object.entries(TONES)) { wav[who] = join(dir, `${who}.wav`); writeFileSync(wav[who], toneWav(f)); }
+  const server = await startServer();
+  const browsers = [];
+  const pages = [];
+  try {
+    async function open(who, url) {
+      const b = await launch(wav[who]);
+      browsers.push(b);
+      const page = await (await b.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+      page.on('pageerror', (e) => console.log(`[${who}] pageerror: ${e.message}`));
+      page.on('console', (m) => { if (m.type() === 'error') console.log(`[${who}] ${m.text()}`); });
+      pages.push({ who, page });
+      await page.goto(url);
+      return page;
+    }
+    async function agent(who) {
+      const page = await open(who, `${server.base}/demo-crm/?agent=${who}`);
+      await widget(page).getByTestId('login-password').fill(PASSWORD);
+      await widget(page).getByTestId('login-submit').click();
+      await waitText(page.getByTestId('sdk-status'), 'Connected as');
+      return page;
+    }
+    const alice = await agent('alice');
+    const bob = await agent('bob');
+    await sdkOk(alice, 'setAgentState', 'ready');
+
+    // The customer calls from the chat page.
+    const customer = await open('customer', `${server.base}/chat/?ingress=${INGRESS}`);
+    await customer.getByTestId('chat-name').fill('Dana Caller');
+    await customer.getByTestId('chat-call').click();
+    const conv = customer.getByTestId('chat-conversation');
+    await conv.waitFor();
+    const id = await waitFor('the call id', () => conv.getAttribute('data-interaction-id'));
+
+    await widget(alice).getByTestId('incoming').waitFor();
+    await sdkOk(alice, 'acceptInteraction', id);
+    await waitFor('the customer has audio', async () => (await customer.getByTestId('call-status').getAttribute('data-state')) === 'connected');
+    await waitFor('alice has audio', async () => (await widget(alice).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+
+    // Connected: each hears the other.
+    await expectHears(customer, 'customer', ['alice']);
+    await expectHears(widgetFrame(alice), 'alice', ['customer']);
+
+    // DTMF: the SDK's sendDtmf and the keypad send RFC 4733 events the server receives in
+    // order (its log counts them; the digits themselves are never logged).
+    await sdkOk(alice, 'sendDtmf', '15', id);
+    await widget(alice).locator('#keypad [data-digit="#"]').click();
+    await waitFor('three DTMF digits at the server', () => (server.log().match(/event="dtmf"/g) || []).length === 3);
+    assert.ok(!/digit="?[0-9#]/.test(server.log()), 'digits are not logged');
+
+    // Hold: the customer hears the hold music and not alice; alice hears nothing.
+    await sdkOk(alice, 'setCallHold', true, id);
+    await expectHears(customer, 'customer', ['hold']);
+    await expectHears(widgetFrame(alice), 'alice', []);
+    await sdkOk(alice, 'setCallHold', false, id);
+    await expectHears(customer, 'customer', ['alice']);
+
+    // Mute: alice's microphone is not forwarded; she still hears the customer.
+    await widget(alice).getByTestId('mute').click();
+    await waitText(widget(alice).getByTestId('mute'), 'Unmute');
+    await expectHears(customer, 'customer', []);
+    await expectHears(widgetFrame(alice), 'alice', ['customer']);
+    // …and the CRM unmutes her through the SDK (Bright Pattern's setCallMute).
+    await sdkOk(alice, 'setCallMute', false, id);
+    await waitText(widget(alice).getByTestId('mute'), /^Mute$/);
+    await expectHears(customer, 'customer', ['alice']);
+
+    // Blind transfer to bob: the customer's connection stays; bob's tone replaces alice's.
+    await sdkOk(bob, 'setAgentState', 'ready');
+    await sdkOk(alice, 'blindTransfer', 'bob', undefined, id);
+    await widget(bob).getByTestId('incoming').waitFor();
+    await sdkOk(bob, 'acceptInteraction', id);
+    await waitFor('bob has audio', async () => (await widget(bob).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await expectHears(customer, 'customer', ['bob']);
+    await expectHears(widgetFrame(bob), 'bob', ['customer']);
+    assert.equal(await customer.evaluate(() => window.batonCall.remoteTracks().length), 4, 'the customer was not renegotiated');
+
+    // Conference: bob invites dave; everyone hears everyone else, one stream each.
+    const dave = await agent('dave');
+    await sdkOk(dave, 'setAgentState', 'ready');
+    await sdkOk(bob, 'inviteToCallConference', 'dave', null, id);
+    await widget(dave).getByTestId('incoming').waitFor();
+    await sdkOk(dave, 'acceptInteraction', id);
+    await waitFor('dave has audio', async () => (await widget(dave).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await expectHears(customer, 'customer', ['bob', 'dave']);
+    await expectHears(widgetFrame(bob), 'bob', ['customer', 'dave']);
+    await expectHears(widgetFrame(dave), 'dave', ['customer', 'bob']);
+  } catch (e) {
+    const shots = join(here, 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    for (const { who, page } of pages) await page.screenshot({ path: join(shots, `voice-${who}.png`), fullPage: true }).catch(() => {});
+    writeFileSync(join(shots, 'voice-server.log'), server.log());
+    for (const { who, page } of pages) {
+      const f = widgetFrame(page) || page;
+      const calls = await f.evaluate(() => {
+        const c = window.batonCall ? { customer: window.batonCall } : (window.batonCalls || {});
+        const el = document.getElementById('call-audio-status');
+        return [Object.entries(c).map(([k, v]) => [k, v.status(), v.remoteTracks().length]), el && el.outerHTML, document.getElementById('mute') && document.getElementById('mute').outerHTML];
+      }).catch((err) => String(err));
+      console.log(who, JSON.stringify(calls));
+    }
+    throw e;
+  } finally {
+    for (const b of browsers) await b.close().catch(() => {});
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
