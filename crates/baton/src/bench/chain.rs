@@ -323,6 +323,51 @@ mod tests {
         assert_eq!(s.per_sec, 100.0);
     }
 
+    /// Records every hop; each takes a millisecond.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(usize, usize)>>);
+
+    impl Transport for Recorder {
+        async fn hop(&self, _: &str, from: usize, to: usize, _: &str) -> Result<Duration, String> {
+            self.0.lock().unwrap().push((from, to));
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Ok(Duration::from_millis(1))
+        }
+    }
+
+    #[tokio::test]
+    async fn hops_stay_in_their_group_and_chains_carry_on() {
+        let load = Load {
+            participants: 7,
+            groups: 3,
+            payload_bytes: 64,
+            duration: Duration::from_millis(50),
+            capacity: 50,
+        };
+        let recorder = Arc::new(Recorder::default());
+        let starts = vec![("a".to_owned(), 0), ("b".to_owned(), 1), ("c".to_owned(), 5)];
+        let out = drive(
+            recorder.clone(),
+            starts,
+            load,
+            indicatif::ProgressBar::hidden(),
+        )
+        .await;
+        assert_eq!(out.errors, 0);
+        let hops = recorder.0.lock().unwrap().clone();
+        assert!(hops.len() >= 6, "{hops:?}");
+        for (from, to) in &hops {
+            assert_ne!(from, to);
+            assert_eq!(from % 3, to % 3, "{from} → {to} left its group");
+        }
+        let mut chains = out.chains;
+        chains.sort();
+        assert_eq!(chains.len(), 3);
+        for ((key, holder), group) in chains.iter().zip([0, 1, 2]) {
+            assert_eq!(holder % 3, group, "{key}");
+        }
+    }
+
     #[tokio::test]
     async fn rendezvous_meets_in_either_order() {
         let r = Rendezvous::<u32>::default();

@@ -257,13 +257,13 @@ impl Report {
             cpus,
             workload: Workload {
                 server: if args.url.is_some() {
-                    "remote (--url)"
+                    "a running server (--url)"
                 } else if args.cluster.is_some() {
-                    "child processes: embedded, 1-node and n-node clusters"
+                    "child processes: an embedded server, a 1-node and an n-node cluster"
                 } else if args.spawn {
-                    "child process"
+                    "a child-process server"
                 } else {
-                    "in-process"
+                    "an in-process server"
                 }
                 .into(),
                 cluster_nodes: args.cluster,
@@ -389,7 +389,7 @@ impl Report {
         let w = &self.workload;
         println!();
         println!(
-            "Baton bench: {} server, {} CPUs; {} agents in {} tenant(s), concurrency {}, {} B transfer data{}{}{}",
+            "Baton bench: {}, {} CPUs; {} agents in {} tenant(s), concurrency {}, {} B transfer data{}{}{}",
             w.server,
             self.cpus,
             w.agents,
