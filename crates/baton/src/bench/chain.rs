@@ -345,7 +345,11 @@ mod tests {
             capacity: 50,
         };
         let recorder = Arc::new(Recorder::default());
-        let starts = vec![("a".to_owned(), 0), ("b".to_owned(), 1), ("c".to_owned(), 5)];
+        let starts = vec![
+            ("a".to_owned(), 0),
+            ("b".to_owned(), 1),
+            ("c".to_owned(), 5),
+        ];
         let out = drive(
             recorder.clone(),
             starts,
