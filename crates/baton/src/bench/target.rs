@@ -136,7 +136,7 @@ impl Server {
             listen: "127.0.0.1:0".parse().expect("valid"),
             data_dir: dir.path().to_path_buf(),
             admin_token: Some(Secret::new(admin.clone())),
-            limits: options.limits.clone(),
+            limits: options.limits,
             data_cipher: match &options.data_key {
                 Some(text) => Some(
                     baton_store::DataCipher::parse(text).map_err(|e| format!("data key: {e}"))?,
