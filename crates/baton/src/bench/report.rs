@@ -460,7 +460,15 @@ impl Report {
                     format!("{} / {}", r.system, r.baseline),
                     show(&r.p50, 2),
                     show(&r.p99, 2),
-                    show(&r.throughput, 2),
+                    // A tiny throughput ratio still shows its digits (0.0021, not 0.00).
+                    show(
+                        &r.throughput,
+                        if r.throughput.is_some_and(|t| t.max < 0.1) {
+                            4
+                        } else {
+                            2
+                        }
+                    ),
                 );
             }
         }
