@@ -28,6 +28,8 @@ pub enum Where {
     InProcess {
         runtime: Option<tokio::runtime::Runtime>,
         stop: Option<tokio::sync::oneshot::Sender<()>>,
+        /// Closed when the server has drained (its engine committed what it had).
+        stopped: Option<tokio::sync::oneshot::Receiver<()>>,
         _dir: tempfile::TempDir,
     },
     /// `baton serve` as a child process.
@@ -153,7 +155,9 @@ impl Server {
         let runtime = named_runtime(SERVER_THREADS).map_err(|e| e.to_string())?;
         let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (drained_tx, drained) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(async move {
+            let _drained = drained_tx;
             match Application::build(settings).await {
                 Ok(app) => {
                     let _ = addr_tx.send(Ok(app.local_addr()));
@@ -180,6 +184,7 @@ impl Server {
             at: Where::InProcess {
                 runtime: Some(runtime),
                 stop: Some(stop),
+                stopped: Some(drained),
                 _dir: dir,
             },
         })
@@ -317,9 +322,19 @@ impl Server {
 
     pub async fn stop(mut self) {
         match &mut self.at {
-            Where::InProcess { runtime, stop, .. } => {
+            Where::InProcess {
+                runtime,
+                stop,
+                stopped,
+                ..
+            } => {
                 if let Some(stop) = stop.take() {
                     let _ = stop.send(());
+                }
+                // Shutting the runtime down under a commit in flight would cancel it, and
+                // the engine exits the process when its commit task is cancelled.
+                if let Some(stopped) = stopped.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(10), stopped).await;
                 }
                 if let Some(rt) = runtime.take() {
                     // Lets the server close its sockets and the engine drain.
