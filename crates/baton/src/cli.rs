@@ -30,6 +30,18 @@ pub struct Cli {
     pub command: Commands,
 }
 
+impl Cli {
+    /// The log filter asked for; `baton bench` defaults to `warn`, so the in-process
+    /// server's per-hand-off log lines do not cost the measured CPU.
+    pub fn log_filter(&self) -> Option<&str> {
+        match (&self.log, &self.command) {
+            (Some(filter), _) => Some(filter),
+            (None, Commands::Bench(_)) if std::env::var_os("RUST_LOG").is_none() => Some("warn"),
+            (None, _) => None,
+        }
+    }
+}
+
 /// How log lines are written (`--log-format`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum LogFormat {

@@ -9,7 +9,7 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     return_big_blocks_to_the_os();
     let cli = cli::Cli::parse();
-    init_tracing(cli.log.as_deref(), cli.log_format);
+    init_tracing(cli.log_filter(), cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

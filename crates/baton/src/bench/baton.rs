@@ -10,7 +10,7 @@ use baton_client::{Client, ConnectOptions, Events, connect};
 use baton_protocol::events;
 use serde_json::json;
 
-use super::chain::{Arrival, Rendezvous, Transport, within};
+use super::chain::{Arrival, Chain, Rendezvous, Transport, within};
 use super::target::{self, Rest, Tenant};
 
 pub struct BatonAgents {
@@ -33,9 +33,10 @@ pub async fn connect_agent(ws_url: &str, token: String) -> Result<(Client, Event
 }
 
 impl BatonAgents {
-    /// Connects every agent, starts its event pump, and sets it ready.
+    /// Connects every agent, agent `i` to `ws_urls[i % ws_urls.len()]` (the nodes of a
+    /// cluster), starts its event pump, and sets it ready.
     pub async fn connect(
-        ws_url: &str,
+        ws_urls: &[String],
         usernames: Vec<String>,
         tokens: Vec<String>,
     ) -> Result<Self, String> {
@@ -44,7 +45,7 @@ impl BatonAgents {
         let routing = Arc::new(AtomicBool::new(true));
         let mut clients = Vec::new();
         for (i, token) in tokens.into_iter().enumerate() {
-            let (client, events) = connect_agent(ws_url, token).await?;
+            let (client, events) = connect_agent(&ws_urls[i % ws_urls.len()], token).await?;
             tokio::spawn(pump(
                 i,
                 events,
@@ -67,41 +68,55 @@ impl BatonAgents {
         })
     }
 
-    /// Creates `n` chats through ingress and has whoever they are routed to accept them.
-    /// Answers (interaction id, holder) and the customer tokens.
+    /// Creates `n` chats through ingress, chat `k` in `tenants[k % tenants.len()]`, and has
+    /// whoever they are routed to accept them. Answers (interaction id, holder) and the
+    /// customers (interaction id, customer token).
     pub async fn start_chains(
         &self,
         rest: &Rest,
-        tenant: &Tenant,
+        tenants: &[Tenant],
         n: usize,
-    ) -> Result<(Vec<(String, usize)>, Vec<(String, String)>), String> {
+    ) -> Result<(Vec<Chain>, Vec<(String, String)>), String> {
         let mut starts = Vec::with_capacity(n);
         let mut customers = Vec::with_capacity(n);
         for k in 0..n {
-            let created = rest
-                .send(
-                    reqwest::Method::POST,
-                    "/api/v1/interactions",
-                    Some(&tenant.ingress),
-                    Some(json!({"channel": "chat", "service": target::SERVICE,
-                                "customer": {"name": format!("Bench customer {k}")}})),
-                )
-                .await?;
-            let id = created["id"].as_str().ok_or("ingress answer without id")?;
-            let token = created["customerToken"].as_str().unwrap_or_default();
-            let holder = within("routing", self.routed.expect(id)).await?;
+            let (id, token) =
+                new_chat(rest, &tenants[k % tenants.len()], target::SERVICE, k).await?;
+            let holder = within("routing", self.routed.expect(&id)).await?;
             self.clients[holder]
-                .accept_interaction(Some(id))
+                .accept_interaction(Some(&id))
                 .await
                 .map_err(|e| format!("acceptInteraction: {e}"))?;
-            starts.push((id.to_owned(), holder));
-            customers.push((id.to_owned(), token.to_owned()));
+            starts.push((id.clone(), holder));
+            customers.push((id, token));
         }
         self.routing.store(false, Ordering::Relaxed);
         self.routed.clear();
         Ok((starts, customers))
     }
 
+    /// Has each chain's holder send `messages` chat messages of `bytes` bytes into it, so
+    /// every hand-off carries a long transcript (the chains run at once, each in order).
+    pub async fn fill_transcripts(
+        &self,
+        chains: &[Chain],
+        messages: usize,
+        bytes: usize,
+    ) -> Result<(), String> {
+        let sends = chains.iter().map(|(id, holder)| async move {
+            for m in 0..messages {
+                let mut text = format!("message {m} of {id}: ");
+                text.extend((text.len()..bytes).map(|i| (b'a' + (i % 26) as u8) as char));
+                self.clients[*holder]
+                    .send_chat_message(&text, Some(id))
+                    .await
+                    .map_err(|e| format!("sendChatMessage: {e}"))?;
+            }
+            Ok::<(), String>(())
+        });
+        futures_util::future::try_join_all(sends).await?;
+        Ok(())
+    }
     /// Ends the chains' chats: the customers hang up (best effort).
     pub async fn finish(&self, rest: &Rest, customers: &[(String, String)]) {
         for (id, token) in customers {
@@ -156,6 +171,45 @@ async fn pump(
             routed.deliver(id, me);
         }
     }
+}
+
+/// Creates one chat through the tenant's ingress; answers its id and customer token.
+pub async fn new_chat(
+    rest: &Rest,
+    tenant: &Tenant,
+    service: &str,
+    k: usize,
+) -> Result<(String, String), String> {
+    let created = rest
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/interactions",
+            Some(&tenant.ingress),
+            Some(json!({"channel": "chat", "service": service,
+                        "customer": {"name": format!("Bench customer {k}")}})),
+        )
+        .await?;
+    let id = created["id"].as_str().ok_or("ingress answer without id")?;
+    let token = created["customerToken"].as_str().unwrap_or_default();
+    Ok((id.to_owned(), token.to_owned()))
+}
+
+/// `n` chats waiting in the tenant's backlog service, where no agent will take them, so
+/// routing has them in front of it on every command. Answers the customers.
+pub async fn queue_backlog(
+    rest: &Rest,
+    tenant: &Tenant,
+    n: usize,
+) -> Result<Vec<(String, String)>, String> {
+    let tenant = Arc::new(Tenant {
+        name: tenant.name.clone(),
+        ingress: tenant.ingress.clone(),
+    });
+    target::parallel(n, 8, |k| {
+        let (rest, tenant) = (rest.clone(), tenant.clone());
+        async move { new_chat(&rest, &tenant, target::BACKLOG_SERVICE, k).await }
+    })
+    .await
 }
 
 impl Transport for BatonAgents {

@@ -111,13 +111,26 @@ pub fn payload(bytes: usize, chain: usize, hop: u64) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
     pub participants: usize,
-    pub handoffs: u64,
+    /// Participants fall into this many groups (Baton: tenants), participant `p` in group
+    /// `p % groups`; a hop stays inside its chain's group.
+    pub groups: usize,
     pub payload_bytes: usize,
-    pub max: Duration,
+    /// How long the run lasts: no hop starts after it.
+    pub duration: Duration,
     /// Most items one participant may hold (Baton: the agents' `maxChats`); a hop only
     /// goes to a participant with room, counting what is on its way to them.
     pub capacity: u32,
 }
+
+impl Load {
+    /// How many participants group `g` has.
+    fn members(&self, g: usize) -> usize {
+        (self.participants - g).div_ceil(self.groups)
+    }
+}
+
+/// Where a chain stands: its item and who holds it. Runs hand these on to the next round.
+pub type Chain = (String, usize);
 
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -125,51 +138,57 @@ pub struct Outcome {
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
-    /// The run was stopped by `--max-secs` before all hand-offs were done.
-    pub timed_out: bool,
+    /// The chains that ended the run in a known state, for the next round.
+    pub chains: Vec<Chain>,
 }
 
-/// Runs `starts.len()` chains (item key, first holder) until `load.handoffs` hops were
-/// started or `load.max` passed.
+/// Runs `starts.len()` chains (item key, first holder) until `load.duration` passed;
+/// answers where each chain that did not fail stands, so the next round goes on from there.
 pub async fn drive<T: Transport>(
     transport: Arc<T>,
-    starts: Vec<(String, usize)>,
+    starts: Vec<Chain>,
     load: Load,
     progress: indicatif::ProgressBar,
 ) -> Outcome {
-    let issued = Arc::new(AtomicU64::new(0));
-    let next_target = Arc::new(AtomicUsize::new(0));
+    let next_target: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..load.groups).map(|_| AtomicUsize::new(0)).collect());
     let held: Arc<Vec<AtomicU32>> =
         Arc::new((0..load.participants).map(|_| AtomicU32::new(0)).collect());
     for (_, first) in &starts {
         held[*first].fetch_add(1, Ordering::Relaxed);
     }
     let started = Instant::now();
-    let deadline = started + load.max;
+    let deadline = started + load.duration;
+    let hops = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for (chain, (key, first)) in starts.into_iter().enumerate() {
-        let (transport, issued, next_target, progress, held) = (
+        let (transport, next_target, progress, held, hops) = (
             transport.clone(),
-            issued.clone(),
             next_target.clone(),
             progress.clone(),
             held.clone(),
+            hops.clone(),
         );
         tasks.spawn(async move {
             let mut out = Outcome::default();
             let mut holder = first;
+            let group = first % load.groups;
+            let members = load.members(group);
             loop {
                 if Instant::now() >= deadline {
-                    out.timed_out = true;
+                    out.chains.push((key, holder));
                     break;
                 }
-                let hop = issued.fetch_add(1, Ordering::Relaxed);
-                if hop >= load.handoffs {
+                if members < 2 {
+                    out.errors += 1;
+                    out.first_error = Some(format!("group {group} has fewer than 2 members"));
                     break;
                 }
-                // Round robin over participants with room; the slot is reserved here.
+                // Round robin over the group's participants with room; the slot is
+                // reserved here.
                 let to = loop {
-                    let t = next_target.fetch_add(1, Ordering::Relaxed) % load.participants;
+                    let n = next_target[group].fetch_add(1, Ordering::Relaxed) % members;
+                    let t = group + n * load.groups;
                     if t == holder {
                         continue;
                     }
@@ -179,6 +198,7 @@ pub async fn drive<T: Transport>(
                     held[t].fetch_sub(1, Ordering::Relaxed);
                     tokio::task::yield_now().await;
                 };
+                let hop = hops.fetch_add(1, Ordering::Relaxed);
                 let data = payload(load.payload_bytes, chain, hop);
                 match transport.hop(&key, holder, to, &data).await {
                     Ok(latency) => {
@@ -208,7 +228,7 @@ pub async fn drive<T: Transport>(
         });
         total.latencies.extend(out.latencies);
         total.errors += out.errors;
-        total.timed_out |= out.timed_out;
+        total.chains.extend(out.chains);
         if total.first_error.is_none() {
             total.first_error = out.first_error;
         }
@@ -225,7 +245,6 @@ pub struct Summary {
     pub errors: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
-    pub timed_out: bool,
     pub elapsed_secs: f64,
     pub per_sec: f64,
     pub p50_ms: f64,
@@ -253,7 +272,6 @@ impl Summary {
             handoffs: n,
             errors: out.errors,
             first_error: out.first_error,
-            timed_out: out.timed_out,
             elapsed_secs: elapsed,
             per_sec: if elapsed > 0.0 {
                 n as f64 / elapsed
@@ -303,6 +321,55 @@ mod tests {
         assert_eq!(s.p99_ms, 99.0);
         assert_eq!(s.max_ms, 100.0);
         assert_eq!(s.per_sec, 100.0);
+    }
+
+    /// Records every hop; each takes a millisecond.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(usize, usize)>>);
+
+    impl Transport for Recorder {
+        async fn hop(&self, _: &str, from: usize, to: usize, _: &str) -> Result<Duration, String> {
+            self.0.lock().unwrap().push((from, to));
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Ok(Duration::from_millis(1))
+        }
+    }
+
+    #[tokio::test]
+    async fn hops_stay_in_their_group_and_chains_carry_on() {
+        let load = Load {
+            participants: 7,
+            groups: 3,
+            payload_bytes: 64,
+            duration: Duration::from_millis(50),
+            capacity: 50,
+        };
+        let recorder = Arc::new(Recorder::default());
+        let starts = vec![
+            ("a".to_owned(), 0),
+            ("b".to_owned(), 1),
+            ("c".to_owned(), 5),
+        ];
+        let out = drive(
+            recorder.clone(),
+            starts,
+            load,
+            indicatif::ProgressBar::hidden(),
+        )
+        .await;
+        assert_eq!(out.errors, 0);
+        let hops = recorder.0.lock().unwrap().clone();
+        assert!(hops.len() >= 6, "{hops:?}");
+        for (from, to) in &hops {
+            assert_ne!(from, to);
+            assert_eq!(from % 3, to % 3, "{from} → {to} left its group");
+        }
+        let mut chains = out.chains;
+        chains.sort();
+        assert_eq!(chains.len(), 3);
+        for ((key, holder), group) in chains.iter().zip([0, 1, 2]) {
+            assert_eq!(holder % 3, group, "{key}");
+        }
     }
 
     #[tokio::test]

@@ -1,5 +1,7 @@
-//! Baselines 1 and 2: a bare WebSocket relay that forwards each message from the sender's
-//! socket to the receiver's, without storage or with one `fsync` per message.
+//! The relay baselines: a WebSocket relay that forwards each message from the sender's
+//! socket to the receiver's, with no storage, with a group-committing log (the floor: one
+//! `fsync` for every message waiting at that moment, like a database's WAL writer), or with
+//! one `fsync` per message.
 //!
 //! Wire: each socket first sends `hello <index>`; then every frame is `<to>|<rest>` and the
 //! relay forwards `<rest>` to socket `<to>`. `<rest>` is `D <key>\n<payload>` (the hand-off)
@@ -8,7 +10,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,30 +22,119 @@ use super::chain::{Arrival, Rendezvous, Transport, within};
 
 type Peers = Arc<Mutex<HashMap<usize, mpsc::UnboundedSender<Message>>>>;
 
-/// Starts the relay on loopback; `durable` names the file each message is appended to and
-/// `sync_data`'d before it is forwarded. Runs until the runtime it was spawned on stops.
-pub async fn serve(durable: Option<PathBuf>) -> std::io::Result<SocketAddr> {
+/// What the relay does with a message before it forwards it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Nothing: forward at once.
+    None,
+    /// Written to a preallocated log by one writer thread that takes every message waiting,
+    /// writes them and calls `sync_data` once for all of them, then releases them.
+    GroupCommit,
+    /// Appended and `sync_data`'d on its own (on the blocking pool), then forwarded.
+    PerMessage,
+}
+
+/// A message waiting for the group commit, and whom to tell when it is on disk.
+type Pending = (
+    String,
+    tokio::sync::oneshot::Sender<std::io::Result<String>>,
+);
+
+/// How a connection makes a message durable.
+#[derive(Clone)]
+enum Store {
+    None,
+    Log(std::sync::mpsc::Sender<Pending>),
+    File(Arc<std::fs::File>),
+}
+
+/// Thread name of the relays' runtime and writer, so their CPU can be told apart.
+pub const RELAY_THREADS: &str = "bench-relay";
+
+/// Starts the relay on loopback; a durable relay appends to a log in `dir`. Runs until the
+/// runtime it was spawned on stops (the group-commit writer thread ends with the last
+/// connection, when its channel closes).
+pub async fn serve(durability: Durability, dir: &std::path::Path) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let file = match durable {
-        Some(path) => Some(Arc::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?,
-        )),
-        None => None,
+    let open = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+    };
+    let store = match durability {
+        Durability::None => Store::None,
+        Durability::PerMessage => Store::File(Arc::new(open("relay-per-message.log")?)),
+        Durability::GroupCommit => {
+            let file = preallocated_log(&dir.join("relay-group-commit.log"))?;
+            let (tx, rx) = std::sync::mpsc::channel::<Pending>();
+            std::thread::Builder::new()
+                .name(RELAY_THREADS.into())
+                .spawn(move || group_commit(file, rx))?;
+            Store::Log(tx)
+        }
     };
     let peers: Peers = Arc::default();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(relay_conn(stream, peers.clone(), file.clone()));
+            tokio::spawn(relay_conn(stream, peers.clone(), store.clone()));
         }
     });
     Ok(addr)
 }
 
-async fn relay_conn(stream: TcpStream, peers: Peers, file: Option<Arc<std::fs::File>>) {
+/// Size of the group-commit log, written in place and wrapped around like a WAL segment.
+const LOG_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Makes the group-commit log: [`LOG_BYTES`] of zeros, on disk and synced, so that later
+/// writes overwrite allocated blocks and `sync_data` has no file size or extent to journal,
+/// as a database's preallocated (or recycled) WAL segment.
+fn preallocated_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(path)?;
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..LOG_BYTES / zeros.len() as u64 {
+        file.write_all(&zeros)?;
+    }
+    file.sync_all()?;
+    Ok(file)
+}
+
+/// The writer: waits for one message, takes every other one already waiting, writes them
+/// all at the log's cursor and syncs once, then releases them in order.
+fn group_commit(file: std::fs::File, rx: std::sync::mpsc::Receiver<Pending>) {
+    use std::os::unix::fs::FileExt;
+    let mut batch: Vec<Pending> = Vec::new();
+    let mut bytes = Vec::new();
+    let mut cursor = 0u64;
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        batch.extend(rx.try_iter());
+        bytes.clear();
+        for (text, _) in &batch {
+            bytes.extend_from_slice(text.as_bytes());
+        }
+        if cursor + bytes.len() as u64 > LOG_BYTES {
+            cursor = 0;
+        }
+        let written = file
+            .write_all_at(&bytes, cursor)
+            .and_then(|()| file.sync_data());
+        cursor += bytes.len() as u64;
+        for (text, done) in batch.drain(..) {
+            let _ = done.send(match &written {
+                Ok(()) => Ok(text),
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            });
+        }
+    }
+}
+
+async fn relay_conn(stream: TcpStream, peers: Peers, store: Store) {
     let _ = stream.set_nodelay(true);
     let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
@@ -78,9 +168,19 @@ async fn relay_conn(stream: TcpStream, peers: Peers, file: Option<Arc<std::fs::F
             continue;
         };
         let rest = rest.to_owned();
-        let rest = match &file {
-            None => rest,
-            Some(file) => {
+        let rest = match &store {
+            Store::None => rest,
+            Store::Log(log) => {
+                let (done, stored) = tokio::sync::oneshot::channel();
+                if log.send((rest, done)).is_err() {
+                    return;
+                }
+                match stored.await {
+                    Ok(Ok(rest)) => rest,
+                    _ => return,
+                }
+            }
+            Store::File(file) => {
                 let file = file.clone();
                 let stored = tokio::task::spawn_blocking(move || {
                     (&*file).write_all(rest.as_bytes())?;

@@ -16,6 +16,8 @@ use super::sys;
 /// time can be told apart from the load generator's.
 pub const SERVER_THREADS: &str = "baton-server";
 pub const SERVICE: &str = "bench";
+/// The service `--backlog` chats wait in: no bench agent serves it.
+pub const BACKLOG_SERVICE: &str = "bench-backlog";
 pub const INTEGRATION: &str = "bench-crm";
 pub const PASSWORD: &str = "bench-password";
 /// Chats each bench agent may hold (the most the admin API allows).
@@ -26,6 +28,8 @@ pub enum Where {
     InProcess {
         runtime: Option<tokio::runtime::Runtime>,
         stop: Option<tokio::sync::oneshot::Sender<()>>,
+        /// Closed when the server has drained (its engine committed what it had).
+        stopped: Option<tokio::sync::oneshot::Receiver<()>>,
         _dir: tempfile::TempDir,
     },
     /// `baton serve` as a child process.
@@ -41,6 +45,49 @@ pub struct Server {
     pub base: String,
     pub admin: String,
     pub at: Where,
+}
+
+/// How the bench starts a server of its own.
+#[derive(Clone)]
+pub struct ServerOptions {
+    pub limits: Limits,
+    /// Transfer-data key text (`<id>:<hex key>`), as `BATON_DATA_KEY` would give it.
+    pub data_key: Option<String>,
+    /// See [`Server::child`].
+    pub fixed_mmap: bool,
+    /// Start the child as a node of this cluster.
+    pub cluster: Option<ClusterNode>,
+}
+
+/// What every node of a bench cluster shares.
+#[derive(Clone)]
+pub struct ClusterNode {
+    pub database: String,
+    pub nats: String,
+    /// PostgreSQL schema and NATS subject prefix, new for every cluster the bench starts,
+    /// so it never meets a test's or another bench's tables.
+    pub name: String,
+    /// The server key every node needs (it signs chat grants).
+    pub server_key: String,
+    /// The admin token every node accepts.
+    pub admin: String,
+}
+
+impl ClusterNode {
+    pub fn new(database: &str, nats: &str) -> Self {
+        Self {
+            database: database.to_owned(),
+            nats: nats.to_owned(),
+            name: format!("baton_bench_{}", &baton_server::auth::new_token()[..12]),
+            server_key: baton_server::auth::new_token(),
+            admin: baton_server::auth::new_token(),
+        }
+    }
+}
+
+/// A fresh transfer-data key, in the text form `BATON_DATA_KEY` takes.
+pub fn new_data_key() -> String {
+    format!("bench:{}", baton_server::auth::new_token())
 }
 
 /// Limits that let the bench's own traffic through: big payloads, many sockets.
@@ -80,7 +127,7 @@ pub fn named_runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
 impl Server {
     pub async fn in_process(
         data_parent: &std::path::Path,
-        limits: Limits,
+        options: &ServerOptions,
     ) -> Result<Server, String> {
         let dir = tempfile::Builder::new()
             .prefix("baton-bench-")
@@ -91,7 +138,13 @@ impl Server {
             listen: "127.0.0.1:0".parse().expect("valid"),
             data_dir: dir.path().to_path_buf(),
             admin_token: Some(Secret::new(admin.clone())),
-            limits,
+            limits: options.limits,
+            data_cipher: match &options.data_key {
+                Some(text) => Some(
+                    baton_store::DataCipher::parse(text).map_err(|e| format!("data key: {e}"))?,
+                ),
+                None => None,
+            },
             public_limits: public_limits(),
             interaction_limits: baton_core::InteractionLimits {
                 default_max_queue_length: 0,
@@ -102,7 +155,9 @@ impl Server {
         let runtime = named_runtime(SERVER_THREADS).map_err(|e| e.to_string())?;
         let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (drained_tx, drained) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(async move {
+            let _drained = drained_tx;
             match Application::build(settings).await {
                 Ok(app) => {
                     let _ = addr_tx.send(Ok(app.local_addr()));
@@ -129,6 +184,7 @@ impl Server {
             at: Where::InProcess {
                 runtime: Some(runtime),
                 stop: Some(stop),
+                stopped: Some(drained),
                 _dir: dir,
             },
         })
@@ -139,14 +195,17 @@ impl Server {
     /// [`sys::MMAP_THRESHOLD_ENV`]), so an RSS delta measures live memory.
     pub async fn child(
         data_parent: &std::path::Path,
-        limits: Limits,
-        fixed_mmap: bool,
+        options: &ServerOptions,
     ) -> Result<Server, String> {
+        let limits = &options.limits;
         let dir = tempfile::Builder::new()
             .prefix("baton-bench-")
             .tempdir_in(data_parent)
             .map_err(|e| format!("temp dir in {}: {e}", data_parent.display()))?;
-        let admin = baton_server::auth::new_token();
+        let admin = match &options.cluster {
+            Some(c) => c.admin.clone(),
+            None => baton_server::auth::new_token(),
+        };
         let config = dir.path().join("bench.toml");
         std::fs::write(
             &config,
@@ -158,18 +217,23 @@ impl Server {
         .map_err(|e| e.to_string())?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut command = tokio::process::Command::new(exe);
-        if fixed_mmap {
+        command.args(["--log", "warn"]);
+        if options.fixed_mmap {
             command.env(sys::MMAP_THRESHOLD_ENV.0, sys::MMAP_THRESHOLD_ENV.1);
         }
+        if let Some(key) = &options.data_key {
+            command.env("BATON_DATA_KEY", key);
+        }
+        if let Some(c) = &options.cluster {
+            command
+                .args(["serve", "--database", &c.database, "--nats", &c.nats])
+                .args(["--database-schema", &c.name, "--cluster-name", &c.name])
+                .env("BATON_SERVER_KEY", &c.server_key);
+        } else {
+            command.arg("serve");
+        }
         let mut child = command
-            .args([
-                "--log",
-                "warn",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
             .arg("--config")
             .arg(&config)
@@ -258,9 +322,19 @@ impl Server {
 
     pub async fn stop(mut self) {
         match &mut self.at {
-            Where::InProcess { runtime, stop, .. } => {
+            Where::InProcess {
+                runtime,
+                stop,
+                stopped,
+                ..
+            } => {
                 if let Some(stop) = stop.take() {
                     let _ = stop.send(());
+                }
+                // Shutting the runtime down under a commit in flight would cancel it, and
+                // the engine exits the process when its commit task is cancelled.
+                if let Some(stopped) = stopped.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(10), stopped).await;
                 }
                 if let Some(rt) = runtime.take() {
                     // Lets the server close its sockets and the engine drain.
@@ -328,6 +402,26 @@ impl Rest {
         }
     }
 
+    /// Waits until the server answers `/readyz` (a cluster node: an engine runs).
+    pub async fn wait_ready(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = self
+                .http
+                .get(format!("{}/readyz", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{} never became ready", self.base));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn admin_post(&self, path: &str, body: Value) -> Result<Value, String> {
         let admin = self.admin.clone();
         self.send(reqwest::Method::POST, path, Some(&admin), Some(body))
@@ -389,16 +483,24 @@ pub struct Tenant {
 }
 
 /// Tenant `bench-<random>` with service `bench` (chat, long ring time-out), integration
-/// `bench-crm`, transfer data up to the payload size, and an ingress token.
-pub async fn tenant(rest: &Rest, payload_bytes: usize) -> Result<Tenant, String> {
+/// `bench-crm`, transfer data up to the payload size, and an ingress token; with `backlog`,
+/// also the service `bench-backlog`, which no bench agent serves.
+pub async fn tenant(rest: &Rest, payload_bytes: usize, backlog: bool) -> Result<Tenant, String> {
     let name = baton_server::auth::new_id("bench");
     rest.admin_post("/api/v1/admin/tenants", json!({"name": name}))
         .await?;
-    rest.admin_post(
-        &format!("/api/v1/admin/tenants/{name}/services"),
-        json!({"name": SERVICE, "channels": ["chat"], "ringTimeoutMs": 600_000}),
-    )
-    .await?;
+    let services = if backlog {
+        &[SERVICE, BACKLOG_SERVICE][..]
+    } else {
+        &[SERVICE][..]
+    };
+    for service in services {
+        rest.admin_post(
+            &format!("/api/v1/admin/tenants/{name}/services"),
+            json!({"name": service, "channels": ["chat"], "ringTimeoutMs": 600_000}),
+        )
+        .await?;
+    }
     rest.admin_post(
         &format!("/api/v1/admin/tenants/{name}/integrations"),
         json!({"integrationKey": INTEGRATION, "name": "Bench CRM", "allowedOrigins": ["http://bench.invalid"]}),
@@ -468,10 +570,11 @@ where
         .collect())
 }
 
-/// Creates agents `{prefix}{i}` for `i in 0..n` with the bench service.
+/// Creates agents `{prefix}{i}` for `i in 0..n` with the bench service, agent `i` in
+/// tenant `tenants[i % tenants.len()]`.
 pub async fn create_agents(
     rest: &Rest,
-    tenant: &str,
+    tenants: &[String],
     prefix: &str,
     n: usize,
     parallelism: usize,
@@ -480,6 +583,7 @@ pub async fn create_agents(
     let names = parallel(n, parallelism, |i| {
         let rest = rest.clone();
         let username = format!("{prefix}{i:05}");
+        let tenant = &tenants[i % tenants.len()];
         let path = format!("/api/v1/admin/tenants/{tenant}/agents");
         async move {
             rest.admin_post(
@@ -495,16 +599,18 @@ pub async fn create_agents(
     Ok((names, started.elapsed()))
 }
 
-/// Logs each agent in (one argon2 verification each); answers their session tokens.
+/// Logs each agent in (one argon2 verification each), agent `i` in tenant
+/// `tenants[i % tenants.len()]`; answers their session tokens.
 pub async fn login_all(
     rest: &Rest,
-    tenant: &str,
+    tenants: &[String],
     usernames: &[String],
     parallelism: usize,
 ) -> Result<(Vec<String>, Duration), String> {
     let started = Instant::now();
     let tokens = parallel(usernames.len(), parallelism, |i| {
         let rest = rest.clone();
+        let tenant = &tenants[i % tenants.len()];
         let body = json!({"tenant": tenant, "username": usernames[i], "password": PASSWORD});
         async move {
             let v = rest

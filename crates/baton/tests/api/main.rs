@@ -4,6 +4,7 @@
 mod helpers;
 
 mod attachments;
+mod bench;
 mod cluster;
 mod cluster_security;
 mod core_flow;
