@@ -48,7 +48,17 @@ CREATE TABLE attachments (
     created_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX attachments_interaction ON attachments (interaction_id);
 "#,
+    // Chat messages as appended rows (decision 0016); `move_transcripts_into_rows` then
+    // moves the transcripts of existing records here, in the same transaction.
+    r#"
+CREATE TABLE messages (
+    interaction_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (interaction_id, seq)) WITHOUT ROWID;
+"#,
 ];
+
+/// The schema version that created `messages`.
+const MESSAGES_TABLE: usize = 4;
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -85,7 +95,7 @@ impl SqliteStore {
         // Deleted content (retention, re-encryption) is overwritten, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&conn)?;
+        migrate(&conn, cipher.as_ref())?;
         let store = Self {
             conn: Mutex::new(conn),
             path,
@@ -164,6 +174,7 @@ impl SqliteStore {
                 );
             }
             n += reencrypt_attachments(&tx, c)?;
+            n += reencrypt_messages(&tx, c)?;
             tx.execute(
                 "INSERT OR IGNORE INTO store_flags (name) VALUES ('transfer_data_encrypted')",
                 [],
@@ -238,7 +249,49 @@ fn reencrypt_attachments(tx: &rusqlite::Transaction<'_>, c: &DataCipher) -> Stor
     Ok(n)
 }
 
-fn migrate(conn: &Connection) -> StoreResult<()> {
+/// The messages' part of [`SqliteStore::reencrypt_transfer_data`], like attachments with a
+/// flag of its own. Only rows not under the current key are read.
+fn reencrypt_messages(tx: &rusqlite::Transaction<'_>, c: &DataCipher) -> StoreResult<usize> {
+    let upgraded = tx
+        .query_row(
+            "SELECT 1 FROM store_flags WHERE name = 'messages_encrypted'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let current = format!("v1:{}:", c.current_key_id());
+    let rows: Vec<(String, i64, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT interaction_id, seq, body FROM messages WHERE substr(body, 1, length(?1)) <> ?1",
+        )?;
+        let rows = stmt.query_map([&current], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for (id, seq, stored) in rows {
+        let message = if cipher::is_sealed(&stored) {
+            crate::open_message(Some(c), &id, seq, stored)?
+        } else if !upgraded {
+            serde_json::from_str(&stored)?
+        } else {
+            tracing::error!(interaction = %id, seq, "a plaintext chat message in an encrypted store is refused on read");
+            continue;
+        };
+        tx.execute(
+            "UPDATE messages SET body = ?1 WHERE interaction_id = ?2 AND seq = ?3",
+            params![crate::seal_message(Some(c), &id, seq, &message)?, id, seq],
+        )?;
+        n += 1;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO store_flags (name) VALUES ('messages_encrypted')",
+        [],
+    )?;
+    Ok(n)
+}
+
+fn migrate(conn: &Connection, cipher: Option<&DataCipher>) -> StoreResult<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
     let current: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
@@ -255,6 +308,9 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == MESSAGES_TABLE {
+            move_transcripts_into_rows(&tx, cipher)?;
+        }
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
             [i as i64 + 1],
@@ -262,6 +318,58 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Moves every transcript still inside an interaction record into `messages`, and
+/// rewrites the record without it. Runs once, with the migration that made the table.
+fn move_transcripts_into_rows(
+    tx: &rusqlite::Transaction<'_>,
+    cipher: Option<&DataCipher>,
+) -> StoreResult<()> {
+    let records: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT id, body FROM interactions")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut moved = 0usize;
+    for (id, body) in records {
+        let Some((record, messages)) = crate::split_transcript(&body)? else {
+            continue;
+        };
+        for (seq, m) in messages.iter().enumerate() {
+            let seq = seq as i64;
+            tx.execute(
+                "INSERT INTO messages (interaction_id, seq, body) VALUES (?1, ?2, ?3)",
+                params![id, seq, crate::seal_message(cipher, &id, seq, m)?],
+            )?;
+        }
+        tx.execute(
+            "UPDATE interactions SET body = ?1 WHERE id = ?2",
+            params![record, id],
+        )?;
+        moved += messages.len();
+    }
+    if moved > 0 {
+        tracing::info!(messages = moved, "chat transcripts moved into message rows");
+    }
+    Ok(())
+}
+
+/// The transcript of one interaction, oldest first.
+fn messages_of(
+    conn: &Connection,
+    cipher: Option<&DataCipher>,
+    id: &str,
+) -> StoreResult<Vec<baton_protocol::ChatMessage>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, body FROM messages WHERE interaction_id = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, body) = row?;
+        out.push(crate::open_message(cipher, id, seq, body)?);
+    }
+    Ok(out)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
@@ -285,10 +393,16 @@ impl Store for SqliteStore {
             let services: Vec<Service> = read_all(conn, "SELECT body FROM services")?;
             let integrations: Vec<Integration> = read_all(conn, "SELECT body FROM integrations")?;
             let agents: Vec<Agent> = read_all(conn, "SELECT body FROM agents")?;
-            let interactions: Vec<Interaction> = read_all(
+            let mut interactions: Vec<Interaction> = read_all(
                 conn,
                 "SELECT body FROM interactions WHERE completed_at IS NULL",
             )?;
+            for i in &mut interactions {
+                let rows = messages_of(conn, self.cipher.as_ref(), i.id.as_str())?;
+                if !rows.is_empty() {
+                    i.messages = rows;
+                }
+            }
             let mut legs: Vec<Leg> = read_all(
                 conn,
                 "SELECT l.body FROM legs l JOIN interactions i ON i.id = l.interaction_id \
@@ -375,6 +489,14 @@ impl Store for SqliteStore {
                     i.version as i64,
                     json(i)?
                 ])?;
+            }
+            for m in &c.messages {
+                let seq = m.seq as i64;
+                let id = m.interaction.as_str();
+                tx.prepare_cached(
+                    "INSERT INTO messages (interaction_id, seq, body) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![id, seq, crate::seal_message(self.cipher.as_ref(), id, seq, &m.message)?])?;
             }
             for l in &c.legs {
                 tx.prepare_cached(
@@ -539,7 +661,15 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+            let Some(body) = body else {
+                return Ok(None);
+            };
+            let mut i: Interaction = serde_json::from_str(&body)?;
+            let rows = messages_of(conn, self.cipher.as_ref(), id.as_str())?;
+            if !rows.is_empty() {
+                i.messages = rows;
+            }
+            Ok(Some(i))
         })
     }
 
