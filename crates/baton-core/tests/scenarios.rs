@@ -371,7 +371,11 @@ fn a_chat_message_commits_one_row_and_state_changes_leave_the_transcript_out() {
         );
         // One appended row; the interaction record is not written again.
         assert_eq!(w.store.last_messages, [("i1".to_owned(), n)]);
-        assert!(w.store.last_records.is_empty(), "{:?}", w.store.last_records);
+        assert!(
+            w.store.last_records.is_empty(),
+            "{:?}",
+            w.store.last_records
+        );
     }
     w.clear();
     w.ok(
@@ -393,7 +397,13 @@ fn a_chat_message_commits_one_row_and_state_changes_leave_the_transcript_out() {
     w.restart();
     w.connect("alice", None);
     let state = w.ok("alice", Method::GetInteractionsState);
-    assert_eq!(state["interactions"][0]["messages"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        state["interactions"][0]["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
     w.ok(
         "alice",
         Method::SendChatMessage {

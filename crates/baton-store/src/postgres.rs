@@ -831,6 +831,93 @@ mod tls_tests {
     }
 
     #[test]
+    fn transcripts_move_into_sealed_rows_and_messages_are_appended() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("messages_test_{}", std::process::id());
+        let key = "k1:0101010101010101010101010101010101010101010101010101010101010101";
+        // A schema from before decision 0016: version 3, the transcript inside the record.
+        let mut old = connect(url, Some(&schema), &PgTlsOptions::default()).unwrap();
+        old.batch_execute(
+            "DROP TABLE IF EXISTS schema_version, tenants, services, integrations, agents, \
+             credentials, sessions, ingress_tokens, interactions, legs, transfer_data, leases, \
+             cluster_secrets, attachments, messages; \
+             CREATE TABLE schema_version (version BIGINT NOT NULL)",
+        )
+        .unwrap();
+        for (i, sql) in MIGRATIONS[..MESSAGES_TABLE - 1].iter().enumerate() {
+            old.batch_execute(sql).unwrap();
+            old.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&(i as i64 + 1)],
+            )
+            .unwrap();
+        }
+        let message = |text: &str, at: Millis| baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Customer,
+            party_id: Some("customer".into()),
+            name: "Carl".into(),
+            text: text.into(),
+            at,
+            attachment: None,
+        };
+        let body = serde_json::json!({
+            "id": "i1", "tenant": "t", "channel": "chat", "service": "svc",
+            "customer": {"name": "Carl"}, "notes": [], "created_at": 1, "completed_at": null,
+            "customer_connected": true, "customer_on_hold": false, "customer_token_hash": "h",
+            "queue": null, "parties": [], "skipped": [], "legs": [], "pending_leg": null,
+            "version": 1, "attached_data": {},
+            "messages": [message("C-SECRET hello", 10), message("my order", 11)],
+        });
+        old.execute(
+            "INSERT INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
+             VALUES ('i1', 't', 'queued', NULL, 'h', 1, $1)",
+            &[&body.to_string()],
+        )
+        .unwrap();
+
+        let store =
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(key).unwrap()))
+                .unwrap();
+        let live = store.load().unwrap().interactions;
+        assert_eq!(
+            live[0].messages,
+            [message("C-SECRET hello", 10), message("my order", 11)]
+        );
+        let record: String = old
+            .query_one("SELECT body FROM interactions", &[])
+            .unwrap()
+            .get(0);
+        assert!(!record.contains("C-SECRET"), "{record}");
+        let row: String = old
+            .query_one("SELECT body FROM messages WHERE seq = 0", &[])
+            .unwrap()
+            .get(0);
+        assert!(row.starts_with("v1:k1:"), "{row}");
+
+        // A new message is one row; the record stays as it was.
+        let mut batch = Batch::default();
+        batch.changes.messages.push(baton_core::AppendedMessage {
+            interaction: InteractionId("i1".into()),
+            seq: 2,
+            message: message("after the upgrade", 12),
+        });
+        store.commit(&batch).unwrap();
+        let again: String = old
+            .query_one("SELECT body FROM interactions", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(again, record);
+        let stored = store
+            .interaction(&InteractionId("i1".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.messages.len(), 3);
+        assert_eq!(stored.messages[2].text, "after the upgrade");
+        old.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .unwrap();
+    }
+
+    #[test]
     fn attachments_are_stored_sealed_read_back_and_deleted() {
         let url = "postgres://postgres@127.0.0.1:5432/test";
         let schema = format!("attachments_test_{}", std::process::id());

@@ -1006,6 +1006,152 @@ mod tests {
         dir
     }
 
+    fn chat(text: &str, at: Millis) -> baton_protocol::ChatMessage {
+        baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Customer,
+            party_id: Some("customer".into()),
+            name: "Carl".into(),
+            text: text.into(),
+            at,
+            attachment: None,
+        }
+    }
+
+    /// A live chat record as the core commits it (no transcript inside).
+    fn live_chat(id: &str) -> Interaction {
+        let body = serde_json::json!({
+            "id": id, "tenant": "t", "channel": "chat", "service": "svc",
+            "customer": {"name": "Carl"}, "notes": [],
+            "created_at": 1, "completed_at": null, "customer_connected": true,
+            "customer_on_hold": false, "customer_token_hash": "h", "queue": null,
+            "parties": [], "skipped": [], "legs": [], "pending_leg": null, "version": 1,
+            "attached_data": {}
+        });
+        serde_json::from_value(body).expect("an interaction record")
+    }
+
+    fn raw<T: rusqlite::types::FromSql>(store: &SqliteStore, sql: &str) -> T {
+        store
+            .with(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_chat_message_is_one_appended_row_and_the_record_is_not_rewritten() {
+        let dir = tempfile_dir("append");
+        let store = SqliteStore::open(&dir).unwrap();
+        let mut first = Batch::default();
+        first.changes.interactions.push(live_chat("i1"));
+        store.commit(&first).unwrap();
+        let record: String = raw(&store, "SELECT body FROM interactions");
+        for seq in 0..50u64 {
+            let mut batch = Batch::default();
+            batch.changes.messages.push(baton_core::AppendedMessage {
+                interaction: InteractionId("i1".into()),
+                seq,
+                message: chat(&format!("message {seq}"), seq as Millis),
+            });
+            store.commit(&batch).unwrap();
+        }
+        assert_eq!(raw::<i64>(&store, "SELECT count(*) FROM messages"), 50);
+        assert_eq!(
+            raw::<String>(&store, "SELECT body FROM interactions"),
+            record
+        );
+        // A place in the transcript is written once: a second row there is refused.
+        let mut again = Batch::default();
+        again.changes.messages.push(baton_core::AppendedMessage {
+            interaction: InteractionId("i1".into()),
+            seq: 3,
+            message: chat("forged", 3),
+        });
+        assert!(store.commit(&again).is_err());
+        let live = store.load().unwrap().interactions;
+        let texts: Vec<&str> = live[0].messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts.len(), 50);
+        assert_eq!((texts[0], texts[49]), ("message 0", "message 49"));
+        let stored = store
+            .interaction(&InteractionId("i1".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.messages, live[0].messages);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A data directory from before decision 0016: schema version 3, transcripts inside the
+    /// interaction records.
+    fn old_store_with_a_transcript(dir: &Path) -> Vec<baton_protocol::ChatMessage> {
+        std::fs::create_dir_all(dir).unwrap();
+        let conn = Connection::open(dir.join("baton.db")).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            .unwrap();
+        for (i, sql) in MIGRATIONS[..MESSAGES_TABLE - 1].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [i + 1])
+                .unwrap();
+        }
+        let transcript = vec![chat("C-SECRET hello", 10), chat("C-SECRET my order", 11)];
+        let mut old = live_chat("i1");
+        old.messages = transcript.clone();
+        let body = serde_json::to_string(&old).unwrap();
+        assert!(body.contains("C-SECRET my order"), "the old format");
+        conn.execute(
+            "INSERT INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
+             VALUES ('i1', 't', 'queued', NULL, 'h', 1, ?1)",
+            [body],
+        )
+        .unwrap();
+        transcript
+    }
+
+    #[test]
+    fn an_old_record_with_its_transcript_inside_loads_and_its_messages_become_rows() {
+        let dir = tempfile_dir("old-transcript");
+        let transcript = old_store_with_a_transcript(&dir);
+        let store = SqliteStore::open(&dir).unwrap();
+        let live = store.load().unwrap().interactions;
+        assert_eq!(live[0].messages, transcript);
+        assert_eq!(raw::<i64>(&store, "SELECT count(*) FROM messages"), 2);
+        let body: String = raw(&store, "SELECT body FROM interactions");
+        assert!(!body.contains("C-SECRET"), "{body}");
+        // Posting goes on after the moved messages.
+        let mut batch = Batch::default();
+        batch.changes.messages.push(baton_core::AppendedMessage {
+            interaction: InteractionId("i1".into()),
+            seq: 2,
+            message: chat("after the upgrade", 12),
+        });
+        store.commit(&batch).unwrap();
+        assert_eq!(store.load().unwrap().interactions[0].messages.len(), 3);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn messages_are_encrypted_at_rest_when_a_key_is_configured() {
+        let dir = tempfile_dir("old-transcript-key");
+        let transcript = old_store_with_a_transcript(&dir);
+        // Upgraded with a key: the moved messages are sealed at once.
+        let store = SqliteStore::open_with(&dir, Some(DataCipher::parse(K1).unwrap())).unwrap();
+        assert_eq!(store.load().unwrap().interactions[0].messages, transcript);
+        let row: String = raw(&store, "SELECT body FROM messages WHERE seq = 0");
+        assert!(row.starts_with("v1:k1:"), "{row}");
+        drop(store);
+        assert!(!files_contain(&dir, "C-SECRET"), "plaintext on disk");
+        // Rotation rewrites them with the new key; without a key nothing is readable.
+        let store = SqliteStore::open_with(
+            &dir,
+            Some(DataCipher::parse(&format!("{K1}\n{K2}")).unwrap()),
+        )
+        .unwrap();
+        let row: String = raw(&store, "SELECT body FROM messages WHERE seq = 1");
+        assert!(row.starts_with("v1:k2:"), "{row}");
+        drop(store);
+        assert!(SqliteStore::open(&dir).unwrap().load().is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn migrations_run_once_and_reopen_keeps_data() {
         let dir = std::env::temp_dir().join(format!("baton-store-test-{}", std::process::id()));
