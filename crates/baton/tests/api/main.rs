@@ -22,4 +22,5 @@ mod security;
 mod supervisor;
 mod supervisor_stats;
 mod tls;
+mod transcripts;
 mod transfers;
