@@ -232,7 +232,9 @@
         origination: w.direction === 'outbound' ? 'integration-api' : undefined,
         subject: '',
         associatedObjects: { list: Array.isArray(ao.list) ? ao.list : [], selected: Array.isArray(ao.selected) ? ao.selected : [] },
-        /** Baton's wire object, untouched (parties with roles, customer, notes, messages, …). */
+        /** Baton's wire object, untouched (parties with roles, customer, notes, …). It has the
+         *  chat transcript (`messages`) only from ON_NEW_INTERACTION and getInteractionsState;
+         *  a state change leaves it out, and new messages come as ON_CHAT_MESSAGE. */
         baton: w,
       };
     },

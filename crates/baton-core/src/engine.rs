@@ -72,6 +72,9 @@ pub struct Changes {
     pub legs: Vec<Leg>,
     /// Transfer data, written once with its leg.
     pub leg_data: Vec<(TransferId, InteractionId, TransferData)>,
+    /// Chat messages posted since the last commit, each appended as a row of its own. The
+    /// interactions above carry no transcript (decision 0016).
+    pub messages: Vec<AppendedMessage>,
 }
 
 impl Changes {
@@ -83,6 +86,7 @@ impl Changes {
             && self.interactions.is_empty()
             && self.legs.is_empty()
             && self.leg_data.is_empty()
+            && self.messages.is_empty()
     }
 }
 
@@ -93,7 +97,8 @@ pub struct Snapshot {
     pub services: Vec<Service>,
     pub integrations: Vec<Integration>,
     pub agents: Vec<Agent>,
-    /// Interactions that are not completed.
+    /// Interactions that are not completed, each with its transcript (read from the
+    /// message rows).
     pub interactions: Vec<Interaction>,
     /// Legs of those interactions, with their data where it was kept.
     pub legs: Vec<Leg>,
@@ -108,6 +113,8 @@ pub(crate) struct Dirty {
     interactions: BTreeSet<InteractionId>,
     legs: BTreeSet<TransferId>,
     leg_data: BTreeSet<TransferId>,
+    /// Per interaction, the index of its first message not yet committed.
+    messages: BTreeMap<InteractionId, usize>,
 }
 
 /// The domain. See the crate docs.
@@ -418,13 +425,32 @@ impl Core {
                     Some((leg.id.clone(), leg.interaction.clone(), leg.data.clone()?))
                 })
                 .collect(),
+            messages: Vec::new(),
         };
+        // Before the interactions: a completed one leaves memory below.
+        for (id, first) in &dirty.messages {
+            let Some(i) = self.interactions.get(id) else {
+                continue;
+            };
+            changes
+                .messages
+                .extend(i.messages.iter().enumerate().skip(*first).map(|(seq, m)| {
+                    AppendedMessage {
+                        interaction: id.clone(),
+                        seq: seq as u64,
+                        message: m.clone(),
+                    }
+                }));
+        }
         for id in &dirty.interactions {
             let Some(i) = self.interactions.get_mut(id) else {
                 continue;
             };
             i.version += 1;
+            // The record without its transcript: the messages are rows of their own.
+            let transcript = std::mem::take(&mut i.messages);
             changes.interactions.push(i.clone());
+            i.messages = transcript;
             if i.completed_at.is_some() {
                 let i = self.interactions.remove(id).expect("present");
                 for leg in &i.legs {
@@ -1351,6 +1377,11 @@ impl Core {
         message: baton_protocol::ChatMessage,
     ) {
         let i = self.interactions.get_mut(id).expect("live");
+        // Only the new message is committed (one row), not the interaction record.
+        self.dirty
+            .messages
+            .entry(id.clone())
+            .or_insert(i.messages.len());
         i.messages.push(message.clone());
         // Everyone who has answered, including agents wrapping up: "the customer left" is
         // posted after their parties went to wrap-up, and it is meant for them.
@@ -1360,7 +1391,6 @@ impl Core {
             .filter(|p| p.state != PartyState::Ringing)
             .map(|p| p.agent.clone())
             .collect();
-        self.dirty.interactions.insert(id.clone());
         for agent in listeners {
             self.emit(
                 &agent,
@@ -1998,7 +2028,7 @@ impl Core {
             for agent in parties {
                 agents.insert(agent.clone());
                 if !announced.contains(&(id.clone(), agent.clone())) {
-                    let view = self.interaction_view(id, &agent);
+                    let view = self.interaction_change_view(id, &agent);
                     self.emit(
                         &agent,
                         events::ON_INTERACTION_STATE_CHANGE,

@@ -227,7 +227,11 @@ pub struct Interaction {
     pub service: ServiceId,
     pub customer: Customer,
     pub attached_data: serde_json::Map<String, serde_json::Value>,
+    /// Notes are edited in place (`updateNote`, `replaceNote`), so they stay in the record.
     pub notes: Vec<Note>,
+    /// The chat transcript. Stored as rows of its own, one per message, never inside the
+    /// record (decision 0016); records written before that carried it here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<ChatMessage>,
     pub created_at: Millis,
     pub completed_at: Option<Millis>,
@@ -267,6 +271,16 @@ pub struct Interaction {
     /// attachments (decision 0014).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub past_parties: Vec<AgentId>,
+}
+
+/// A chat message as the store appends it: a row keyed by the interaction and the
+/// message's place in the transcript, so posting costs one insert whatever the chat's length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendedMessage {
+    pub interaction: InteractionId,
+    /// Its index in the transcript, from 0.
+    pub seq: u64,
+    pub message: ChatMessage,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

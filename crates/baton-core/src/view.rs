@@ -67,8 +67,22 @@ impl Core {
             .unwrap_or_default()
     }
 
-    /// The interaction as `agent` sees it (`ON_NEW_INTERACTION`, `getInteractionsState`).
+    /// The interaction as `agent` sees it (`ON_NEW_INTERACTION`, `getInteractionsState`),
+    /// with the whole transcript: what a party gets when it first sees the interaction.
     pub(crate) fn interaction_view(&self, id: &InteractionId, agent: &AgentId) -> InteractionData {
+        let mut view = self.interaction_change_view(id, agent);
+        view.messages = Some(self.interactions[id].messages.clone());
+        view
+    }
+
+    /// The interaction without its transcript (`ON_INTERACTION_STATE_CHANGE`): the party
+    /// already has the messages, and new ones come as `ON_CHAT_MESSAGE`, so a state change
+    /// costs the same whatever the chat's length.
+    pub(crate) fn interaction_change_view(
+        &self,
+        id: &InteractionId,
+        agent: &AgentId,
+    ) -> InteractionData {
         let i = &self.interactions[id];
         let me = i.party(agent);
         InteractionData {
@@ -81,7 +95,7 @@ impl Core {
             attached_data: i.attached_data.clone(),
             created_at: i.created_at,
             notes: i.notes.clone(),
-            messages: i.messages.clone(),
+            messages: None,
             reason: me.and_then(|p| p.reason.clone()),
             direction: i.direction,
             internal: i.internal,

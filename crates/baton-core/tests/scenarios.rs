@@ -400,6 +400,66 @@ fn chat_messages_flow_from_the_customer_to_the_agent_and_back() {
 }
 
 #[test]
+fn a_chat_message_commits_one_row_and_state_changes_leave_the_transcript_out() {
+    let mut w = World::new();
+    w.add_agent("alice", &["sales"]);
+    w.login_ready("alice", None);
+    w.chat("i1");
+    w.accept("alice");
+    for n in 0..5u64 {
+        w.ok(
+            "alice",
+            Method::SendChatMessage {
+                text: format!("message {n}"),
+                id: None,
+            },
+        );
+        // One appended row; the interaction record is not written again.
+        assert_eq!(w.store.last_messages, [("i1".to_owned(), n)]);
+        assert!(
+            w.store.last_records.is_empty(),
+            "{:?}",
+            w.store.last_records
+        );
+    }
+    w.clear();
+    w.ok(
+        "alice",
+        Method::SetVariable {
+            key: "k".into(),
+            value: serde_json::json!("v"),
+            id: None,
+        },
+    );
+    let frames = w.take("alice");
+    let change = find(&frames, "ON_INTERACTION_STATE_CHANGE").expect("a state change");
+    assert!(change.arg(0).get("messages").is_none(), "{}", change.text);
+    assert!(!change.text.contains("message 4"), "{}", change.text);
+    let state = w.ok("alice", Method::GetInteractionsState);
+    assert_eq!(state["interactions"][0]["messages"][4]["text"], "message 4");
+
+    // After a restart the transcript comes back from the rows, and numbering goes on.
+    w.restart();
+    w.connect("alice", None);
+    let state = w.ok("alice", Method::GetInteractionsState);
+    assert_eq!(
+        state["interactions"][0]["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    w.ok(
+        "alice",
+        Method::SendChatMessage {
+            text: "after".into(),
+            id: None,
+        },
+    );
+    assert_eq!(w.store.last_messages, [("i1".to_owned(), 5)]);
+}
+
+#[test]
 fn completing_moves_the_agent_to_after_call_work_and_ready_brings_the_next_call() {
     let mut w = World::new();
     w.add_agent("alice", &["sales"]);

@@ -203,7 +203,11 @@ pub struct InteractionData {
     pub attached_data: serde_json::Map<String, serde_json::Value>,
     pub created_at: Millis,
     pub notes: Vec<Note>,
-    pub messages: Vec<ChatMessage>,
+    /// The chat transcript, oldest first. Only where a party needs it whole:
+    /// `ON_NEW_INTERACTION` (also on replay) and `getInteractionsState`. Absent from
+    /// `ON_INTERACTION_STATE_CHANGE`: new messages travel as `ON_CHAT_MESSAGE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<ChatMessage>>,
     pub reason: Option<String>,
     /// `inbound` (ingress) or `outbound` (`startCall`, `startChat`).
     #[serde(default)]

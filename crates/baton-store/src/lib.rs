@@ -11,7 +11,9 @@
 //! - [`pg_tls`]: TLS to PostgreSQL (`sslmode=require`) with rustls.
 //!
 //! Records are stored as JSON bodies beside the few columns that are queried. Transfer-data
-//! content lives in its own table so retention can delete it and keep the history.
+//! content lives in its own table so retention can delete it and keep the history. Chat
+//! messages are appended as rows of `messages` (keyed by interaction and place, sealed like
+//! transfer data), never rewritten with their interaction (decision 0016).
 
 pub mod cipher;
 pub mod pg_tls;
@@ -145,6 +147,54 @@ pub(crate) fn open_attachment(
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .map_err(|e| StoreError::Corrupt(serde::de::Error::custom(e)))
+}
+
+/// The associated data of a message row: the row's key, so a sealed message cannot be
+/// moved to another interaction or place in the transcript.
+fn message_aad(interaction: &str, seq: i64) -> Vec<u8> {
+    format!("{interaction}#{seq}").into_bytes()
+}
+
+/// Encodes a chat message for its row in `messages`, sealed when there is a cipher.
+pub(crate) fn seal_message(
+    cipher: Option<&DataCipher>,
+    interaction: &str,
+    seq: i64,
+    message: &baton_protocol::ChatMessage,
+) -> StoreResult<String> {
+    Ok(cipher::seal(
+        cipher,
+        &serde_json::to_string(message)?,
+        &message_aad(interaction, seq),
+    ))
+}
+
+/// The inverse of [`seal_message`].
+pub(crate) fn open_message(
+    cipher: Option<&DataCipher>,
+    interaction: &str,
+    seq: i64,
+    stored: String,
+) -> StoreResult<baton_protocol::ChatMessage> {
+    let text = cipher::open_stored(cipher, stored, &message_aad(interaction, seq))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// An interaction record as written before decision 0016, with its transcript inside:
+/// the body without it, and the messages to append as rows. `None` when there is none.
+pub(crate) fn split_transcript(
+    body: &str,
+) -> StoreResult<Option<(String, Vec<baton_protocol::ChatMessage>)>> {
+    let mut record: serde_json::Map<String, serde_json::Value> = serde_json::from_str(body)?;
+    let messages = match record.remove("messages") {
+        Some(serde_json::Value::Array(m)) if !m.is_empty() => m,
+        _ => return Ok(None),
+    };
+    let messages = messages
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((serde_json::to_string(&record)?, messages)))
 }
 
 /// Writes that commit together, in one transaction and one fsync.

@@ -59,7 +59,17 @@ CREATE INDEX attachments_interaction ON attachments (interaction_id);
     r#"
 ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT 'agent';
 "#,
+    // Chat messages as appended rows (decision 0016); `move_transcripts_into_rows` then
+    // moves the transcripts of existing records here, in the same transaction.
+    r#"
+CREATE TABLE messages (
+    interaction_id TEXT NOT NULL, seq BIGINT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (interaction_id, seq));
+"#,
 ];
+
+/// The schema version that created `messages`.
+const MESSAGES_TABLE: usize = 5;
 
 /// Milliseconds on the database's clock, so nodes with skewed clocks agree on leases.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
@@ -158,7 +168,7 @@ impl PostgresStore {
     ) -> StoreResult<Self> {
         let mut writer = connect(url, schema, tls)?;
         let reader = connect(url, schema, tls)?;
-        migrate(&mut writer)?;
+        migrate(&mut writer, cipher.as_ref())?;
         Ok(Self {
             writer: Mutex::new(Conn(Some(writer))),
             reader: Mutex::new(Conn(Some(reader))),
@@ -243,7 +253,7 @@ impl PostgresStore {
     }
 }
 
-fn migrate(client: &mut Client) -> StoreResult<()> {
+fn migrate(client: &mut Client, cipher: Option<&DataCipher>) -> StoreResult<()> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
     let result = (|| -> StoreResult<()> {
         client
@@ -261,6 +271,9 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let mut tx = client.transaction()?;
             tx.batch_execute(sql)?;
+            if i + 1 == MESSAGES_TABLE {
+                move_transcripts_into_rows(&mut tx, cipher)?;
+            }
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES ($1)",
                 &[&(i as i64 + 1)],
@@ -271,6 +284,57 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
     })();
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
     result
+}
+
+/// Moves every transcript still inside an interaction record into `messages`, and
+/// rewrites the record without it. Runs once, with the migration that made the table.
+fn move_transcripts_into_rows(
+    tx: &mut Transaction<'_>,
+    cipher: Option<&DataCipher>,
+) -> StoreResult<()> {
+    let records: Vec<(String, String)> = tx
+        .query("SELECT id, body FROM interactions", &[])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut moved = 0usize;
+    for (id, body) in records {
+        let Some((record, messages)) = crate::split_transcript(&body)? else {
+            continue;
+        };
+        for (seq, m) in messages.iter().enumerate() {
+            let seq = seq as i64;
+            tx.execute(
+                "INSERT INTO messages (interaction_id, seq, body) VALUES ($1, $2, $3)",
+                &[&id, &seq, &crate::seal_message(cipher, &id, seq, m)?],
+            )?;
+        }
+        tx.execute(
+            "UPDATE interactions SET body = $1 WHERE id = $2",
+            &[&record, &id],
+        )?;
+        moved += messages.len();
+    }
+    if moved > 0 {
+        tracing::info!(messages = moved, "chat transcripts moved into message rows");
+    }
+    Ok(())
+}
+
+/// The transcript of one interaction, oldest first.
+fn messages_of(
+    client: &mut Client,
+    cipher: Option<&DataCipher>,
+    id: &str,
+) -> StoreResult<Vec<baton_protocol::ChatMessage>> {
+    let mut out = Vec::new();
+    for row in client.query(
+        "SELECT seq, body FROM messages WHERE interaction_id = $1 ORDER BY seq",
+        &[&id],
+    )? {
+        out.push(crate::open_message(cipher, id, row.get(0), row.get(1))?);
+    }
+    Ok(out)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
@@ -301,10 +365,16 @@ impl Store for PostgresStore {
         let services: Vec<Service> = read_all(&mut c, "SELECT body FROM services")?;
         let integrations: Vec<Integration> = read_all(&mut c, "SELECT body FROM integrations")?;
         let agents: Vec<Agent> = read_all(&mut c, "SELECT body FROM agents")?;
-        let interactions: Vec<Interaction> = read_all(
+        let mut interactions: Vec<Interaction> = read_all(
             &mut c,
             "SELECT body FROM interactions WHERE completed_at IS NULL",
         )?;
+        for i in &mut interactions {
+            let rows = messages_of(&mut c, self.cipher.as_ref(), &i.id.0)?;
+            if !rows.is_empty() {
+                i.messages = rows;
+            }
+        }
         let mut legs: Vec<Leg> = Vec::new();
         for row in c.query(
             "SELECT l.body, d.data FROM legs l JOIN interactions i ON i.id = l.interaction_id \
@@ -414,6 +484,18 @@ impl Store for PostgresStore {
             if written == 0 {
                 return Err(StoreError::VersionConflict(i.id.0.clone()));
             }
+        }
+        for m in &c.messages {
+            let seq = m.seq as i64;
+            upsert(
+                &mut tx,
+                "INSERT INTO messages (interaction_id, seq, body) VALUES ($1, $2, $3)",
+                &[
+                    &m.interaction.0,
+                    &seq,
+                    &crate::seal_message(self.cipher.as_ref(), &m.interaction.0, seq, &m.message)?,
+                ],
+            )?;
         }
         for l in &c.legs {
             upsert(
@@ -578,12 +660,17 @@ impl Store for PostgresStore {
     }
 
     fn interaction(&self, id: &InteractionId) -> StoreResult<Option<Interaction>> {
-        let row = self
-            .reader()
-            .query_opt("SELECT body FROM interactions WHERE id = $1", &[&id.0])?;
-        Ok(row
-            .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
-            .transpose()?)
+        let mut c = self.reader();
+        let row = c.query_opt("SELECT body FROM interactions WHERE id = $1", &[&id.0])?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut i: Interaction = serde_json::from_str(row.get::<_, &str>(0))?;
+        let rows = messages_of(&mut c, self.cipher.as_ref(), &id.0)?;
+        if !rows.is_empty() {
+            i.messages = rows;
+        }
+        Ok(Some(i))
     }
 
     fn legs(&self, id: &InteractionId) -> StoreResult<Vec<Leg>> {
@@ -753,6 +840,93 @@ mod tls_tests {
         assert_eq!(s.len(), 64);
         assert_eq!(b.shared_secret("cluster").unwrap(), s);
         assert_ne!(b.shared_secret("other").unwrap(), s);
+    }
+
+    #[test]
+    fn transcripts_move_into_sealed_rows_and_messages_are_appended() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("messages_test_{}", std::process::id());
+        let key = "k1:0101010101010101010101010101010101010101010101010101010101010101";
+        // A schema from before decision 0016: version 3, the transcript inside the record.
+        let mut old = connect(url, Some(&schema), &PgTlsOptions::default()).unwrap();
+        old.batch_execute(
+            "DROP TABLE IF EXISTS schema_version, tenants, services, integrations, agents, \
+             credentials, sessions, ingress_tokens, interactions, legs, transfer_data, leases, \
+             cluster_secrets, attachments, messages; \
+             CREATE TABLE schema_version (version BIGINT NOT NULL)",
+        )
+        .unwrap();
+        for (i, sql) in MIGRATIONS[..MESSAGES_TABLE - 1].iter().enumerate() {
+            old.batch_execute(sql).unwrap();
+            old.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&(i as i64 + 1)],
+            )
+            .unwrap();
+        }
+        let message = |text: &str, at: Millis| baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Customer,
+            party_id: Some("customer".into()),
+            name: "Carl".into(),
+            text: text.into(),
+            at,
+            attachment: None,
+        };
+        let body = serde_json::json!({
+            "id": "i1", "tenant": "t", "channel": "chat", "service": "svc",
+            "customer": {"name": "Carl"}, "notes": [], "created_at": 1, "completed_at": null,
+            "customer_connected": true, "customer_on_hold": false, "customer_token_hash": "h",
+            "queue": null, "parties": [], "skipped": [], "legs": [], "pending_leg": null,
+            "version": 1, "attached_data": {},
+            "messages": [message("C-SECRET hello", 10), message("my order", 11)],
+        });
+        old.execute(
+            "INSERT INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
+             VALUES ('i1', 't', 'queued', NULL, 'h', 1, $1)",
+            &[&body.to_string()],
+        )
+        .unwrap();
+
+        let store =
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(key).unwrap()))
+                .unwrap();
+        let live = store.load().unwrap().interactions;
+        assert_eq!(
+            live[0].messages,
+            [message("C-SECRET hello", 10), message("my order", 11)]
+        );
+        let record: String = old
+            .query_one("SELECT body FROM interactions", &[])
+            .unwrap()
+            .get(0);
+        assert!(!record.contains("C-SECRET"), "{record}");
+        let row: String = old
+            .query_one("SELECT body FROM messages WHERE seq = 0", &[])
+            .unwrap()
+            .get(0);
+        assert!(row.starts_with("v1:k1:"), "{row}");
+
+        // A new message is one row; the record stays as it was.
+        let mut batch = Batch::default();
+        batch.changes.messages.push(baton_core::AppendedMessage {
+            interaction: InteractionId("i1".into()),
+            seq: 2,
+            message: message("after the upgrade", 12),
+        });
+        store.commit(&batch).unwrap();
+        let again: String = old
+            .query_one("SELECT body FROM interactions", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(again, record);
+        let stored = store
+            .interaction(&InteractionId("i1".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.messages.len(), 3);
+        assert_eq!(stored.messages[2].text, "after the upgrade");
+        old.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .unwrap();
     }
 
     #[test]

@@ -54,7 +54,17 @@ CREATE INDEX attachments_interaction ON attachments (interaction_id);
     r#"
 ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT 'agent';
 "#,
+    // Chat messages as appended rows (decision 0016); `move_transcripts_into_rows` then
+    // moves the transcripts of existing records here, in the same transaction.
+    r#"
+CREATE TABLE messages (
+    interaction_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (interaction_id, seq)) WITHOUT ROWID;
+"#,
 ];
+
+/// The schema version that created `messages`.
+const MESSAGES_TABLE: usize = 5;
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -91,7 +101,7 @@ impl SqliteStore {
         // Deleted content (retention, re-encryption) is overwritten, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&conn)?;
+        migrate(&conn, cipher.as_ref())?;
         let store = Self {
             conn: Mutex::new(conn),
             path,
@@ -170,6 +180,7 @@ impl SqliteStore {
                 );
             }
             n += reencrypt_attachments(&tx, c)?;
+            n += reencrypt_messages(&tx, c)?;
             tx.execute(
                 "INSERT OR IGNORE INTO store_flags (name) VALUES ('transfer_data_encrypted')",
                 [],
@@ -244,7 +255,49 @@ fn reencrypt_attachments(tx: &rusqlite::Transaction<'_>, c: &DataCipher) -> Stor
     Ok(n)
 }
 
-fn migrate(conn: &Connection) -> StoreResult<()> {
+/// The messages' part of [`SqliteStore::reencrypt_transfer_data`], like attachments with a
+/// flag of its own. Only rows not under the current key are read.
+fn reencrypt_messages(tx: &rusqlite::Transaction<'_>, c: &DataCipher) -> StoreResult<usize> {
+    let upgraded = tx
+        .query_row(
+            "SELECT 1 FROM store_flags WHERE name = 'messages_encrypted'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let current = format!("v1:{}:", c.current_key_id());
+    let rows: Vec<(String, i64, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT interaction_id, seq, body FROM messages WHERE substr(body, 1, length(?1)) <> ?1",
+        )?;
+        let rows = stmt.query_map([&current], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for (id, seq, stored) in rows {
+        let message = if cipher::is_sealed(&stored) {
+            crate::open_message(Some(c), &id, seq, stored)?
+        } else if !upgraded {
+            serde_json::from_str(&stored)?
+        } else {
+            tracing::error!(interaction = %id, seq, "a plaintext chat message in an encrypted store is refused on read");
+            continue;
+        };
+        tx.execute(
+            "UPDATE messages SET body = ?1 WHERE interaction_id = ?2 AND seq = ?3",
+            params![crate::seal_message(Some(c), &id, seq, &message)?, id, seq],
+        )?;
+        n += 1;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO store_flags (name) VALUES ('messages_encrypted')",
+        [],
+    )?;
+    Ok(n)
+}
+
+fn migrate(conn: &Connection, cipher: Option<&DataCipher>) -> StoreResult<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
     let current: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
@@ -261,6 +314,9 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == MESSAGES_TABLE {
+            move_transcripts_into_rows(&tx, cipher)?;
+        }
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
             [i as i64 + 1],
@@ -268,6 +324,58 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Moves every transcript still inside an interaction record into `messages`, and
+/// rewrites the record without it. Runs once, with the migration that made the table.
+fn move_transcripts_into_rows(
+    tx: &rusqlite::Transaction<'_>,
+    cipher: Option<&DataCipher>,
+) -> StoreResult<()> {
+    let records: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT id, body FROM interactions")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut moved = 0usize;
+    for (id, body) in records {
+        let Some((record, messages)) = crate::split_transcript(&body)? else {
+            continue;
+        };
+        for (seq, m) in messages.iter().enumerate() {
+            let seq = seq as i64;
+            tx.execute(
+                "INSERT INTO messages (interaction_id, seq, body) VALUES (?1, ?2, ?3)",
+                params![id, seq, crate::seal_message(cipher, &id, seq, m)?],
+            )?;
+        }
+        tx.execute(
+            "UPDATE interactions SET body = ?1 WHERE id = ?2",
+            params![record, id],
+        )?;
+        moved += messages.len();
+    }
+    if moved > 0 {
+        tracing::info!(messages = moved, "chat transcripts moved into message rows");
+    }
+    Ok(())
+}
+
+/// The transcript of one interaction, oldest first.
+fn messages_of(
+    conn: &Connection,
+    cipher: Option<&DataCipher>,
+    id: &str,
+) -> StoreResult<Vec<baton_protocol::ChatMessage>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, body FROM messages WHERE interaction_id = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, body) = row?;
+        out.push(crate::open_message(cipher, id, seq, body)?);
+    }
+    Ok(out)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
@@ -291,10 +399,16 @@ impl Store for SqliteStore {
             let services: Vec<Service> = read_all(conn, "SELECT body FROM services")?;
             let integrations: Vec<Integration> = read_all(conn, "SELECT body FROM integrations")?;
             let agents: Vec<Agent> = read_all(conn, "SELECT body FROM agents")?;
-            let interactions: Vec<Interaction> = read_all(
+            let mut interactions: Vec<Interaction> = read_all(
                 conn,
                 "SELECT body FROM interactions WHERE completed_at IS NULL",
             )?;
+            for i in &mut interactions {
+                let rows = messages_of(conn, self.cipher.as_ref(), i.id.as_str())?;
+                if !rows.is_empty() {
+                    i.messages = rows;
+                }
+            }
             let mut legs: Vec<Leg> = read_all(
                 conn,
                 "SELECT l.body FROM legs l JOIN interactions i ON i.id = l.interaction_id \
@@ -381,6 +495,14 @@ impl Store for SqliteStore {
                     i.version as i64,
                     json(i)?
                 ])?;
+            }
+            for m in &c.messages {
+                let seq = m.seq as i64;
+                let id = m.interaction.as_str();
+                tx.prepare_cached(
+                    "INSERT INTO messages (interaction_id, seq, body) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![id, seq, crate::seal_message(self.cipher.as_ref(), id, seq, &m.message)?])?;
             }
             for l in &c.legs {
                 tx.prepare_cached(
@@ -547,7 +669,15 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+            let Some(body) = body else {
+                return Ok(None);
+            };
+            let mut i: Interaction = serde_json::from_str(&body)?;
+            let rows = messages_of(conn, self.cipher.as_ref(), id.as_str())?;
+            if !rows.is_empty() {
+                i.messages = rows;
+            }
+            Ok(Some(i))
         })
     }
 
@@ -882,6 +1012,152 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    fn chat(text: &str, at: Millis) -> baton_protocol::ChatMessage {
+        baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Customer,
+            party_id: Some("customer".into()),
+            name: "Carl".into(),
+            text: text.into(),
+            at,
+            attachment: None,
+        }
+    }
+
+    /// A live chat record as the core commits it (no transcript inside).
+    fn live_chat(id: &str) -> Interaction {
+        let body = serde_json::json!({
+            "id": id, "tenant": "t", "channel": "chat", "service": "svc",
+            "customer": {"name": "Carl"}, "notes": [],
+            "created_at": 1, "completed_at": null, "customer_connected": true,
+            "customer_on_hold": false, "customer_token_hash": "h", "queue": null,
+            "parties": [], "skipped": [], "legs": [], "pending_leg": null, "version": 1,
+            "attached_data": {}
+        });
+        serde_json::from_value(body).expect("an interaction record")
+    }
+
+    fn raw<T: rusqlite::types::FromSql>(store: &SqliteStore, sql: &str) -> T {
+        store
+            .with(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_chat_message_is_one_appended_row_and_the_record_is_not_rewritten() {
+        let dir = tempfile_dir("append");
+        let store = SqliteStore::open(&dir).unwrap();
+        let mut first = Batch::default();
+        first.changes.interactions.push(live_chat("i1"));
+        store.commit(&first).unwrap();
+        let record: String = raw(&store, "SELECT body FROM interactions");
+        for seq in 0..50u64 {
+            let mut batch = Batch::default();
+            batch.changes.messages.push(baton_core::AppendedMessage {
+                interaction: InteractionId("i1".into()),
+                seq,
+                message: chat(&format!("message {seq}"), seq as Millis),
+            });
+            store.commit(&batch).unwrap();
+        }
+        assert_eq!(raw::<i64>(&store, "SELECT count(*) FROM messages"), 50);
+        assert_eq!(
+            raw::<String>(&store, "SELECT body FROM interactions"),
+            record
+        );
+        // A place in the transcript is written once: a second row there is refused.
+        let mut again = Batch::default();
+        again.changes.messages.push(baton_core::AppendedMessage {
+            interaction: InteractionId("i1".into()),
+            seq: 3,
+            message: chat("forged", 3),
+        });
+        assert!(store.commit(&again).is_err());
+        let live = store.load().unwrap().interactions;
+        let texts: Vec<&str> = live[0].messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts.len(), 50);
+        assert_eq!((texts[0], texts[49]), ("message 0", "message 49"));
+        let stored = store
+            .interaction(&InteractionId("i1".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.messages, live[0].messages);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A data directory from before decision 0016: schema version 3, transcripts inside the
+    /// interaction records.
+    fn old_store_with_a_transcript(dir: &Path) -> Vec<baton_protocol::ChatMessage> {
+        std::fs::create_dir_all(dir).unwrap();
+        let conn = Connection::open(dir.join("baton.db")).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            .unwrap();
+        for (i, sql) in MIGRATIONS[..MESSAGES_TABLE - 1].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [i + 1])
+                .unwrap();
+        }
+        let transcript = vec![chat("C-SECRET hello", 10), chat("C-SECRET my order", 11)];
+        let mut old = live_chat("i1");
+        old.messages = transcript.clone();
+        let body = serde_json::to_string(&old).unwrap();
+        assert!(body.contains("C-SECRET my order"), "the old format");
+        conn.execute(
+            "INSERT INTO interactions (id, tenant, status, completed_at, customer_token_hash, version, body) \
+             VALUES ('i1', 't', 'queued', NULL, 'h', 1, ?1)",
+            [body],
+        )
+        .unwrap();
+        transcript
+    }
+
+    #[test]
+    fn an_old_record_with_its_transcript_inside_loads_and_its_messages_become_rows() {
+        let dir = tempfile_dir("old-transcript");
+        let transcript = old_store_with_a_transcript(&dir);
+        let store = SqliteStore::open(&dir).unwrap();
+        let live = store.load().unwrap().interactions;
+        assert_eq!(live[0].messages, transcript);
+        assert_eq!(raw::<i64>(&store, "SELECT count(*) FROM messages"), 2);
+        let body: String = raw(&store, "SELECT body FROM interactions");
+        assert!(!body.contains("C-SECRET"), "{body}");
+        // Posting goes on after the moved messages.
+        let mut batch = Batch::default();
+        batch.changes.messages.push(baton_core::AppendedMessage {
+            interaction: InteractionId("i1".into()),
+            seq: 2,
+            message: chat("after the upgrade", 12),
+        });
+        store.commit(&batch).unwrap();
+        assert_eq!(store.load().unwrap().interactions[0].messages.len(), 3);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn messages_are_encrypted_at_rest_when_a_key_is_configured() {
+        let dir = tempfile_dir("old-transcript-key");
+        let transcript = old_store_with_a_transcript(&dir);
+        // Upgraded with a key: the moved messages are sealed at once.
+        let store = SqliteStore::open_with(&dir, Some(DataCipher::parse(K1).unwrap())).unwrap();
+        assert_eq!(store.load().unwrap().interactions[0].messages, transcript);
+        let row: String = raw(&store, "SELECT body FROM messages WHERE seq = 0");
+        assert!(row.starts_with("v1:k1:"), "{row}");
+        drop(store);
+        assert!(!files_contain(&dir, "C-SECRET"), "plaintext on disk");
+        // Rotation rewrites them with the new key; without a key nothing is readable.
+        let store = SqliteStore::open_with(
+            &dir,
+            Some(DataCipher::parse(&format!("{K1}\n{K2}")).unwrap()),
+        )
+        .unwrap();
+        let row: String = raw(&store, "SELECT body FROM messages WHERE seq = 1");
+        assert!(row.starts_with("v1:k2:"), "{row}");
+        drop(store);
+        assert!(SqliteStore::open(&dir).unwrap().load().is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub struct Store {
     pub interactions: BTreeMap<InteractionId, Interaction>,
     pub legs: BTreeMap<TransferId, Leg>,
     pub leg_data: BTreeMap<TransferId, TransferData>,
+    /// Chat messages, appended as the real stores append rows.
+    pub messages: BTreeMap<InteractionId, Vec<baton_protocol::ChatMessage>>,
+    /// What the last change set wrote: interaction records and appended messages.
+    pub last_records: Vec<String>,
+    pub last_messages: Vec<(String, u64)>,
 }
 
 impl Store {
@@ -79,8 +84,21 @@ impl Store {
         for a in c.agents {
             self.agents.insert(a.id.clone(), a);
         }
+        self.last_records = c.interactions.iter().map(|i| i.id.0.clone()).collect();
+        self.last_messages = c
+            .messages
+            .iter()
+            .map(|m| (m.interaction.0.clone(), m.seq))
+            .collect();
         for i in c.interactions {
+            assert!(i.messages.is_empty(), "a record carries its transcript");
             self.interactions.insert(i.id.clone(), i);
+        }
+        for m in c.messages {
+            let rows = self.messages.entry(m.interaction).or_default();
+            // The key of a row: a message is appended exactly once, in order.
+            assert_eq!(m.seq, rows.len() as u64, "message rows out of order");
+            rows.push(m.message);
         }
         for l in c.legs {
             self.legs.insert(l.id.clone(), l);
@@ -96,7 +114,11 @@ impl Store {
             .interactions
             .values()
             .filter(|i| i.completed_at.is_none())
-            .cloned()
+            .map(|i| {
+                let mut i = i.clone();
+                i.messages = self.messages.get(&i.id).cloned().unwrap_or_default();
+                i
+            })
             .collect();
         let legs = live
             .iter()

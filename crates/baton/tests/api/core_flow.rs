@@ -224,6 +224,7 @@ async fn chat_goes_both_ways_and_the_history_survives_a_reconnect() {
     let texts: Vec<&str> = state.interactions[0]
         .messages
         .iter()
+        .flatten()
         .map(|m| m.text.as_str())
         .collect();
     assert_eq!(texts, ["hello, I need help", "happy to help", "thanks"]);

@@ -585,7 +585,10 @@ async fn start_chat_opens_an_outbound_chat_and_start_email_is_not_there_yet() {
         .send_chat_message("Hello from Baton", Some(&id))
         .await
         .unwrap();
-    assert_eq!(mine(&alice, &id).await.messages[0].text, "Hello from Baton");
+    assert_eq!(
+        mine(&alice, &id).await.messages.unwrap()[0].text,
+        "Hello from Baton"
+    );
 
     let email = alice
         .client

@@ -23,5 +23,6 @@ mod security;
 mod supervisor;
 mod supervisor_stats;
 mod tls;
+mod transcripts;
 mod transfers;
 mod voice;

@@ -33,7 +33,11 @@ async fn a_restart_keeps_queued_and_connected_interactions() {
     let state = alice.client.get_interactions_state().await.unwrap();
     assert_eq!(state.interactions.len(), 1);
     assert_eq!(state.interactions[0].id, connected);
-    assert_eq!(state.interactions[0].messages[0].text, "before the restart");
+    let transcript = state.interactions[0]
+        .messages
+        .as_deref()
+        .unwrap_or_default();
+    assert_eq!(transcript[0].text, "before the restart");
     let mut bob = app.connect(bob_token, None, ConnectOptions::new("")).await;
     bob.ready().await;
     let offer = bob.expect("ON_NEW_INTERACTION").await;
