@@ -188,6 +188,9 @@ impl Application {
                     metrics.clone(),
                     settings.exit_on_engine_failure,
                 );
+                metrics
+                    .engine_running
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 (
                     store,
                     EngineHandle::Local(jobs),

@@ -14,7 +14,7 @@
 //! sockets again, which also replays their pending transfer data.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,8 +78,11 @@ pub struct ClusterSettings {
     pub lease_ttl_ms: u64,
     /// How long a node may be silent before the engine logs its sockets out.
     pub node_timeout_ms: u64,
-    /// How long a node waits for the engine to answer a command.
+    /// How long a node waits for the engine to answer a command it received.
     pub request_timeout_ms: u64,
+    /// How long a command waits for an engine while none runs (a failover), before it
+    /// fails with `api_not_answer`. `None`: the lease time plus 3 s (a poll and the load).
+    pub failover_wait_ms: Option<u64>,
     /// Prefix of every NATS subject, so several clusters can share one NATS server.
     pub name: String,
     /// PEM roots for PostgreSQL TLS (`sslmode=require` in the URL); default the system's.
@@ -102,6 +105,7 @@ impl ClusterSettings {
             lease_ttl_ms: 5_000,
             node_timeout_ms: 6_000,
             request_timeout_ms: 15_000,
+            failover_wait_ms: None,
             name: "baton".into(),
             database_ca_file: None,
             nats_tls: false,
@@ -157,16 +161,44 @@ pub struct Remote {
     node: u16,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
-    pending: Mutex<HashMap<u64, oneshot::Sender<bytes::Bytes>>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     next: AtomicU64,
     timeout: Duration,
-    /// The newest engine epoch seen; 0 before any.
-    pub leader_epoch: AtomicI64,
+    /// How long a command waits for an engine when none answers (a failover).
+    failover_wait: Duration,
+    /// The newest engine seen (epoch, node); epoch 0 before any. Waiters watch it.
+    leader: tokio::sync::watch::Sender<(i64, u16)>,
     /// Signs what this node sends to the engine.
     signer: Arc<crate::cluster_auth::Signer>,
 }
 
+/// A request on its way to the engine.
+struct Pending {
+    answer: oneshot::Sender<Answer>,
+    /// The engine epoch known when it was sent: a newer engine means it may be lost.
+    epoch: i64,
+}
+
+/// What became of a request sent to the engine.
+enum Answer {
+    /// The engine's signed answer.
+    Payload(bytes::Bytes),
+    /// NATS said nobody listens on the engine subject: nothing received it.
+    NoEngine,
+    /// The engine it went to was replaced before answering: it may or may not have run.
+    EngineChanged,
+}
+
+/// How long a request sent to an engine that was then replaced may still be answered
+/// (it reached the new engine just before its announcement did).
+const ENGINE_CHANGE_GRACE: Duration = Duration::from_millis(1000);
+
+/// How often a command that found no engine looks again (a new engine's announcement
+/// wakes it sooner).
+const NO_ENGINE_RETRY: Duration = Duration::from_millis(250);
+
 impl Remote {
+    #[allow(clippy::too_many_arguments)]
     async fn start(
         nats: async_nats::Client,
         subjects: Subjects,
@@ -174,6 +206,7 @@ impl Remote {
         hub: Arc<Hub>,
         metrics: Arc<Metrics>,
         timeout: Duration,
+        failover_wait: Duration,
         signer: Arc<crate::cluster_auth::Signer>,
     ) -> Result<Arc<Self>, String> {
         let mut replies = nats
@@ -189,7 +222,8 @@ impl Remote {
             pending: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             timeout,
-            leader_epoch: AtomicI64::new(0),
+            failover_wait,
+            leader: tokio::sync::watch::Sender::new((0, 0)),
             signer,
         });
         let weak = Arc::downgrade(&remote);
@@ -206,25 +240,72 @@ impl Remote {
                 };
                 // NATS itself answers "no responders" with an empty message; anything else
                 // must come from the engine.
-                let payload = if msg.payload.is_empty() {
-                    msg.payload
+                let answer = if msg.payload.is_empty() {
+                    Answer::NoEngine
                 } else if let Some(body) = remote.signer.open(&msg.payload) {
-                    bytes::Bytes::copy_from_slice(body)
+                    Answer::Payload(bytes::Bytes::copy_from_slice(body))
                 } else {
                     remote.refused("reply");
                     continue;
                 };
-                if let Some(tx) = remote
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id)
-                {
-                    let _ = tx.send(payload);
+                if let Some(p) = remote.pending().remove(&id) {
+                    let _ = p.answer.send(answer);
                 }
             }
         });
         Ok(remote)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The newest engine epoch seen; 0 before any.
+    pub fn leader_epoch(&self) -> i64 {
+        self.leader.borrow().0
+    }
+
+    /// The node that runs the engine, as last announced; `None` before any announcement.
+    pub fn engine_node(&self) -> Option<u16> {
+        let (epoch, node) = *self.leader.borrow();
+        (epoch > 0).then_some(node)
+    }
+
+    /// Takes note of an engine's announcement. Returns whether it is a new engine; if so,
+    /// requests still waiting on the one before are answered `EngineChanged` unless the new
+    /// engine answers them within [`ENGINE_CHANGE_GRACE`].
+    fn engine_announced(self: &Arc<Self>, epoch: i64, node: u16) -> bool {
+        let newer = self.leader.send_if_modified(|seen| {
+            if epoch > seen.0 {
+                *seen = (epoch, node);
+                true
+            } else {
+                false
+            }
+        });
+        self.metrics
+            .engine_node
+            .store(u64::from(node), Ordering::Relaxed);
+        if newer {
+            let weak = Arc::downgrade(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(ENGINE_CHANGE_GRACE).await;
+                let Some(remote) = weak.upgrade() else { return };
+                let lost: Vec<Pending> = {
+                    let mut pending = remote.pending();
+                    let ids: Vec<u64> = pending
+                        .iter()
+                        .filter(|(_, p)| p.epoch < epoch)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    ids.iter().filter_map(|id| pending.remove(id)).collect()
+                };
+                for p in lost {
+                    let _ = p.answer.send(Answer::EngineChanged);
+                }
+            });
+        }
+        newer
     }
 
     /// Counts and logs a message that is not signed by a node of this cluster.
@@ -236,47 +317,80 @@ impl Remote {
     async fn send(
         &self,
         envelope: &Envelope,
-    ) -> Result<(u64, oneshot::Receiver<bytes::Bytes>), ApiError> {
+    ) -> Result<(u64, oneshot::Receiver<Answer>), ApiError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tx);
+        self.pending().insert(
+            id,
+            Pending {
+                answer: tx,
+                epoch: self.leader_epoch(),
+            },
+        );
         let payload = self
             .signer
             .seal(&serde_json::to_vec(envelope).expect("envelopes serialise"));
-        self.nats
+        if let Err(e) = self
+            .nats
             .publish_with_reply(
                 self.subjects.engine.clone(),
                 self.subjects.reply(self.node, &id.to_string()),
                 payload.into(),
             )
             .await
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::ApiNotAnswer,
-                    format!("cannot reach the engine: {e}"),
-                )
-            })?;
+        {
+            self.pending().remove(&id);
+            return Err(ApiError::new(
+                ErrorCode::ApiNotAnswer,
+                format!("cannot reach the engine: {e}"),
+            ));
+        }
         Ok((id, rx))
     }
 
-    async fn wait(
-        self: &Arc<Self>,
-        id: u64,
-        rx: oneshot::Receiver<bytes::Bytes>,
-    ) -> Result<bytes::Bytes, ApiError> {
+    /// Waits for the answer to one sent request, at most the request time-out.
+    async fn wait(&self, id: u64, rx: oneshot::Receiver<Answer>) -> Answer {
         match tokio::time::timeout(self.timeout, rx).await {
-            // NATS answers an empty "no responders" message while no node runs the engine.
-            Ok(Ok(payload)) if !payload.is_empty() => Ok(payload),
-            Ok(Ok(_)) => Err(crate::engine::stopped()),
+            Ok(Ok(answer)) => answer,
             _ => {
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
-                Err(crate::engine::stopped())
+                self.pending().remove(&id);
+                Answer::EngineChanged
+            }
+        }
+    }
+
+    /// Sends a request and waits for the engine's answer. While no engine listens (a
+    /// failover), the request was received by nobody, so it is sent again until an engine
+    /// answers or `failover_wait` has passed (then `api_not_answer`: nothing happened). A
+    /// request whose engine was replaced before answering, or that went unanswered for the
+    /// request time-out, fails with `timeout`: it may or may not have been applied.
+    /// `sent` is the first sending, done by the caller so that requests leave in order.
+    async fn roundtrip(
+        &self,
+        envelope: &Envelope,
+        sent: (u64, oneshot::Receiver<Answer>),
+    ) -> Result<bytes::Bytes, ApiError> {
+        let deadline = tokio::time::Instant::now() + self.failover_wait;
+        let mut sent = Some(sent);
+        loop {
+            let mut leader = self.leader.subscribe();
+            let (id, rx) = match sent.take() {
+                Some(first) => first,
+                None => self.send(envelope).await?,
+            };
+            match self.wait(id, rx).await {
+                Answer::Payload(payload) => return Ok(payload),
+                Answer::EngineChanged => return Err(outcome_unknown()),
+                Answer::NoEngine if tokio::time::Instant::now() >= deadline => {
+                    return Err(ApiError::new(
+                        ErrorCode::ApiNotAnswer,
+                        "no engine answered within the failover time; nothing was done",
+                    ));
+                }
+                Answer::NoEngine => {
+                    let pause = NO_ENGINE_RETRY.min(deadline - tokio::time::Instant::now());
+                    let _ = tokio::time::timeout(pause, leader.changed()).await;
+                }
             }
         }
     }
@@ -303,10 +417,10 @@ impl Remote {
                     )
                 });
         }
-        let (id, rx) = self.send(&envelope).await?;
+        let sent = self.send(&envelope).await?;
         let this = self.clone();
         tokio::spawn(async move {
-            let result = this.wait(id, rx).await.and_then(|payload| {
+            let result = this.roundtrip(&envelope, sent).await.and_then(|payload| {
                 serde_json::from_slice::<OperationResult>(&payload)
                     .map_err(|e| {
                         ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}"))
@@ -340,10 +454,25 @@ impl Remote {
     }
 
     pub async fn query(self: &Arc<Self>, query: Query) -> Result<serde_json::Value, ApiError> {
-        let (id, rx) = self.send(&Envelope::Query(query)).await?;
-        let payload = self.wait(id, rx).await?;
+        let envelope = Envelope::Query(query);
+        let sent = self.send(&envelope).await?;
+        let payload = self.roundtrip(&envelope, sent).await?;
         serde_json::from_slice(&payload)
             .map_err(|e| ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}")))
+    }
+
+    /// Readiness: one query to the engine, without waiting out a failover.
+    pub async fn ping(&self) -> bool {
+        let Ok((id, rx)) = self.send(&Envelope::Query(Query::Ping)).await else {
+            return false;
+        };
+        match tokio::time::timeout(Duration::from_secs(2), rx).await {
+            Ok(Ok(Answer::Payload(_))) => true,
+            _ => {
+                self.pending().remove(&id);
+                false
+            }
+        }
     }
 
     pub fn nats_connected(&self) -> bool {
@@ -480,6 +609,11 @@ pub async fn start(
     );
     let subjects = Subjects::new(&settings.name);
     let timeout = Duration::from_millis(settings.request_timeout_ms);
+    let failover_wait = Duration::from_millis(
+        settings
+            .failover_wait_ms
+            .unwrap_or(settings.lease_ttl_ms + 3_000),
+    );
     let remote = Remote::start(
         nats.clone(),
         subjects.clone(),
@@ -487,6 +621,7 @@ pub async fn start(
         hub.clone(),
         metrics.clone(),
         timeout,
+        failover_wait,
         signer.clone(),
     )
     .await?;
@@ -576,7 +711,7 @@ pub async fn start(
             let Ok(notice) = serde_json::from_slice::<LeaderNotice>(body) else {
                 continue;
             };
-            if notice.epoch <= r.leader_epoch.fetch_max(notice.epoch, Ordering::SeqCst) {
+            if !r.engine_announced(notice.epoch, notice.node) {
                 continue;
             }
             tracing::info!(
@@ -584,6 +719,8 @@ pub async fn start(
                 epoch = notice.epoch,
                 "a new engine leads the cluster"
             );
+            // The engine's own node announces too: the new core restored its sockets'
+            // logins, but an event may have been lost with the old engine.
             reannounce(&r, &h).await;
         }
     });
@@ -639,7 +776,7 @@ pub async fn start(
 /// Announces every live agent socket of this node to the engine again.
 async fn reannounce(remote: &Arc<Remote>, hub: &Hub) {
     for (conn, meta) in hub.agent_sockets() {
-        let connect = Command::Connect {
+        let connect = Command::Resync {
             agent: meta.agent,
             session: meta.session,
             conn,
@@ -674,6 +811,7 @@ async fn contend(
         match acquired {
             Ok(Ok(Some(epoch))) => {
                 tracing::info!(node, epoch, "this node now runs the engine");
+                metrics.engine_running.store(true, Ordering::SeqCst);
                 lead(
                     &settings,
                     &subjects,
@@ -689,6 +827,7 @@ async fn contend(
                     &signer,
                 )
                 .await;
+                metrics.engine_running.store(false, Ordering::SeqCst);
                 tracing::warn!(node, epoch, "this node no longer runs the engine");
             }
             Ok(Ok(None)) => {}
@@ -847,7 +986,11 @@ pub fn random_node_id() -> u16 {
     rand::rng().random_range(1..=u16::MAX)
 }
 
-/// For readiness: whether an engine answers.
-pub async fn engine_answers(remote: &Arc<Remote>) -> bool {
-    remote.query(Query::Ping).await.is_ok()
+/// The answer of a request whose engine went away before answering.
+fn outcome_unknown() -> ApiError {
+    ApiError::new(
+        ErrorCode::Timeout,
+        "the engine changed while this command was in flight: it may or may not have been \
+         applied; check the state before retrying",
+    )
 }
