@@ -135,17 +135,21 @@ impl Application {
                 let tls = baton_store::PgTlsOptions {
                     ca_file: cluster.database_ca_file.clone(),
                 };
-                let pg = Arc::new(
-                    tokio::task::spawn_blocking(move || {
-                        PostgresStore::open_with_tls(&url, schema.as_deref(), cipher, &tls)
-                    })
-                    .await
-                    .expect("open does not panic")?,
-                );
+                // Shard engines each open their own connection with the same options.
+                let open_store: crate::cluster::StoreOpener = Arc::new(move || {
+                    PostgresStore::open_with_tls(&url, schema.as_deref(), cipher.clone(), &tls)
+                });
+                let pg = Arc::new({
+                    let open = open_store.clone();
+                    tokio::task::spawn_blocking(move || open())
+                        .await
+                        .expect("open does not panic")?
+                });
                 let server_key = cluster_server_key(&settings, &pg).await?;
                 let started = crate::cluster::start(
                     cluster,
                     pg.clone(),
+                    open_store,
                     hub.clone(),
                     metrics.clone(),
                     clock,
@@ -189,8 +193,8 @@ impl Application {
                     settings.exit_on_engine_failure,
                 );
                 metrics
-                    .engine_running
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                    .engine_shards
+                    .store(1, std::sync::atomic::Ordering::SeqCst);
                 (
                     store,
                     EngineHandle::Local(jobs),

@@ -51,6 +51,15 @@ impl Subjects {
         }
     }
 
+    /// Where a shard's engine listens: `<name>.engine` unsharded, `<name>.engine.<k>` else.
+    fn engine_of(&self, shard: u16, shards: u16) -> String {
+        if shards <= 1 {
+            self.engine.clone()
+        } else {
+            format!("{}.{shard}", self.engine)
+        }
+    }
+
     fn node(&self, node: u16) -> String {
         format!("{}.node.{node}", self.prefix)
     }
@@ -85,6 +94,9 @@ pub struct ClusterSettings {
     pub failover_wait_ms: Option<u64>,
     /// Prefix of every NATS subject, so several clusters can share one NATS server.
     pub name: String,
+    /// Tenant shards, each with its own engine (decision 0018); 1 is one engine for all.
+    /// Every node of a cluster must use the same number.
+    pub shards: u16,
     /// PEM roots for PostgreSQL TLS (`sslmode=require` in the URL); default the system's.
     pub database_ca_file: Option<std::path::PathBuf>,
     /// Require TLS to NATS (a `tls://` URL requires it too).
@@ -107,6 +119,7 @@ impl ClusterSettings {
             request_timeout_ms: 15_000,
             failover_wait_ms: None,
             name: "baton".into(),
+            shards: 1,
             database_ca_file: None,
             nats_tls: false,
             nats_ca_file: None,
@@ -144,6 +157,9 @@ struct CustomerBatch {
 struct LeaderNotice {
     node: u16,
     epoch: i64,
+    /// The shard whose engine this is (0 when unsharded).
+    #[serde(default)]
+    shard: u16,
 }
 
 fn close_reason(code: u16) -> &'static str {
@@ -166,8 +182,11 @@ pub struct Remote {
     timeout: Duration,
     /// How long a command waits for an engine when none answers (a failover).
     failover_wait: Duration,
-    /// The newest engine seen (epoch, node); epoch 0 before any. Waiters watch it.
-    leader: tokio::sync::watch::Sender<(i64, u16)>,
+    /// The newest engine of each shard seen, `(epoch, node)`; epoch 0 before any.
+    /// Waiters watch it.
+    leader: tokio::sync::watch::Sender<Vec<(i64, u16)>>,
+    /// Which shard each command and query goes to.
+    pub router: crate::shards::Router,
     /// Signs what this node sends to the engine.
     signer: Arc<crate::cluster_auth::Signer>,
 }
@@ -175,7 +194,9 @@ pub struct Remote {
 /// A request on its way to the engine.
 struct Pending {
     answer: oneshot::Sender<Answer>,
-    /// The engine epoch known when it was sent: a newer engine means it may be lost.
+    /// The shard it went to, and the epoch of that shard's engine known when it was sent:
+    /// a newer engine means it may be lost.
+    shard: u16,
     epoch: i64,
 }
 
@@ -208,6 +229,7 @@ impl Remote {
         timeout: Duration,
         failover_wait: Duration,
         signer: Arc<crate::cluster_auth::Signer>,
+        router: crate::shards::Router,
     ) -> Result<Arc<Self>, String> {
         let mut replies = nats
             .subscribe(subjects.reply(node, "*"))
@@ -223,7 +245,8 @@ impl Remote {
             next: AtomicU64::new(1),
             timeout,
             failover_wait,
-            leader: tokio::sync::watch::Sender::new((0, 0)),
+            leader: tokio::sync::watch::Sender::new(vec![(0, 0); usize::from(router.shards)]),
+            router,
             signer,
         });
         let weak = Arc::downgrade(&remote);
@@ -260,32 +283,38 @@ impl Remote {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The newest engine epoch seen; 0 before any.
-    pub fn leader_epoch(&self) -> i64 {
-        self.leader.borrow().0
+    /// The newest epoch of a shard's engine seen; 0 before any.
+    fn leader_epoch(&self, shard: u16) -> i64 {
+        self.leader.borrow()[usize::from(shard)].0
     }
 
-    /// The node that runs the engine, as last announced; `None` before any announcement.
-    pub fn engine_node(&self) -> Option<u16> {
-        let (epoch, node) = *self.leader.borrow();
-        (epoch > 0).then_some(node)
+    /// The node that runs each shard's engine, as last announced; `None` before any.
+    pub fn engine_nodes(&self) -> Vec<Option<u16>> {
+        self.leader
+            .borrow()
+            .iter()
+            .map(|(epoch, node)| (*epoch > 0).then_some(*node))
+            .collect()
     }
 
     /// Takes note of an engine's announcement. Returns whether it is a new engine; if so,
     /// requests still waiting on the one before are answered `EngineChanged` unless the new
     /// engine answers them within [`ENGINE_CHANGE_GRACE`].
-    fn engine_announced(self: &Arc<Self>, epoch: i64, node: u16) -> bool {
-        let newer = self.leader.send_if_modified(|seen| {
-            if epoch > seen.0 {
-                *seen = (epoch, node);
-                true
-            } else {
-                false
-            }
-        });
-        self.metrics
-            .engine_node
-            .store(u64::from(node), Ordering::Relaxed);
+    fn engine_announced(self: &Arc<Self>, shard: u16, epoch: i64, node: u16) -> bool {
+        let newer = self
+            .leader
+            .send_if_modified(|seen| match seen.get_mut(usize::from(shard)) {
+                Some(seen) if epoch > seen.0 => {
+                    *seen = (epoch, node);
+                    true
+                }
+                _ => false,
+            });
+        if shard == 0 {
+            self.metrics
+                .engine_node
+                .store(u64::from(node), Ordering::Relaxed);
+        }
         if newer {
             let weak = Arc::downgrade(self);
             tokio::spawn(async move {
@@ -295,7 +324,7 @@ impl Remote {
                     let mut pending = remote.pending();
                     let ids: Vec<u64> = pending
                         .iter()
-                        .filter(|(_, p)| p.epoch < epoch)
+                        .filter(|(_, p)| p.shard == shard && p.epoch < epoch)
                         .map(|(id, _)| *id)
                         .collect();
                     ids.iter().filter_map(|id| pending.remove(id)).collect()
@@ -317,6 +346,7 @@ impl Remote {
     async fn send(
         &self,
         envelope: &Envelope,
+        shard: u16,
     ) -> Result<(u64, oneshot::Receiver<Answer>), ApiError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -324,7 +354,8 @@ impl Remote {
             id,
             Pending {
                 answer: tx,
-                epoch: self.leader_epoch(),
+                shard,
+                epoch: self.leader_epoch(shard),
             },
         );
         let payload = self
@@ -333,7 +364,7 @@ impl Remote {
         if let Err(e) = self
             .nats
             .publish_with_reply(
-                self.subjects.engine.clone(),
+                self.subjects.engine_of(shard, self.router.shards),
                 self.subjects.reply(self.node, &id.to_string()),
                 payload.into(),
             )
@@ -368,6 +399,7 @@ impl Remote {
     async fn roundtrip(
         &self,
         envelope: &Envelope,
+        shard: u16,
         sent: (u64, oneshot::Receiver<Answer>),
     ) -> Result<bytes::Bytes, ApiError> {
         let deadline = tokio::time::Instant::now() + self.failover_wait;
@@ -376,7 +408,7 @@ impl Remote {
             let mut leader = self.leader.subscribe();
             let (id, rx) = match sent.take() {
                 Some(first) => first,
-                None => self.send(envelope).await?,
+                None => self.send(envelope, shard).await?,
             };
             match self.wait(id, rx).await {
                 Answer::Payload(payload) => return Ok(payload),
@@ -401,6 +433,10 @@ impl Remote {
         extra: Extra,
         reply: ReplyTo,
     ) -> Result<(), ApiError> {
+        let shard = match self.router.command(&command).await? {
+            crate::shards::Route::Shard(shard) => shard,
+            crate::shards::Route::Every => 0,
+        };
         let envelope = Envelope::Command { command, extra };
         if matches!(reply, ReplyTo::Nobody) {
             let payload = self
@@ -408,7 +444,10 @@ impl Remote {
                 .seal(&serde_json::to_vec(&envelope).expect("envelopes serialise"));
             return self
                 .nats
-                .publish(self.subjects.engine.clone(), payload.into())
+                .publish(
+                    self.subjects.engine_of(shard, self.router.shards),
+                    payload.into(),
+                )
                 .await
                 .map_err(|e| {
                     ApiError::new(
@@ -417,16 +456,22 @@ impl Remote {
                     )
                 });
         }
-        let sent = self.send(&envelope).await?;
+        let sent = self.send(&envelope, shard).await?;
         let this = self.clone();
         tokio::spawn(async move {
-            let result = this.roundtrip(&envelope, sent).await.and_then(|payload| {
-                serde_json::from_slice::<OperationResult>(&payload)
-                    .map_err(|e| {
-                        ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}"))
-                    })?
-                    .into_result()
-            });
+            let result = this
+                .roundtrip(&envelope, shard, sent)
+                .await
+                .and_then(|payload| {
+                    serde_json::from_slice::<OperationResult>(&payload)
+                        .map_err(|e| {
+                            ApiError::new(
+                                ErrorCode::UnknownError,
+                                format!("bad engine answer: {e}"),
+                            )
+                        })?
+                        .into_result()
+                });
             match reply {
                 ReplyTo::Channel(tx) => {
                     let _ = tx.send(result);
@@ -454,25 +499,48 @@ impl Remote {
     }
 
     pub async fn query(self: &Arc<Self>, query: Query) -> Result<serde_json::Value, ApiError> {
+        let route = self.router.query(&query).await?;
         let envelope = Envelope::Query(query);
-        let sent = self.send(&envelope).await?;
-        let payload = self.roundtrip(&envelope, sent).await?;
-        serde_json::from_slice(&payload)
-            .map_err(|e| ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}")))
+        let shards: Vec<u16> = match route {
+            crate::shards::Route::Shard(shard) => vec![shard],
+            crate::shards::Route::Every => (0..self.router.shards).collect(),
+        };
+        let mut sent = Vec::with_capacity(shards.len());
+        for shard in &shards {
+            sent.push((*shard, self.send(&envelope, *shard).await?));
+        }
+        let answers = futures_util::future::join_all(
+            sent.into_iter()
+                .map(|(shard, sent)| self.roundtrip(&envelope, shard, sent)),
+        )
+        .await;
+        let mut values = Vec::with_capacity(answers.len());
+        for payload in answers {
+            values.push(serde_json::from_slice(&payload?).map_err(|e| {
+                ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}"))
+            })?);
+        }
+        let Envelope::Query(query) = &envelope else {
+            unreachable!("built above")
+        };
+        Ok(crate::shards::merge(query, values))
     }
 
-    /// Readiness: one query to the engine, without waiting out a failover.
+    /// Readiness: every shard's engine answers a ping, without waiting out a failover.
     pub async fn ping(&self) -> bool {
-        let Ok((id, rx)) = self.send(&Envelope::Query(Query::Ping)).await else {
-            return false;
-        };
-        match tokio::time::timeout(Duration::from_secs(2), rx).await {
-            Ok(Ok(Answer::Payload(_))) => true,
-            _ => {
-                self.pending().remove(&id);
-                false
+        for shard in 0..self.router.shards {
+            let Ok((id, rx)) = self.send(&Envelope::Query(Query::Ping), shard).await else {
+                return false;
+            };
+            match tokio::time::timeout(Duration::from_secs(2), rx).await {
+                Ok(Ok(Answer::Payload(_))) => {}
+                _ => {
+                    self.pending().remove(&id);
+                    return false;
+                }
             }
         }
+        true
     }
 
     pub fn nats_connected(&self) -> bool {
@@ -584,9 +652,11 @@ pub struct Cluster {
 
 /// Connects to NATS and starts this node's cluster tasks: deliveries, heartbeats, and the
 /// contest for the engine lease.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     settings: &ClusterSettings,
     store: Arc<PostgresStore>,
+    open_store: StoreOpener,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     clock: Clock,
@@ -623,6 +693,7 @@ pub async fn start(
         timeout,
         failover_wait,
         signer.clone(),
+        crate::shards::Router::new(settings.shards, store.clone()),
     )
     .await?;
 
@@ -687,12 +758,17 @@ pub async fn start(
     let (r, h, sig) = (remote.clone(), hub.clone(), signer.clone());
     tokio::spawn(async move {
         while let Some(msg) = down.next().await {
-            if sig.open(&msg.payload).is_none() {
+            let Some(body) = sig.open(&msg.payload) else {
                 r.refused("down");
                 continue;
-            }
-            tracing::warn!("the engine took this node for dead; announcing its sockets again");
-            reannounce(&r, &h).await;
+            };
+            // The shard whose engine said so; its sockets only.
+            let shard = serde_json::from_slice::<u16>(body).ok();
+            tracing::warn!(
+                ?shard,
+                "an engine took this node for dead; announcing its sockets again"
+            );
+            reannounce(&r, &h, shard).await;
         }
     });
 
@@ -711,17 +787,39 @@ pub async fn start(
             let Ok(notice) = serde_json::from_slice::<LeaderNotice>(body) else {
                 continue;
             };
-            if !r.engine_announced(notice.epoch, notice.node) {
+            if !r.engine_announced(notice.shard, notice.epoch, notice.node) {
                 continue;
             }
             tracing::info!(
                 engine_node = notice.node,
+                shard = notice.shard,
                 epoch = notice.epoch,
                 "a new engine leads the cluster"
             );
             // The engine's own node announces too: the new core restored its sockets'
             // logins, but an event may have been lost with the old engine.
-            reannounce(&r, &h).await;
+            reannounce(&r, &h, Some(notice.shard)).await;
+        }
+    });
+
+    // Which nodes are alive, to spread the shards over them.
+    let live: Arc<Mutex<HashMap<u16, tokio::time::Instant>>> = Arc::default();
+    let mut heard = nats
+        .subscribe(subjects.alive.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (l, sig, m) = (live.clone(), signer.clone(), metrics.clone());
+    tokio::spawn(async move {
+        while let Some(msg) = heard.next().await {
+            let Some(body) = sig.open(&msg.payload) else {
+                refused(&m, "alive");
+                continue;
+            };
+            if let Ok(n) = serde_json::from_slice::<u16>(body) {
+                l.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(n, tokio::time::Instant::now());
+            }
         }
     });
 
@@ -759,193 +857,334 @@ pub async fn start(
         publisher,
     });
     tokio::spawn(contend(
-        settings.clone(),
-        subjects,
-        nats,
-        store,
-        outlet,
-        metrics,
-        clock,
-        core_config,
-        node,
-        signer,
+        Leading {
+            settings: settings.clone(),
+            subjects,
+            nats,
+            store,
+            open_store,
+            outlet,
+            metrics,
+            clock,
+            core_config,
+            node,
+            signer,
+            holder: format!("node-{node}-{}", crate::auth::new_id("run")),
+        },
+        live,
     ));
     Ok(Cluster { remote, node })
 }
 
-/// Announces every live agent socket of this node to the engine again.
-async fn reannounce(remote: &Arc<Remote>, hub: &Hub) {
+/// Opens another connection to the cluster's database: each shard's engine commits on its
+/// own, under its own fence, so shards on one node commit side by side.
+pub type StoreOpener =
+    Arc<dyn Fn() -> Result<PostgresStore, baton_store::StoreError> + Send + Sync>;
+
+/// Announces the live agent sockets of this node to the engines again: those of one
+/// shard's new engine, or all of them.
+async fn reannounce(remote: &Arc<Remote>, hub: &Hub, shard: Option<u16>) {
     for (conn, meta) in hub.agent_sockets() {
-        let connect = Command::Resync {
+        if shard.is_some_and(|s| !remote.router.conn_in_shard(conn, s)) {
+            continue;
+        }
+        let resync = Command::Resync {
             agent: meta.agent,
             session: meta.session,
             conn,
             integration_key: meta.integration_key,
         };
         let _ = remote
-            .submit(connect, Extra::default(), ReplyTo::Nobody)
+            .submit(resync, Extra::default(), ReplyTo::Nobody)
             .await;
     }
 }
 
-/// Tries for the engine lease every second; runs the engine while holding it.
-#[allow(clippy::too_many_arguments)]
-async fn contend(
+/// What a node needs to run shard engines.
+struct Leading {
     settings: ClusterSettings,
     subjects: Subjects,
     nats: async_nats::Client,
     store: Arc<PostgresStore>,
+    open_store: StoreOpener,
     outlet: Arc<dyn Outlet>,
     metrics: Arc<Metrics>,
     clock: Clock,
     core_config: CoreConfig,
     node: u16,
     signer: Arc<crate::cluster_auth::Signer>,
-) {
-    let holder = format!("node-{node}-{}", crate::auth::new_id("run"));
-    let ttl = settings.lease_ttl_ms as i64;
+    /// This run of this node in the lease rows.
+    holder: String,
+}
+
+/// A shard engine this node runs.
+struct Held {
+    /// Asks it to hand its shard over: stop taking commands, finish those it has, release
+    /// the lease.
+    stop: oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+/// Every second: takes free shard leases up to this node's share, `ceil(shards / live
+/// nodes)`, and hands over the shards above it when more nodes are alive. With one shard
+/// this is the single engine of decision 0005.
+async fn contend(leading: Leading, live: Arc<Mutex<HashMap<u16, tokio::time::Instant>>>) {
+    let leading = Arc::new(leading);
+    let shards = leading.settings.shards.max(1);
+    let window = Duration::from_millis(leading.settings.lease_ttl_ms.max(1_000));
+    let ttl = leading.settings.lease_ttl_ms as i64;
+    let mut held: BTreeMap<u16, Held> = BTreeMap::new();
+    if shards > 1 {
+        // Hear the others' heartbeats first, so the first node up does not take every shard
+        // only to hand most of them over a moment later.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    }
     loop {
-        let s = store.clone();
-        let h = holder.clone();
-        let acquired = tokio::task::spawn_blocking(move || s.try_acquire_lease(&h, ttl)).await;
-        match acquired {
-            Ok(Ok(Some(epoch))) => {
-                tracing::info!(node, epoch, "this node now runs the engine");
-                metrics.engine_running.store(true, Ordering::SeqCst);
-                lead(
-                    &settings,
-                    &subjects,
-                    &nats,
-                    &store,
-                    &outlet,
-                    &metrics,
-                    clock,
-                    core_config,
-                    node,
-                    &holder,
-                    epoch,
-                    &signer,
-                )
-                .await;
-                metrics.engine_running.store(false, Ordering::SeqCst);
-                tracing::warn!(node, epoch, "this node no longer runs the engine");
+        held.retain(|_, h| !h.done.is_finished());
+        let alive = {
+            let now = tokio::time::Instant::now();
+            let live = live.lock().unwrap_or_else(|p| p.into_inner());
+            live.iter()
+                .filter(|(n, t)| **n != leading.node && now - **t <= window)
+                .count()
+                + 1
+        };
+        let share = usize::from(shards).div_ceil(alive);
+        if held.len() > share {
+            if let Some((shard, h)) = held.pop_last() {
+                tracing::info!(
+                    node = leading.node,
+                    shard,
+                    share,
+                    "more nodes are alive: handing a shard over"
+                );
+                let _ = h.stop.send(());
+                let _ = h.done.await;
             }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "lease check failed"),
-            Err(e) => tracing::warn!(error = %e, "lease task failed"),
+        } else {
+            // Nodes start looking at different shards, so nodes starting together spread.
+            let first = leading.node % shards;
+            for k in 0..shards {
+                if held.len() >= share {
+                    break;
+                }
+                let shard = (first + k) % shards;
+                if held.contains_key(&shard) {
+                    continue;
+                }
+                let (s, h) = (leading.store.clone(), leading.holder.clone());
+                let name = crate::shards::lease_name(shard, shards);
+                let acquired =
+                    tokio::task::spawn_blocking(move || s.try_acquire_named_lease(&name, &h, ttl))
+                        .await;
+                match acquired {
+                    Ok(Ok(Some(epoch))) => {
+                        let (stop, stopped) = oneshot::channel();
+                        let l = leading.clone();
+                        let done = tokio::spawn(async move { l.lead(shard, epoch, stopped).await });
+                        held.insert(shard, Held { stop, done });
+                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, shard, "lease check failed"),
+                    Err(e) => tracing::warn!(error = %e, shard, "lease task failed"),
+                }
+            }
         }
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn lead(
-    settings: &ClusterSettings,
-    subjects: &Subjects,
-    nats: &async_nats::Client,
-    store: &Arc<PostgresStore>,
-    outlet: &Arc<dyn Outlet>,
-    metrics: &Arc<Metrics>,
-    clock: Clock,
-    core_config: CoreConfig,
-    node: u16,
-    holder: &str,
-    epoch: i64,
-    signer: &crate::cluster_auth::Signer,
-) {
-    store.set_fence(Some((holder.to_owned(), epoch)));
-    let s = store.clone();
-    let snapshot = match tokio::task::spawn_blocking(move || s.load()).await {
-        Ok(Ok(snapshot)) => snapshot,
-        other => {
-            tracing::error!(?other, "cannot load the state to run the engine");
-            return;
+impl Leading {
+    /// Runs the engine of one shard while this node holds its lease (epoch `epoch`).
+    async fn lead(&self, shard: u16, epoch: i64, stop: oneshot::Receiver<()>) {
+        let shards = self.settings.shards.max(1);
+        let lease = crate::shards::lease_name(shard, shards);
+        let store = if shards == 1 {
+            self.store.clone()
+        } else {
+            let open = self.open_store.clone();
+            match tokio::task::spawn_blocking(move || open()).await {
+                Ok(Ok(store)) => Arc::new(store),
+                other => {
+                    let error = match other {
+                        Ok(Err(e)) => e.to_string(),
+                        Err(e) => e.to_string(),
+                        Ok(Ok(_)) => unreachable!("matched above"),
+                    };
+                    tracing::error!(error, shard, "cannot open a connection for the shard");
+                    self.release(&lease, epoch).await;
+                    return;
+                }
+            }
+        };
+        store.set_named_fence(Some((lease.clone(), self.holder.clone(), epoch)));
+        self.metrics.engine_shards.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(
+            node = self.node,
+            shard,
+            epoch,
+            "this node now runs the engine"
+        );
+        let handed_over = self.run(&store, shard, epoch, stop).await;
+        self.metrics.engine_shards.fetch_sub(1, Ordering::SeqCst);
+        store.set_named_fence(None);
+        if handed_over {
+            self.release(&lease, epoch).await;
         }
-    };
-    let core = Core::restore(core_config, snapshot, clock.now());
-    let store_dyn: Arc<dyn Store> = store.clone();
-    let (engine, jobs) = Engine::new(core, store_dyn, outlet.clone(), metrics.clone(), clock);
-    let (engine_task, _watcher) = crate::engine::spawn_supervised(engine, metrics.clone(), true);
-    let subscriptions = async {
-        Ok::<_, async_nats::SubscribeError>((
-            nats.subscribe(subjects.engine.clone()).await?,
-            nats.subscribe(subjects.alive.clone()).await?,
-        ))
-    };
-    let Ok((mut inbox, mut alive)) = subscriptions.await else {
-        engine_task.abort();
-        store.set_fence(None);
-        return;
-    };
-    let notice = signer.seal(&serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json"));
-    let _ = nats
-        .publish(subjects.leader.clone(), notice.clone().into())
-        .await;
+        tracing::warn!(
+            node = self.node,
+            shard,
+            epoch,
+            handed_over,
+            "this node no longer runs the engine"
+        );
+    }
 
-    let node_timeout = Duration::from_millis(settings.node_timeout_ms);
-    let mut last_seen: HashMap<u16, tokio::time::Instant> = HashMap::new();
-    let mut renew =
-        tokio::time::interval(Duration::from_millis((settings.lease_ttl_ms / 4).max(200)));
-    loop {
-        tokio::select! {
-            msg = inbox.next() => {
-                let Some(msg) = msg else { break };
-                let Some(body) = signer.open(&msg.payload) else {
-                    refused(metrics, "engine");
-                    continue;
-                };
-                let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
-                    tracing::warn!("unreadable envelope on the engine subject");
-                    continue;
-                };
-                let reply = msg.reply.map(|s| s.to_string());
-                let job = match envelope {
-                    Envelope::Command { command, extra } => Job::Command {
-                        command: Box::new(command),
-                        extra,
-                        reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
-                    },
-                    Envelope::Query(query) => match reply {
-                        Some(subject) => Job::Query { query, reply: QueryReply::Remote(subject) },
-                        None => continue,
-                    },
-                };
-                if jobs.send(job).await.is_err() {
-                    break;
+    async fn release(&self, lease: &str, epoch: i64) {
+        let (s, h, name) = (self.store.clone(), self.holder.clone(), lease.to_owned());
+        let _ = tokio::task::spawn_blocking(move || s.release_named_lease(&name, &h, epoch)).await;
+    }
+
+    /// The engine loop of one shard. Returns whether it ended by handing over (and has
+    /// finished every command it took), rather than by losing the lease.
+    async fn run(
+        &self,
+        store: &Arc<PostgresStore>,
+        shard: u16,
+        epoch: i64,
+        mut stop: oneshot::Receiver<()>,
+    ) -> bool {
+        let (settings, subjects, nats, metrics, signer) = (
+            &self.settings,
+            &self.subjects,
+            &self.nats,
+            &self.metrics,
+            &self.signer,
+        );
+        let shards = settings.shards.max(1);
+        let lease = crate::shards::lease_name(shard, shards);
+        let s = store.clone();
+        let snapshot = match tokio::task::spawn_blocking(move || s.load()).await {
+            Ok(Ok(snapshot)) => crate::shards::snapshot_of_shard(snapshot, shard, shards),
+            other => {
+                tracing::error!(?other, "cannot load the state to run the engine");
+                return false;
+            }
+        };
+        let core = Core::restore(self.core_config, snapshot, self.clock.now());
+        let store_dyn: Arc<dyn Store> = store.clone();
+        let (engine, jobs) = Engine::new(
+            core,
+            store_dyn,
+            self.outlet.clone(),
+            metrics.clone(),
+            self.clock,
+        );
+        let (engine_task, watcher) = crate::engine::spawn_supervised(engine, metrics.clone(), true);
+        let subscriptions = async {
+            Ok::<_, async_nats::SubscribeError>((
+                nats.subscribe(subjects.engine_of(shard, shards)).await?,
+                nats.subscribe(subjects.alive.clone()).await?,
+            ))
+        };
+        let Ok((mut inbox, mut alive)) = subscriptions.await else {
+            engine_task.abort();
+            return false;
+        };
+        let notice = signer.seal(
+            &serde_json::to_vec(&LeaderNotice {
+                node: self.node,
+                epoch,
+                shard,
+            })
+            .expect("json"),
+        );
+        let _ = nats
+            .publish(subjects.leader.clone(), notice.clone().into())
+            .await;
+
+        let node_timeout = Duration::from_millis(settings.node_timeout_ms);
+        let mut last_seen: HashMap<u16, tokio::time::Instant> = HashMap::new();
+        let mut renew =
+            tokio::time::interval(Duration::from_millis((settings.lease_ttl_ms / 4).max(200)));
+        let handed_over = loop {
+            tokio::select! {
+                _ = &mut stop => break true,
+                msg = inbox.next() => {
+                    let Some(msg) = msg else { break false };
+                    let Some(body) = signer.open(&msg.payload) else {
+                        refused(metrics, "engine");
+                        continue;
+                    };
+                    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+                        tracing::warn!("unreadable envelope on the engine subject");
+                        continue;
+                    };
+                    let reply = msg.reply.map(|s| s.to_string());
+                    let job = match envelope {
+                        Envelope::Command { command, extra } => Job::Command {
+                            command: Box::new(command),
+                            extra,
+                            reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
+                        },
+                        Envelope::Query(query) => match reply {
+                            Some(subject) => Job::Query { query, reply: QueryReply::Remote(subject) },
+                            None => continue,
+                        },
+                    };
+                    if jobs.send(job).await.is_err() {
+                        break false;
+                    }
+                }
+                msg = alive.next() => {
+                    let Some(msg) = msg else { break false };
+                    let Some(body) = signer.open(&msg.payload) else {
+                        refused(metrics, "alive");
+                        continue;
+                    };
+                    if let Ok(n) = serde_json::from_slice::<u16>(body) {
+                        last_seen.insert(n, tokio::time::Instant::now());
+                    }
+                }
+                _ = renew.tick() => {
+                    let (s, h, name) = (store.clone(), self.holder.clone(), lease.clone());
+                    let ttl = settings.lease_ttl_ms as i64;
+                    match tokio::task::spawn_blocking(move || s.renew_named_lease(&name, &h, epoch, ttl)).await {
+                        Ok(Ok(true)) => {}
+                        _ => break false,
+                    }
+                    let _ = nats.publish(subjects.leader.clone(), notice.clone().into()).await;
+                    let now = tokio::time::Instant::now();
+                    let gone: Vec<u16> = last_seen.iter().filter(|(_, t)| now - **t > node_timeout).map(|(n, _)| *n).collect();
+                    for n in gone {
+                        last_seen.remove(&n);
+                        tracing::warn!(node = n, shard, "a node went silent: logging its sockets out");
+                        let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
+                        let _ = jobs.send(job).await;
+                        let body = serde_json::to_vec(&shard).expect("json");
+                        let _ = nats.publish(subjects.down(n), signer.seal(&body).into()).await;
+                    }
                 }
             }
-            msg = alive.next() => {
-                let Some(msg) = msg else { break };
-                let Some(body) = signer.open(&msg.payload) else {
-                    refused(metrics, "alive");
-                    continue;
-                };
-                if let Ok(n) = serde_json::from_slice::<u16>(body) {
-                    last_seen.insert(n, tokio::time::Instant::now());
-                }
+        };
+        if handed_over {
+            // No new commands; those taken are applied, committed and answered, then the
+            // lease goes (the next engine of the shard starts from all of them).
+            drop(inbox);
+            drop(jobs);
+            if tokio::time::timeout(Duration::from_secs(10), watcher)
+                .await
+                .is_err()
+            {
+                engine_task.abort();
+                return false;
             }
-            _ = renew.tick() => {
-                let (s, h) = (store.clone(), holder.to_owned());
-                let ttl = settings.lease_ttl_ms as i64;
-                match tokio::task::spawn_blocking(move || s.renew_lease(&h, epoch, ttl)).await {
-                    Ok(Ok(true)) => {}
-                    _ => break,
-                }
-                let _ = nats.publish(subjects.leader.clone(), notice.clone().into()).await;
-                let now = tokio::time::Instant::now();
-                let gone: Vec<u16> = last_seen.iter().filter(|(_, t)| now - **t > node_timeout).map(|(n, _)| *n).collect();
-                for n in gone {
-                    last_seen.remove(&n);
-                    tracing::warn!(node = n, "a node went silent: logging its sockets out");
-                    let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
-                    let _ = jobs.send(job).await;
-                    let _ = nats.publish(subjects.down(n), signer.seal(&[]).into()).await;
-                }
-            }
+            true
+        } else {
+            engine_task.abort();
+            false
         }
     }
-    engine_task.abort();
-    store.set_fence(None);
 }
 
 /// Counts and logs a message on `subject` (its kind) without a valid cluster signature.

@@ -54,12 +54,28 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
             .is_ok(),
     };
     let nats_ok = state.remote.as_ref().is_none_or(|r| r.nats_connected());
-    let engine_node = state.remote.as_ref().and_then(|r| r.engine_node());
-    match (store_ok && engine_ok && nats_ok, engine_node) {
-        (true, Some(node)) => (StatusCode::OK, format!("ready: engine on node {node}")),
-        (true, None) => (StatusCode::OK, "ready".to_owned()),
-        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned()),
+    if !(store_ok && engine_ok && nats_ok) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned());
     }
+    let Some(remote) = &state.remote else {
+        return (StatusCode::OK, "ready".to_owned());
+    };
+    let nodes = remote.engine_nodes();
+    let body = match nodes.as_slice() {
+        [Some(node)] => format!("ready: engine on node {node}"),
+        shards => {
+            let list: Vec<String> = shards
+                .iter()
+                .enumerate()
+                .map(|(k, n)| match n {
+                    Some(n) => format!("{k}:{n}"),
+                    None => format!("{k}:?"),
+                })
+                .collect();
+            format!("ready: shard engines on nodes {}", list.join(" "))
+        }
+    };
+    (StatusCode::OK, body)
 }
 
 /// Prometheus text.
@@ -93,8 +109,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ("baton_open_sockets", "Open WebSockets", sockets),
         (
             "baton_engine_running",
-            "1 on the node that runs the engine (a single node always does)",
-            u64::from(state.metrics.engine_running.load(Ordering::SeqCst)),
+            "1 on a node that runs an engine (a single node always does)",
+            u64::from(state.metrics.engine_shards.load(Ordering::SeqCst) > 0),
+        ),
+        (
+            "baton_engine_shards",
+            "Shard engines this node runs (a single node runs one)",
+            state.metrics.engine_shards.load(Ordering::SeqCst),
         ),
         (
             "baton_engine_node",

@@ -402,7 +402,7 @@ async fn transfer_data_is_encrypted_at_rest_in_postgres_too() {
     assert_eq!(with_key.as_deref(), Some(DATA));
 }
 
-mod killed_node {
+pub mod killed_node {
     //! Three `baton serve` processes; the one running the engine (and holding alice's socket)
     //! is killed with SIGKILL while hand-offs are in flight.
 
@@ -418,16 +418,16 @@ mod killed_node {
     use crate::cluster::{gauge, metrics_text, readyz_text};
     use crate::process::{INGRESS, write_config};
 
-    struct Node {
-        child: Child,
-        app: TestApp,
+    pub struct Node {
+        pub child: Child,
+        pub app: TestApp,
     }
 
     async fn spawn_node(dir: &std::path::Path, name: &str) -> Node {
         spawn_node_with(dir, name, &[]).await
     }
 
-    async fn spawn_node_with(dir: &std::path::Path, name: &str, extra: &[&str]) -> Node {
+    pub async fn spawn_node_with(dir: &std::path::Path, name: &str, extra: &[&str]) -> Node {
         let config = write_config(dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .args([
@@ -491,7 +491,7 @@ mod killed_node {
     }
 
     /// Connects (retrying while the cluster chooses a new engine).
-    async fn connect_retry(app: &TestApp, token: &str) -> Agent {
+    pub async fn connect_retry(app: &TestApp, token: &str) -> Agent {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
         loop {
             let options = ConnectOptions::new(token).integration_key("crm");
@@ -803,7 +803,7 @@ mod killed_node {
         }
     }
 
-    async fn wait_offer(alice: &mut Agent, id: &str) {
+    pub async fn wait_offer(alice: &mut Agent, id: &str) {
         loop {
             let e = alice.expect("ON_NEW_INTERACTION").await;
             if e.arg(0)["id"] == id {

@@ -6,6 +6,7 @@ mod helpers;
 mod attachments;
 mod cluster;
 mod cluster_security;
+mod cluster_shards;
 mod core_flow;
 mod crash_loop;
 mod customer_desk;
