@@ -214,9 +214,10 @@ enum Answer {
 /// (it reached the new engine just before its announcement did).
 const ENGINE_CHANGE_GRACE: Duration = Duration::from_millis(1000);
 
-/// How often a command that found no engine looks again (a new engine's announcement
-/// wakes it sooner).
-const NO_ENGINE_RETRY: Duration = Duration::from_millis(250);
+/// How long a command that found no engine waits before it looks again, unless a new
+/// engine's announcement wakes it sooner. Long enough that this node has heard a new
+/// engine and announced its sockets to it before the command arrives there.
+const NO_ENGINE_RETRY: Duration = Duration::from_millis(1000);
 
 impl Remote {
     #[allow(clippy::too_many_arguments)]
@@ -406,6 +407,7 @@ impl Remote {
         let mut sent = Some(sent);
         loop {
             let mut leader = self.leader.subscribe();
+            let epoch = self.leader_epoch(shard);
             let (id, rx) = match sent.take() {
                 Some(first) => first,
                 None => self.send(envelope, shard).await?,
@@ -420,8 +422,14 @@ impl Remote {
                     ));
                 }
                 Answer::NoEngine => {
+                    // Sent again when this node has announced its sockets to a newer engine
+                    // of the shard, or after a pause (an engine that only blinked).
+                    let newer = leader.wait_for(|seen| {
+                        seen.get(usize::from(shard))
+                            .is_some_and(|(e, _)| *e > epoch)
+                    });
                     let pause = NO_ENGINE_RETRY.min(deadline - tokio::time::Instant::now());
-                    let _ = tokio::time::timeout(pause, leader.changed()).await;
+                    let _ = tokio::time::timeout(pause, newer).await;
                 }
             }
         }
@@ -787,7 +795,7 @@ pub async fn start(
             let Ok(notice) = serde_json::from_slice::<LeaderNotice>(body) else {
                 continue;
             };
-            if !r.engine_announced(notice.shard, notice.epoch, notice.node) {
+            if notice.epoch <= r.leader_epoch(notice.shard) {
                 continue;
             }
             tracing::info!(
@@ -797,8 +805,11 @@ pub async fn start(
                 "a new engine leads the cluster"
             );
             // The engine's own node announces too: the new core restored its sockets'
-            // logins, but an event may have been lost with the old engine.
+            // logins, but an event may have been lost with the old engine. The sockets go
+            // first: requests waiting for this engine are woken after, so they reach it
+            // behind their socket's announcement (one NATS connection keeps the order).
             reannounce(&r, &h, Some(notice.shard)).await;
+            r.engine_announced(notice.shard, notice.epoch, notice.node);
         }
     });
 
