@@ -636,18 +636,21 @@ async fn update_from_file(
 }
 
 /// Retries while no engine answers (a cluster that is still choosing one), up to 30 s.
+/// What it retries is idempotent (reads, and creations of what is missing), so an answer
+/// lost with an engine that changed (`timeout`) is retried too.
 async fn retry<T, F, Fut>(mut f: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, baton_protocol::ApiError>>,
 {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let lost = [
+        baton_protocol::ErrorCode::ApiNotAnswer.code(),
+        baton_protocol::ErrorCode::Timeout.code(),
+    ];
     loop {
         match f().await {
-            Err(e)
-                if e.code == baton_protocol::ErrorCode::ApiNotAnswer.code()
-                    && tokio::time::Instant::now() < deadline =>
-            {
+            Err(e) if lost.contains(&e.code) && tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }
             other => return other.map_err(|e| e.message),

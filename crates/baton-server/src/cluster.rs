@@ -1123,26 +1123,7 @@ impl Leading {
                 _ = &mut stop => break true,
                 msg = inbox.next() => {
                     let Some(msg) = msg else { break false };
-                    let Some(body) = signer.open(&msg.payload) else {
-                        refused(metrics, "engine");
-                        continue;
-                    };
-                    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
-                        tracing::warn!("unreadable envelope on the engine subject");
-                        continue;
-                    };
-                    let reply = msg.reply.map(|s| s.to_string());
-                    let job = match envelope {
-                        Envelope::Command { command, extra } => Job::Command {
-                            command: Box::new(command),
-                            extra,
-                            reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
-                        },
-                        Envelope::Query(query) => match reply {
-                            Some(subject) => Job::Query { query, reply: QueryReply::Remote(subject) },
-                            None => continue,
-                        },
-                    };
+                    let Some(job) = job_of(msg, signer, metrics) else { continue };
                     if jobs.send(job).await.is_err() {
                         break false;
                     }
@@ -1179,9 +1160,19 @@ impl Leading {
             }
         };
         if handed_over {
-            // No new commands; those taken are applied, committed and answered, then the
-            // lease goes (the next engine of the shard starts from all of them).
-            drop(inbox);
+            // No new commands; those taken — and those NATS had already delivered — are
+            // applied, committed and answered, then the lease goes (the next engine of the
+            // shard starts from all of them).
+            let _ = inbox.unsubscribe().await;
+            while let Ok(Some(msg)) =
+                tokio::time::timeout(Duration::from_millis(200), inbox.next()).await
+            {
+                if let Some(job) = job_of(msg, signer, metrics)
+                    && jobs.send(job).await.is_err()
+                {
+                    break;
+                }
+            }
             drop(jobs);
             if tokio::time::timeout(Duration::from_secs(10), watcher)
                 .await
@@ -1196,6 +1187,35 @@ impl Leading {
             false
         }
     }
+}
+
+/// The engine's job for a message on its subject; `None` for one that is not signed by
+/// the cluster, unreadable, or a query nobody waits for.
+fn job_of(
+    msg: async_nats::Message,
+    signer: &crate::cluster_auth::Signer,
+    metrics: &Metrics,
+) -> Option<Job> {
+    let Some(body) = signer.open(&msg.payload) else {
+        refused(metrics, "engine");
+        return None;
+    };
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+        tracing::warn!("unreadable envelope on the engine subject");
+        return None;
+    };
+    let reply = msg.reply.map(|s| s.to_string());
+    Some(match envelope {
+        Envelope::Command { command, extra } => Job::Command {
+            command: Box::new(command),
+            extra,
+            reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
+        },
+        Envelope::Query(query) => Job::Query {
+            query,
+            reply: QueryReply::Remote(reply?),
+        },
+    })
 }
 
 /// Counts and logs a message on `subject` (its kind) without a valid cluster signature.

@@ -731,6 +731,9 @@ pub mod killed_node {
         tokio::time::sleep(Duration::from_millis(300)).await;
         first.child.kill().unwrap();
         first.child.wait().unwrap();
+        // Until NATS has seen the dead node's connection close, a command still goes to the
+        // dead engine: that one would be in flight, not waiting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
         alice.seen.clear();
         // Sent while no engine runs: it waits for the new one and is answered.
         let during = alice.client.get_interactions_state().await;
