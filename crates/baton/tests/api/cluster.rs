@@ -842,3 +842,38 @@ pub mod killed_node {
         panic!("alice could not hand {id} to bob");
     }
 }
+
+#[tokio::test]
+async fn a_command_that_finds_no_engine_fails_after_the_failover_wait_having_done_nothing() {
+    let name = unique("w");
+    // Someone else holds the engine lease for a minute: no engine will answer.
+    let schema = name.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = baton_store::PostgresStore::open(DATABASE, Some(&schema)).unwrap();
+        assert!(store.try_acquire_lease("ghost", 60_000).unwrap().is_some());
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    let mut c = cluster_settings(&name);
+    c.failover_wait_ms = Some(700);
+    s.cluster = Some(c);
+    let app = spawn_with(dir, s).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/admin/tenants",
+            Some(ADMIN),
+            serde_json::json!({"name": "acme"}),
+        )
+        .await;
+    assert!(status >= 500, "{status} {body}");
+    assert_eq!(body["error"]["code"], 6, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was done"),
+        "{body}"
+    );
+}
