@@ -76,6 +76,15 @@ pub enum Command {
     NodeDown {
         node: u16,
     },
+    /// A socket that stayed open announces itself to a new cluster engine. As `Connect`, but
+    /// the page already saw its login and interactions: no `ON_LOGIN`, and every interaction
+    /// comes again marked `{"replay": true}` (docs/cluster.md).
+    Resync {
+        agent: AgentId,
+        session: SessionId,
+        conn: u64,
+        integration_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

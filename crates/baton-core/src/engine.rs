@@ -304,7 +304,13 @@ impl Core {
                 session,
                 conn,
                 integration_key,
-            } => Some(self.connect(agent, session, conn, integration_key)),
+            } => Some(self.connect(agent, session, conn, integration_key, false)),
+            Command::Resync {
+                agent,
+                session,
+                conn,
+                integration_key,
+            } => Some(self.connect(agent, session, conn, integration_key, true)),
             Command::Disconnect { conn } => {
                 self.disconnect(conn);
                 None
@@ -666,6 +672,7 @@ impl Core {
         session: SessionId,
         conn: u64,
         integration_key: Option<String>,
+        resync: bool,
     ) -> CoreResult {
         let Some(agent) = self.agents.get(&agent_id) else {
             return Err(err(
@@ -731,10 +738,26 @@ impl Core {
             "dialCandidates": agent.login.as_ref().map(|l| &l.dial_candidates),
         });
         self.shown_agent_state.insert(agent_id.clone(), state);
-        self.emit(&agent_id, events::ON_LOGIN, vec![arg(&login)]);
+        // A socket that stayed open saw its login; a second one would reset the page.
+        if !resync {
+            self.emit(&agent_id, events::ON_LOGIN, vec![arg(&login)]);
+        }
         // Give a reconnecting widget its interactions back, then replay their transfer data.
+        // An open socket may have missed an event when the old engine died, so it gets them
+        // too, marked as replays, like the transfer data (a CRM must not open a case twice).
         for id in self.agent_interaction_ids(&agent_id) {
-            self.announce(&id, &agent_id);
+            if resync {
+                let view = self.interaction_view(&id, &agent_id);
+                self.announced.insert((id.clone(), agent_id.clone()));
+                let meta = serde_json::json!({ "replay": true });
+                self.emit(
+                    &agent_id,
+                    events::ON_NEW_INTERACTION,
+                    vec![arg(&view), arg(&meta)],
+                );
+            } else {
+                self.announce(&id, &agent_id);
+            }
             let via = self.interactions[&id]
                 .party(&agent_id)
                 .and_then(|p| p.via_leg.clone());

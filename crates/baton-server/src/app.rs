@@ -141,17 +141,21 @@ impl Application {
                 let tls = baton_store::PgTlsOptions {
                     ca_file: cluster.database_ca_file.clone(),
                 };
-                let pg = Arc::new(
-                    tokio::task::spawn_blocking(move || {
-                        PostgresStore::open_with_tls(&url, schema.as_deref(), cipher, &tls)
-                    })
-                    .await
-                    .expect("open does not panic")?,
-                );
+                // Shard engines each open their own connection with the same options.
+                let open_store: crate::cluster::StoreOpener = Arc::new(move || {
+                    PostgresStore::open_with_tls(&url, schema.as_deref(), cipher.clone(), &tls)
+                });
+                let pg = Arc::new({
+                    let open = open_store.clone();
+                    tokio::task::spawn_blocking(move || open())
+                        .await
+                        .expect("open does not panic")?
+                });
                 let server_key = cluster_server_key(&settings, &pg).await?;
                 let started = crate::cluster::start(
                     cluster,
                     pg.clone(),
+                    open_store,
                     hub.clone(),
                     metrics.clone(),
                     clock,
@@ -210,6 +214,9 @@ impl Application {
                     metrics.clone(),
                     settings.exit_on_engine_failure,
                 );
+                metrics
+                    .engine_shards
+                    .store(1, std::sync::atomic::Ordering::SeqCst);
                 (
                     store,
                     EngineHandle::Local(jobs),
@@ -652,18 +659,21 @@ async fn update_from_file(
 }
 
 /// Retries while no engine answers (a cluster that is still choosing one), up to 30 s.
+/// What it retries is idempotent (reads, and creations of what is missing), so an answer
+/// lost with an engine that changed (`timeout`) is retried too.
 async fn retry<T, F, Fut>(mut f: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, baton_protocol::ApiError>>,
 {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let lost = [
+        baton_protocol::ErrorCode::ApiNotAnswer.code(),
+        baton_protocol::ErrorCode::Timeout.code(),
+    ];
     loop {
         match f().await {
-            Err(e)
-                if e.code == baton_protocol::ErrorCode::ApiNotAnswer.code()
-                    && tokio::time::Instant::now() < deadline =>
-            {
+            Err(e) if lost.contains(&e.code) && tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }
             other => return other.map_err(|e| e.message),

@@ -14,7 +14,7 @@
 //! sockets again, which also replays their pending transfer data.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +51,15 @@ impl Subjects {
         }
     }
 
+    /// Where a shard's engine listens: `<name>.engine` unsharded, `<name>.engine.<k>` else.
+    fn engine_of(&self, shard: u16, shards: u16) -> String {
+        if shards <= 1 {
+            self.engine.clone()
+        } else {
+            format!("{}.{shard}", self.engine)
+        }
+    }
+
     fn node(&self, node: u16) -> String {
         format!("{}.node.{node}", self.prefix)
     }
@@ -78,10 +87,16 @@ pub struct ClusterSettings {
     pub lease_ttl_ms: u64,
     /// How long a node may be silent before the engine logs its sockets out.
     pub node_timeout_ms: u64,
-    /// How long a node waits for the engine to answer a command.
+    /// How long a node waits for the engine to answer a command it received.
     pub request_timeout_ms: u64,
+    /// How long a command waits for an engine while none runs (a failover), before it
+    /// fails with `api_not_answer`. `None`: the lease time plus 3 s (a poll and the load).
+    pub failover_wait_ms: Option<u64>,
     /// Prefix of every NATS subject, so several clusters can share one NATS server.
     pub name: String,
+    /// Tenant shards, each with its own engine (decision 0018); 1 is one engine for all.
+    /// Every node of a cluster must use the same number.
+    pub shards: u16,
     /// PEM roots for PostgreSQL TLS (`sslmode=require` in the URL); default the system's.
     pub database_ca_file: Option<std::path::PathBuf>,
     /// Require TLS to NATS (a `tls://` URL requires it too).
@@ -102,7 +117,9 @@ impl ClusterSettings {
             lease_ttl_ms: 5_000,
             node_timeout_ms: 6_000,
             request_timeout_ms: 15_000,
+            failover_wait_ms: None,
             name: "baton".into(),
+            shards: 1,
             database_ca_file: None,
             nats_tls: false,
             nats_ca_file: None,
@@ -140,6 +157,9 @@ struct CustomerBatch {
 struct LeaderNotice {
     node: u16,
     epoch: i64,
+    /// The shard whose engine this is (0 when unsharded).
+    #[serde(default)]
+    shard: u16,
 }
 
 fn close_reason(code: u16) -> &'static str {
@@ -157,16 +177,50 @@ pub struct Remote {
     node: u16,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
-    pending: Mutex<HashMap<u64, oneshot::Sender<bytes::Bytes>>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     next: AtomicU64,
     timeout: Duration,
-    /// The newest engine epoch seen; 0 before any.
-    pub leader_epoch: AtomicI64,
+    /// How long a command waits for an engine when none answers (a failover).
+    failover_wait: Duration,
+    /// The newest engine of each shard seen, `(epoch, node)`; epoch 0 before any.
+    /// Waiters watch it.
+    leader: tokio::sync::watch::Sender<Vec<(i64, u16)>>,
+    /// Which shard each command and query goes to.
+    pub router: crate::shards::Router,
     /// Signs what this node sends to the engine.
     signer: Arc<crate::cluster_auth::Signer>,
 }
 
+/// A request on its way to the engine.
+struct Pending {
+    answer: oneshot::Sender<Answer>,
+    /// The shard it went to, and the epoch of that shard's engine known when it was sent:
+    /// a newer engine means it may be lost.
+    shard: u16,
+    epoch: i64,
+}
+
+/// What became of a request sent to the engine.
+enum Answer {
+    /// The engine's signed answer.
+    Payload(bytes::Bytes),
+    /// NATS said nobody listens on the engine subject: nothing received it.
+    NoEngine,
+    /// The engine it went to was replaced before answering: it may or may not have run.
+    EngineChanged,
+}
+
+/// How long a request sent to an engine that was then replaced may still be answered
+/// (it reached the new engine just before its announcement did).
+const ENGINE_CHANGE_GRACE: Duration = Duration::from_millis(1000);
+
+/// How long a command that found no engine waits before it looks again, unless a new
+/// engine's announcement wakes it sooner. Long enough that this node has heard a new
+/// engine and announced its sockets to it before the command arrives there.
+const NO_ENGINE_RETRY: Duration = Duration::from_millis(1000);
+
 impl Remote {
+    #[allow(clippy::too_many_arguments)]
     async fn start(
         nats: async_nats::Client,
         subjects: Subjects,
@@ -174,7 +228,9 @@ impl Remote {
         hub: Arc<Hub>,
         metrics: Arc<Metrics>,
         timeout: Duration,
+        failover_wait: Duration,
         signer: Arc<crate::cluster_auth::Signer>,
+        router: crate::shards::Router,
     ) -> Result<Arc<Self>, String> {
         let mut replies = nats
             .subscribe(subjects.reply(node, "*"))
@@ -189,7 +245,9 @@ impl Remote {
             pending: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             timeout,
-            leader_epoch: AtomicI64::new(0),
+            failover_wait,
+            leader: tokio::sync::watch::Sender::new(vec![(0, 0); usize::from(router.shards)]),
+            router,
             signer,
         });
         let weak = Arc::downgrade(&remote);
@@ -206,25 +264,78 @@ impl Remote {
                 };
                 // NATS itself answers "no responders" with an empty message; anything else
                 // must come from the engine.
-                let payload = if msg.payload.is_empty() {
-                    msg.payload
+                let answer = if msg.payload.is_empty() {
+                    Answer::NoEngine
                 } else if let Some(body) = remote.signer.open(&msg.payload) {
-                    bytes::Bytes::copy_from_slice(body)
+                    Answer::Payload(bytes::Bytes::copy_from_slice(body))
                 } else {
                     remote.refused("reply");
                     continue;
                 };
-                if let Some(tx) = remote
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id)
-                {
-                    let _ = tx.send(payload);
+                if let Some(p) = remote.pending().remove(&id) {
+                    let _ = p.answer.send(answer);
                 }
             }
         });
         Ok(remote)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The newest epoch of a shard's engine seen; 0 before any.
+    fn leader_epoch(&self, shard: u16) -> i64 {
+        self.leader.borrow()[usize::from(shard)].0
+    }
+
+    /// The node that runs each shard's engine, as last announced; `None` before any.
+    pub fn engine_nodes(&self) -> Vec<Option<u16>> {
+        self.leader
+            .borrow()
+            .iter()
+            .map(|(epoch, node)| (*epoch > 0).then_some(*node))
+            .collect()
+    }
+
+    /// Takes note of an engine's announcement. Returns whether it is a new engine; if so,
+    /// requests still waiting on the one before are answered `EngineChanged` unless the new
+    /// engine answers them within [`ENGINE_CHANGE_GRACE`].
+    fn engine_announced(self: &Arc<Self>, shard: u16, epoch: i64, node: u16) -> bool {
+        let newer = self
+            .leader
+            .send_if_modified(|seen| match seen.get_mut(usize::from(shard)) {
+                Some(seen) if epoch > seen.0 => {
+                    *seen = (epoch, node);
+                    true
+                }
+                _ => false,
+            });
+        if shard == 0 {
+            self.metrics
+                .engine_node
+                .store(u64::from(node), Ordering::Relaxed);
+        }
+        if newer {
+            let weak = Arc::downgrade(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(ENGINE_CHANGE_GRACE).await;
+                let Some(remote) = weak.upgrade() else { return };
+                let lost: Vec<Pending> = {
+                    let mut pending = remote.pending();
+                    let ids: Vec<u64> = pending
+                        .iter()
+                        .filter(|(_, p)| p.shard == shard && p.epoch < epoch)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    ids.iter().filter_map(|id| pending.remove(id)).collect()
+                };
+                for p in lost {
+                    let _ = p.answer.send(Answer::EngineChanged);
+                }
+            });
+        }
+        newer
     }
 
     /// Counts and logs a message that is not signed by a node of this cluster.
@@ -236,47 +347,90 @@ impl Remote {
     async fn send(
         &self,
         envelope: &Envelope,
-    ) -> Result<(u64, oneshot::Receiver<bytes::Bytes>), ApiError> {
+        shard: u16,
+    ) -> Result<(u64, oneshot::Receiver<Answer>), ApiError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tx);
+        self.pending().insert(
+            id,
+            Pending {
+                answer: tx,
+                shard,
+                epoch: self.leader_epoch(shard),
+            },
+        );
         let payload = self
             .signer
             .seal(&serde_json::to_vec(envelope).expect("envelopes serialise"));
-        self.nats
+        if let Err(e) = self
+            .nats
             .publish_with_reply(
-                self.subjects.engine.clone(),
+                self.subjects.engine_of(shard, self.router.shards),
                 self.subjects.reply(self.node, &id.to_string()),
                 payload.into(),
             )
             .await
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::ApiNotAnswer,
-                    format!("cannot reach the engine: {e}"),
-                )
-            })?;
+        {
+            self.pending().remove(&id);
+            return Err(ApiError::new(
+                ErrorCode::ApiNotAnswer,
+                format!("cannot reach the engine: {e}"),
+            ));
+        }
         Ok((id, rx))
     }
 
-    async fn wait(
-        self: &Arc<Self>,
-        id: u64,
-        rx: oneshot::Receiver<bytes::Bytes>,
-    ) -> Result<bytes::Bytes, ApiError> {
+    /// Waits for the answer to one sent request, at most the request time-out.
+    async fn wait(&self, id: u64, rx: oneshot::Receiver<Answer>) -> Answer {
         match tokio::time::timeout(self.timeout, rx).await {
-            // NATS answers an empty "no responders" message while no node runs the engine.
-            Ok(Ok(payload)) if !payload.is_empty() => Ok(payload),
-            Ok(Ok(_)) => Err(crate::engine::stopped()),
+            Ok(Ok(answer)) => answer,
             _ => {
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
-                Err(crate::engine::stopped())
+                self.pending().remove(&id);
+                Answer::EngineChanged
+            }
+        }
+    }
+
+    /// Sends a request and waits for the engine's answer. While no engine listens (a
+    /// failover), the request was received by nobody, so it is sent again until an engine
+    /// answers or `failover_wait` has passed (then `api_not_answer`: nothing happened). A
+    /// request whose engine was replaced before answering, or that went unanswered for the
+    /// request time-out, fails with `timeout`: it may or may not have been applied.
+    /// `sent` is the first sending, done by the caller so that requests leave in order.
+    async fn roundtrip(
+        &self,
+        envelope: &Envelope,
+        shard: u16,
+        sent: (u64, oneshot::Receiver<Answer>),
+    ) -> Result<bytes::Bytes, ApiError> {
+        let deadline = tokio::time::Instant::now() + self.failover_wait;
+        let mut sent = Some(sent);
+        loop {
+            let mut leader = self.leader.subscribe();
+            let epoch = self.leader_epoch(shard);
+            let (id, rx) = match sent.take() {
+                Some(first) => first,
+                None => self.send(envelope, shard).await?,
+            };
+            match self.wait(id, rx).await {
+                Answer::Payload(payload) => return Ok(payload),
+                Answer::EngineChanged => return Err(outcome_unknown()),
+                Answer::NoEngine if tokio::time::Instant::now() >= deadline => {
+                    return Err(ApiError::new(
+                        ErrorCode::ApiNotAnswer,
+                        "no engine answered within the failover time; nothing was done",
+                    ));
+                }
+                Answer::NoEngine => {
+                    // Sent again when this node has announced its sockets to a newer engine
+                    // of the shard, or after a pause (an engine that only blinked).
+                    let newer = leader.wait_for(|seen| {
+                        seen.get(usize::from(shard))
+                            .is_some_and(|(e, _)| *e > epoch)
+                    });
+                    let pause = NO_ENGINE_RETRY.min(deadline - tokio::time::Instant::now());
+                    let _ = tokio::time::timeout(pause, newer).await;
+                }
             }
         }
     }
@@ -287,6 +441,10 @@ impl Remote {
         extra: Extra,
         reply: ReplyTo,
     ) -> Result<(), ApiError> {
+        let shard = match self.router.command(&command).await? {
+            crate::shards::Route::Shard(shard) => shard,
+            crate::shards::Route::Every => 0,
+        };
         let envelope = Envelope::Command { command, extra };
         if matches!(reply, ReplyTo::Nobody) {
             let payload = self
@@ -294,7 +452,10 @@ impl Remote {
                 .seal(&serde_json::to_vec(&envelope).expect("envelopes serialise"));
             return self
                 .nats
-                .publish(self.subjects.engine.clone(), payload.into())
+                .publish(
+                    self.subjects.engine_of(shard, self.router.shards),
+                    payload.into(),
+                )
                 .await
                 .map_err(|e| {
                     ApiError::new(
@@ -303,16 +464,22 @@ impl Remote {
                     )
                 });
         }
-        let (id, rx) = self.send(&envelope).await?;
+        let sent = self.send(&envelope, shard).await?;
         let this = self.clone();
         tokio::spawn(async move {
-            let result = this.wait(id, rx).await.and_then(|payload| {
-                serde_json::from_slice::<OperationResult>(&payload)
-                    .map_err(|e| {
-                        ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}"))
-                    })?
-                    .into_result()
-            });
+            let result = this
+                .roundtrip(&envelope, shard, sent)
+                .await
+                .and_then(|payload| {
+                    serde_json::from_slice::<OperationResult>(&payload)
+                        .map_err(|e| {
+                            ApiError::new(
+                                ErrorCode::UnknownError,
+                                format!("bad engine answer: {e}"),
+                            )
+                        })?
+                        .into_result()
+                });
             match reply {
                 ReplyTo::Channel(tx) => {
                     let _ = tx.send(result);
@@ -340,10 +507,48 @@ impl Remote {
     }
 
     pub async fn query(self: &Arc<Self>, query: Query) -> Result<serde_json::Value, ApiError> {
-        let (id, rx) = self.send(&Envelope::Query(query)).await?;
-        let payload = self.wait(id, rx).await?;
-        serde_json::from_slice(&payload)
-            .map_err(|e| ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}")))
+        let route = self.router.query(&query).await?;
+        let envelope = Envelope::Query(query);
+        let shards: Vec<u16> = match route {
+            crate::shards::Route::Shard(shard) => vec![shard],
+            crate::shards::Route::Every => (0..self.router.shards).collect(),
+        };
+        let mut sent = Vec::with_capacity(shards.len());
+        for shard in &shards {
+            sent.push((*shard, self.send(&envelope, *shard).await?));
+        }
+        let answers = futures_util::future::join_all(
+            sent.into_iter()
+                .map(|(shard, sent)| self.roundtrip(&envelope, shard, sent)),
+        )
+        .await;
+        let mut values = Vec::with_capacity(answers.len());
+        for payload in answers {
+            values.push(serde_json::from_slice(&payload?).map_err(|e| {
+                ApiError::new(ErrorCode::UnknownError, format!("bad engine answer: {e}"))
+            })?);
+        }
+        let Envelope::Query(query) = &envelope else {
+            unreachable!("built above")
+        };
+        Ok(crate::shards::merge(query, values))
+    }
+
+    /// Readiness: every shard's engine answers a ping, without waiting out a failover.
+    pub async fn ping(&self) -> bool {
+        for shard in 0..self.router.shards {
+            let Ok((id, rx)) = self.send(&Envelope::Query(Query::Ping), shard).await else {
+                return false;
+            };
+            match tokio::time::timeout(Duration::from_secs(2), rx).await {
+                Ok(Ok(Answer::Payload(_))) => {}
+                _ => {
+                    self.pending().remove(&id);
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     pub fn nats_connected(&self) -> bool {
@@ -455,9 +660,11 @@ pub struct Cluster {
 
 /// Connects to NATS and starts this node's cluster tasks: deliveries, heartbeats, and the
 /// contest for the engine lease.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     settings: &ClusterSettings,
     store: Arc<PostgresStore>,
+    open_store: StoreOpener,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     clock: Clock,
@@ -480,6 +687,11 @@ pub async fn start(
     );
     let subjects = Subjects::new(&settings.name);
     let timeout = Duration::from_millis(settings.request_timeout_ms);
+    let failover_wait = Duration::from_millis(
+        settings
+            .failover_wait_ms
+            .unwrap_or(settings.lease_ttl_ms + 3_000),
+    );
     let remote = Remote::start(
         nats.clone(),
         subjects.clone(),
@@ -487,7 +699,9 @@ pub async fn start(
         hub.clone(),
         metrics.clone(),
         timeout,
+        failover_wait,
         signer.clone(),
+        crate::shards::Router::new(settings.shards, store.clone()),
     )
     .await?;
 
@@ -552,12 +766,17 @@ pub async fn start(
     let (r, h, sig) = (remote.clone(), hub.clone(), signer.clone());
     tokio::spawn(async move {
         while let Some(msg) = down.next().await {
-            if sig.open(&msg.payload).is_none() {
+            let Some(body) = sig.open(&msg.payload) else {
                 r.refused("down");
                 continue;
-            }
-            tracing::warn!("the engine took this node for dead; announcing its sockets again");
-            reannounce(&r, &h).await;
+            };
+            // The shard whose engine said so; its sockets only.
+            let shard = serde_json::from_slice::<u16>(body).ok();
+            tracing::warn!(
+                ?shard,
+                "an engine took this node for dead; announcing its sockets again"
+            );
+            reannounce(&r, &h, shard).await;
         }
     });
 
@@ -576,15 +795,42 @@ pub async fn start(
             let Ok(notice) = serde_json::from_slice::<LeaderNotice>(body) else {
                 continue;
             };
-            if notice.epoch <= r.leader_epoch.fetch_max(notice.epoch, Ordering::SeqCst) {
+            if notice.epoch <= r.leader_epoch(notice.shard) {
                 continue;
             }
             tracing::info!(
                 engine_node = notice.node,
+                shard = notice.shard,
                 epoch = notice.epoch,
                 "a new engine leads the cluster"
             );
-            reannounce(&r, &h).await;
+            // The engine's own node announces too: the new core restored its sockets'
+            // logins, but an event may have been lost with the old engine. The sockets go
+            // first: requests waiting for this engine are woken after, so they reach it
+            // behind their socket's announcement (one NATS connection keeps the order).
+            reannounce(&r, &h, Some(notice.shard)).await;
+            r.engine_announced(notice.shard, notice.epoch, notice.node);
+        }
+    });
+
+    // Which nodes are alive, to spread the shards over them.
+    let live: Arc<Mutex<HashMap<u16, tokio::time::Instant>>> = Arc::default();
+    let mut heard = nats
+        .subscribe(subjects.alive.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (l, sig, m) = (live.clone(), signer.clone(), metrics.clone());
+    tokio::spawn(async move {
+        while let Some(msg) = heard.next().await {
+            let Some(body) = sig.open(&msg.payload) else {
+                refused(&m, "alive");
+                continue;
+            };
+            if let Ok(n) = serde_json::from_slice::<u16>(body) {
+                l.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(n, tokio::time::Instant::now());
+            }
         }
     });
 
@@ -622,191 +868,354 @@ pub async fn start(
         publisher,
     });
     tokio::spawn(contend(
-        settings.clone(),
-        subjects,
-        nats,
-        store,
-        outlet,
-        metrics,
-        clock,
-        core_config,
-        node,
-        signer,
+        Leading {
+            settings: settings.clone(),
+            subjects,
+            nats,
+            store,
+            open_store,
+            outlet,
+            metrics,
+            clock,
+            core_config,
+            node,
+            signer,
+            holder: format!("node-{node}-{}", crate::auth::new_id("run")),
+        },
+        live,
     ));
     Ok(Cluster { remote, node })
 }
 
-/// Announces every live agent socket of this node to the engine again.
-async fn reannounce(remote: &Arc<Remote>, hub: &Hub) {
+/// Opens another connection to the cluster's database: each shard's engine commits on its
+/// own, under its own fence, so shards on one node commit side by side.
+pub type StoreOpener =
+    Arc<dyn Fn() -> Result<PostgresStore, baton_store::StoreError> + Send + Sync>;
+
+/// Announces the live agent sockets of this node to the engines again: those of one
+/// shard's new engine, or all of them.
+async fn reannounce(remote: &Arc<Remote>, hub: &Hub, shard: Option<u16>) {
     for (conn, meta) in hub.agent_sockets() {
-        let connect = Command::Connect {
+        if shard.is_some_and(|s| !remote.router.conn_in_shard(conn, s)) {
+            continue;
+        }
+        let resync = Command::Resync {
             agent: meta.agent,
             session: meta.session,
             conn,
             integration_key: meta.integration_key,
         };
         let _ = remote
-            .submit(connect, Extra::default(), ReplyTo::Nobody)
+            .submit(resync, Extra::default(), ReplyTo::Nobody)
             .await;
     }
 }
 
-/// Tries for the engine lease every second; runs the engine while holding it.
-#[allow(clippy::too_many_arguments)]
-async fn contend(
+/// What a node needs to run shard engines.
+struct Leading {
     settings: ClusterSettings,
     subjects: Subjects,
     nats: async_nats::Client,
     store: Arc<PostgresStore>,
+    open_store: StoreOpener,
     outlet: Arc<dyn Outlet>,
     metrics: Arc<Metrics>,
     clock: Clock,
     core_config: CoreConfig,
     node: u16,
     signer: Arc<crate::cluster_auth::Signer>,
-) {
-    let holder = format!("node-{node}-{}", crate::auth::new_id("run"));
-    let ttl = settings.lease_ttl_ms as i64;
+    /// This run of this node in the lease rows.
+    holder: String,
+}
+
+/// A shard engine this node runs.
+struct Held {
+    /// Asks it to hand its shard over: stop taking commands, finish those it has, release
+    /// the lease.
+    stop: oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+/// Every second: takes free shard leases up to this node's share, `ceil(shards / live
+/// nodes)`, and hands over the shards above it when more nodes are alive. With one shard
+/// this is the single engine of decision 0005.
+async fn contend(leading: Leading, live: Arc<Mutex<HashMap<u16, tokio::time::Instant>>>) {
+    let leading = Arc::new(leading);
+    let shards = leading.settings.shards.max(1);
+    let window = Duration::from_millis(leading.settings.lease_ttl_ms.max(1_000));
+    let ttl = leading.settings.lease_ttl_ms as i64;
+    let mut held: BTreeMap<u16, Held> = BTreeMap::new();
+    if shards > 1 {
+        // Hear the others' heartbeats first, so the first node up does not take every shard
+        // only to hand most of them over a moment later.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    }
     loop {
-        let s = store.clone();
-        let h = holder.clone();
-        let acquired = tokio::task::spawn_blocking(move || s.try_acquire_lease(&h, ttl)).await;
-        match acquired {
-            Ok(Ok(Some(epoch))) => {
-                tracing::info!(node, epoch, "this node now runs the engine");
-                lead(
-                    &settings,
-                    &subjects,
-                    &nats,
-                    &store,
-                    &outlet,
-                    &metrics,
-                    clock,
-                    core_config,
-                    node,
-                    &holder,
-                    epoch,
-                    &signer,
-                )
-                .await;
-                tracing::warn!(node, epoch, "this node no longer runs the engine");
+        held.retain(|_, h| !h.done.is_finished());
+        let alive = {
+            let now = tokio::time::Instant::now();
+            let live = live.lock().unwrap_or_else(|p| p.into_inner());
+            live.iter()
+                .filter(|(n, t)| **n != leading.node && now - **t <= window)
+                .count()
+                + 1
+        };
+        let share = usize::from(shards).div_ceil(alive);
+        if held.len() > share {
+            if let Some((shard, h)) = held.pop_last() {
+                tracing::info!(
+                    node = leading.node,
+                    shard,
+                    share,
+                    "more nodes are alive: handing a shard over"
+                );
+                let _ = h.stop.send(());
+                let _ = h.done.await;
             }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "lease check failed"),
-            Err(e) => tracing::warn!(error = %e, "lease task failed"),
+        } else {
+            // Nodes start looking at different shards, so nodes starting together spread.
+            let first = leading.node % shards;
+            for k in 0..shards {
+                if held.len() >= share {
+                    break;
+                }
+                let shard = (first + k) % shards;
+                if held.contains_key(&shard) {
+                    continue;
+                }
+                let (s, h) = (leading.store.clone(), leading.holder.clone());
+                let name = crate::shards::lease_name(shard, shards);
+                let acquired =
+                    tokio::task::spawn_blocking(move || s.try_acquire_named_lease(&name, &h, ttl))
+                        .await;
+                match acquired {
+                    Ok(Ok(Some(epoch))) => {
+                        let (stop, stopped) = oneshot::channel();
+                        let l = leading.clone();
+                        let done = tokio::spawn(async move { l.lead(shard, epoch, stopped).await });
+                        held.insert(shard, Held { stop, done });
+                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, shard, "lease check failed"),
+                    Err(e) => tracing::warn!(error = %e, shard, "lease task failed"),
+                }
+            }
         }
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn lead(
-    settings: &ClusterSettings,
-    subjects: &Subjects,
-    nats: &async_nats::Client,
-    store: &Arc<PostgresStore>,
-    outlet: &Arc<dyn Outlet>,
-    metrics: &Arc<Metrics>,
-    clock: Clock,
-    core_config: CoreConfig,
-    node: u16,
-    holder: &str,
-    epoch: i64,
-    signer: &crate::cluster_auth::Signer,
-) {
-    store.set_fence(Some((holder.to_owned(), epoch)));
-    let s = store.clone();
-    let snapshot = match tokio::task::spawn_blocking(move || s.load()).await {
-        Ok(Ok(snapshot)) => snapshot,
-        other => {
-            tracing::error!(?other, "cannot load the state to run the engine");
-            return;
+impl Leading {
+    /// Runs the engine of one shard while this node holds its lease (epoch `epoch`).
+    async fn lead(&self, shard: u16, epoch: i64, stop: oneshot::Receiver<()>) {
+        let shards = self.settings.shards.max(1);
+        let lease = crate::shards::lease_name(shard, shards);
+        let store = if shards == 1 {
+            self.store.clone()
+        } else {
+            let open = self.open_store.clone();
+            match tokio::task::spawn_blocking(move || open()).await {
+                Ok(Ok(store)) => Arc::new(store),
+                other => {
+                    let error = match other {
+                        Ok(Err(e)) => e.to_string(),
+                        Err(e) => e.to_string(),
+                        Ok(Ok(_)) => unreachable!("matched above"),
+                    };
+                    tracing::error!(error, shard, "cannot open a connection for the shard");
+                    self.release(&lease, epoch).await;
+                    return;
+                }
+            }
+        };
+        store.set_named_fence(Some((lease.clone(), self.holder.clone(), epoch)));
+        self.metrics.engine_shards.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(
+            node = self.node,
+            shard,
+            epoch,
+            "this node now runs the engine"
+        );
+        let handed_over = self.run(&store, shard, epoch, stop).await;
+        self.metrics.engine_shards.fetch_sub(1, Ordering::SeqCst);
+        store.set_named_fence(None);
+        if handed_over {
+            self.release(&lease, epoch).await;
         }
-    };
-    let core = Core::restore(core_config, snapshot, clock.now());
-    let store_dyn: Arc<dyn Store> = store.clone();
-    let (engine, jobs) = Engine::new(core, store_dyn, outlet.clone(), metrics.clone(), clock);
-    let (engine_task, _watcher) = crate::engine::spawn_supervised(engine, metrics.clone(), true);
-    let subscriptions = async {
-        Ok::<_, async_nats::SubscribeError>((
-            nats.subscribe(subjects.engine.clone()).await?,
-            nats.subscribe(subjects.alive.clone()).await?,
-        ))
-    };
-    let Ok((mut inbox, mut alive)) = subscriptions.await else {
-        engine_task.abort();
-        store.set_fence(None);
-        return;
-    };
-    let notice = signer.seal(&serde_json::to_vec(&LeaderNotice { node, epoch }).expect("json"));
-    let _ = nats
-        .publish(subjects.leader.clone(), notice.clone().into())
-        .await;
+        tracing::warn!(
+            node = self.node,
+            shard,
+            epoch,
+            handed_over,
+            "this node no longer runs the engine"
+        );
+    }
 
-    let node_timeout = Duration::from_millis(settings.node_timeout_ms);
-    let mut last_seen: HashMap<u16, tokio::time::Instant> = HashMap::new();
-    let mut renew =
-        tokio::time::interval(Duration::from_millis((settings.lease_ttl_ms / 4).max(200)));
-    loop {
-        tokio::select! {
-            msg = inbox.next() => {
-                let Some(msg) = msg else { break };
-                let Some(body) = signer.open(&msg.payload) else {
-                    refused(metrics, "engine");
-                    continue;
-                };
-                let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
-                    tracing::warn!("unreadable envelope on the engine subject");
-                    continue;
-                };
-                let reply = msg.reply.map(|s| s.to_string());
-                let job = match envelope {
-                    Envelope::Command { command, extra } => Job::Command {
-                        command: Box::new(command),
-                        extra,
-                        reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
-                    },
-                    Envelope::Query(query) => match reply {
-                        Some(subject) => Job::Query { query, reply: QueryReply::Remote(subject) },
-                        None => continue,
-                    },
-                };
-                if jobs.send(job).await.is_err() {
+    async fn release(&self, lease: &str, epoch: i64) {
+        let (s, h, name) = (self.store.clone(), self.holder.clone(), lease.to_owned());
+        let _ = tokio::task::spawn_blocking(move || s.release_named_lease(&name, &h, epoch)).await;
+    }
+
+    /// The engine loop of one shard. Returns whether it ended by handing over (and has
+    /// finished every command it took), rather than by losing the lease.
+    async fn run(
+        &self,
+        store: &Arc<PostgresStore>,
+        shard: u16,
+        epoch: i64,
+        mut stop: oneshot::Receiver<()>,
+    ) -> bool {
+        let (settings, subjects, nats, metrics, signer) = (
+            &self.settings,
+            &self.subjects,
+            &self.nats,
+            &self.metrics,
+            &self.signer,
+        );
+        let shards = settings.shards.max(1);
+        let lease = crate::shards::lease_name(shard, shards);
+        let s = store.clone();
+        let snapshot = match tokio::task::spawn_blocking(move || s.load()).await {
+            Ok(Ok(snapshot)) => crate::shards::snapshot_of_shard(snapshot, shard, shards),
+            other => {
+                tracing::error!(?other, "cannot load the state to run the engine");
+                return false;
+            }
+        };
+        let core = Core::restore(self.core_config, snapshot, self.clock.now());
+        let store_dyn: Arc<dyn Store> = store.clone();
+        let (engine, jobs) = Engine::new(
+            core,
+            store_dyn,
+            self.outlet.clone(),
+            metrics.clone(),
+            self.clock,
+        );
+        let (engine_task, watcher) = crate::engine::spawn_supervised(engine, metrics.clone(), true);
+        let subscriptions = async {
+            Ok::<_, async_nats::SubscribeError>((
+                nats.subscribe(subjects.engine_of(shard, shards)).await?,
+                nats.subscribe(subjects.alive.clone()).await?,
+            ))
+        };
+        let Ok((mut inbox, mut alive)) = subscriptions.await else {
+            engine_task.abort();
+            return false;
+        };
+        let notice = signer.seal(
+            &serde_json::to_vec(&LeaderNotice {
+                node: self.node,
+                epoch,
+                shard,
+            })
+            .expect("json"),
+        );
+        let _ = nats
+            .publish(subjects.leader.clone(), notice.clone().into())
+            .await;
+
+        let node_timeout = Duration::from_millis(settings.node_timeout_ms);
+        let mut last_seen: HashMap<u16, tokio::time::Instant> = HashMap::new();
+        let mut renew =
+            tokio::time::interval(Duration::from_millis((settings.lease_ttl_ms / 4).max(200)));
+        let handed_over = loop {
+            tokio::select! {
+                _ = &mut stop => break true,
+                msg = inbox.next() => {
+                    let Some(msg) = msg else { break false };
+                    let Some(job) = job_of(msg, signer, metrics) else { continue };
+                    if jobs.send(job).await.is_err() {
+                        break false;
+                    }
+                }
+                msg = alive.next() => {
+                    let Some(msg) = msg else { break false };
+                    let Some(body) = signer.open(&msg.payload) else {
+                        refused(metrics, "alive");
+                        continue;
+                    };
+                    if let Ok(n) = serde_json::from_slice::<u16>(body) {
+                        last_seen.insert(n, tokio::time::Instant::now());
+                    }
+                }
+                _ = renew.tick() => {
+                    let (s, h, name) = (store.clone(), self.holder.clone(), lease.clone());
+                    let ttl = settings.lease_ttl_ms as i64;
+                    match tokio::task::spawn_blocking(move || s.renew_named_lease(&name, &h, epoch, ttl)).await {
+                        Ok(Ok(true)) => {}
+                        _ => break false,
+                    }
+                    let _ = nats.publish(subjects.leader.clone(), notice.clone().into()).await;
+                    let now = tokio::time::Instant::now();
+                    let gone: Vec<u16> = last_seen.iter().filter(|(_, t)| now - **t > node_timeout).map(|(n, _)| *n).collect();
+                    for n in gone {
+                        last_seen.remove(&n);
+                        tracing::warn!(node = n, shard, "a node went silent: logging its sockets out");
+                        let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
+                        let _ = jobs.send(job).await;
+                        let body = serde_json::to_vec(&shard).expect("json");
+                        let _ = nats.publish(subjects.down(n), signer.seal(&body).into()).await;
+                    }
+                }
+            }
+        };
+        if handed_over {
+            // No new commands; those taken — and those NATS had already delivered — are
+            // applied, committed and answered, then the lease goes (the next engine of the
+            // shard starts from all of them).
+            let _ = inbox.unsubscribe().await;
+            while let Ok(Some(msg)) =
+                tokio::time::timeout(Duration::from_millis(200), inbox.next()).await
+            {
+                if let Some(job) = job_of(msg, signer, metrics)
+                    && jobs.send(job).await.is_err()
+                {
                     break;
                 }
             }
-            msg = alive.next() => {
-                let Some(msg) = msg else { break };
-                let Some(body) = signer.open(&msg.payload) else {
-                    refused(metrics, "alive");
-                    continue;
-                };
-                if let Ok(n) = serde_json::from_slice::<u16>(body) {
-                    last_seen.insert(n, tokio::time::Instant::now());
-                }
+            drop(jobs);
+            if tokio::time::timeout(Duration::from_secs(10), watcher)
+                .await
+                .is_err()
+            {
+                engine_task.abort();
+                return false;
             }
-            _ = renew.tick() => {
-                let (s, h) = (store.clone(), holder.to_owned());
-                let ttl = settings.lease_ttl_ms as i64;
-                match tokio::task::spawn_blocking(move || s.renew_lease(&h, epoch, ttl)).await {
-                    Ok(Ok(true)) => {}
-                    _ => break,
-                }
-                let _ = nats.publish(subjects.leader.clone(), notice.clone().into()).await;
-                let now = tokio::time::Instant::now();
-                let gone: Vec<u16> = last_seen.iter().filter(|(_, t)| now - **t > node_timeout).map(|(n, _)| *n).collect();
-                for n in gone {
-                    last_seen.remove(&n);
-                    tracing::warn!(node = n, "a node went silent: logging its sockets out");
-                    let job = Job::Command { command: Box::new(Command::NodeDown { node: n }), extra: Extra::default(), reply: ReplyTo::Nobody };
-                    let _ = jobs.send(job).await;
-                    let _ = nats.publish(subjects.down(n), signer.seal(&[]).into()).await;
-                }
-            }
+            true
+        } else {
+            engine_task.abort();
+            false
         }
     }
-    engine_task.abort();
-    store.set_fence(None);
+}
+
+/// The engine's job for a message on its subject; `None` for one that is not signed by
+/// the cluster, unreadable, or a query nobody waits for.
+fn job_of(
+    msg: async_nats::Message,
+    signer: &crate::cluster_auth::Signer,
+    metrics: &Metrics,
+) -> Option<Job> {
+    let Some(body) = signer.open(&msg.payload) else {
+        refused(metrics, "engine");
+        return None;
+    };
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+        tracing::warn!("unreadable envelope on the engine subject");
+        return None;
+    };
+    let reply = msg.reply.map(|s| s.to_string());
+    Some(match envelope {
+        Envelope::Command { command, extra } => Job::Command {
+            command: Box::new(command),
+            extra,
+            reply: reply.map_or(ReplyTo::Nobody, ReplyTo::Remote),
+        },
+        Envelope::Query(query) => Job::Query {
+            query,
+            reply: QueryReply::Remote(reply?),
+        },
+    })
 }
 
 /// Counts and logs a message on `subject` (its kind) without a valid cluster signature.
@@ -847,7 +1256,11 @@ pub fn random_node_id() -> u16 {
     rand::rng().random_range(1..=u16::MAX)
 }
 
-/// For readiness: whether an engine answers.
-pub async fn engine_answers(remote: &Arc<Remote>) -> bool {
-    remote.query(Query::Ping).await.is_ok()
+/// The answer of a request whose engine went away before answering.
+fn outcome_unknown() -> ApiError {
+    ApiError::new(
+        ErrorCode::Timeout,
+        "the engine changed while this command was in flight: it may or may not have been \
+         applied; check the state before retrying",
+    )
 }

@@ -35,6 +35,7 @@ pub mod media;
 pub mod metrics;
 pub mod query;
 pub mod settings;
+pub mod shards;
 pub mod tls;
 
 pub use app::Application;

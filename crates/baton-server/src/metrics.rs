@@ -27,6 +27,12 @@ pub struct Metrics {
     pub rejected_cluster_messages: AtomicU64,
     /// The engine task panicked or failed a commit (`/healthz` answers 503).
     pub engine_dead: AtomicBool,
+    /// How many engines this node runs now: 1 on a single node; in a cluster, the shards
+    /// whose lease it holds (`baton_engine_shards`, `baton_engine_running`).
+    pub engine_shards: AtomicU64,
+    /// In a cluster: the node that last announced itself as the engine, 0 before any
+    /// (`baton_engine_node`).
+    pub engine_node: AtomicU64,
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 

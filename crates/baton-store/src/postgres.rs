@@ -71,6 +71,9 @@ CREATE TABLE messages (
 /// The schema version that created `messages`.
 const MESSAGES_TABLE: usize = 5;
 
+/// The lease of the one engine of an unsharded cluster.
+const ENGINE_LEASE: &str = "engine";
+
 /// Milliseconds on the database's clock, so nodes with skewed clocks agree on leases.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -107,8 +110,8 @@ impl Drop for Conn {
 pub struct PostgresStore {
     writer: Mutex<Conn>,
     reader: Mutex<Conn>,
-    /// `(holder, epoch)` of the engine lease this node must hold to commit.
-    fence: Mutex<Option<(String, i64)>>,
+    /// `(lease, holder, epoch)`: the lease this store's engine must hold to commit.
+    fence: Mutex<Option<(String, String, i64)>>,
     /// Encrypts transfer-data content at rest, as in the SQLite store.
     cipher: Option<DataCipher>,
 }
@@ -187,38 +190,86 @@ impl PostgresStore {
 
     /// Takes the engine lease if it is free or expired. Returns the new epoch.
     pub fn try_acquire_lease(&self, holder: &str, ttl_ms: i64) -> StoreResult<Option<i64>> {
+        self.try_acquire_named_lease(ENGINE_LEASE, holder, ttl_ms)
+    }
+
+    /// Takes the lease `name` (an engine, or one shard's engine) if it is free or expired.
+    /// Returns the new epoch.
+    pub fn try_acquire_named_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: i64,
+    ) -> StoreResult<Option<i64>> {
         let row = self.writer().query_opt(
             &format!(
-                "INSERT INTO leases (name, holder, epoch, expires_at) VALUES ('engine', $1, 1, {DB_NOW} + $2) \
+                "INSERT INTO leases (name, holder, epoch, expires_at) VALUES ($3, $1, 1, {DB_NOW} + $2) \
                  ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = leases.epoch + 1, \
                  expires_at = EXCLUDED.expires_at WHERE leases.expires_at < {DB_NOW} RETURNING epoch"
             ),
-            &[&holder, &ttl_ms],
+            &[&holder, &ttl_ms, &name],
         )?;
         Ok(row.map(|r| r.get(0)))
     }
 
     /// Extends the lease; `false` when another node has taken it.
     pub fn renew_lease(&self, holder: &str, epoch: i64, ttl_ms: i64) -> StoreResult<bool> {
+        self.renew_named_lease(ENGINE_LEASE, holder, epoch, ttl_ms)
+    }
+
+    /// Extends the lease `name`; `false` when another node has taken it.
+    pub fn renew_named_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        epoch: i64,
+        ttl_ms: i64,
+    ) -> StoreResult<bool> {
         let n = self.writer().execute(
-            &format!("UPDATE leases SET expires_at = {DB_NOW} + $3 WHERE name = 'engine' AND holder = $1 AND epoch = $2"),
-            &[&holder, &epoch, &ttl_ms],
+            &format!("UPDATE leases SET expires_at = {DB_NOW} + $3 WHERE name = $4 AND holder = $1 AND epoch = $2"),
+            &[&holder, &epoch, &ttl_ms, &name],
         )?;
         Ok(n == 1)
     }
 
     /// Gives the lease up at once (clean shutdown), so another node need not wait it out.
     pub fn release_lease(&self, holder: &str, epoch: i64) -> StoreResult<()> {
+        self.release_named_lease(ENGINE_LEASE, holder, epoch)
+    }
+
+    /// Gives the lease `name` up at once, so another node need not wait it out.
+    pub fn release_named_lease(&self, name: &str, holder: &str, epoch: i64) -> StoreResult<()> {
         self.writer().execute(
-            "UPDATE leases SET expires_at = 0 WHERE name = 'engine' AND holder = $1 AND epoch = $2",
-            &[&holder, &epoch],
+            "UPDATE leases SET expires_at = 0 WHERE name = $3 AND holder = $1 AND epoch = $2",
+            &[&holder, &epoch, &name],
         )?;
         Ok(())
     }
 
-    /// Every later commit must prove this node still holds this epoch of the lease.
+    /// Every later commit must prove this node still holds this epoch of the engine lease.
     pub fn set_fence(&self, fence: Option<(String, i64)>) {
+        self.set_named_fence(fence.map(|(holder, epoch)| (ENGINE_LEASE.to_owned(), holder, epoch)));
+    }
+
+    /// Every later commit must prove this node still holds `(lease, holder, epoch)`.
+    pub fn set_named_fence(&self, fence: Option<(String, String, i64)>) {
         *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = fence;
+    }
+
+    /// The tenant of an agent, for a cluster node that routes commands by tenant.
+    pub fn agent_tenant(&self, agent: &AgentId) -> StoreResult<Option<TenantId>> {
+        let row = self
+            .reader()
+            .query_opt("SELECT tenant FROM agents WHERE id = $1", &[&agent.0])?;
+        Ok(row.map(|r| TenantId(r.get(0))))
+    }
+
+    /// The tenant of an interaction, for a cluster node that routes commands by tenant.
+    pub fn interaction_tenant(&self, id: &InteractionId) -> StoreResult<Option<TenantId>> {
+        let row = self
+            .reader()
+            .query_opt("SELECT tenant FROM interactions WHERE id = $1", &[&id.0])?;
+        Ok(row.map(|r| TenantId(r.get(0))))
     }
 
     /// A random 32-byte secret (64 hex digits) shared by every node of the cluster: made
@@ -405,10 +456,10 @@ impl Store for PostgresStore {
         let fence = self.fence.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut client = self.writer();
         let mut tx = client.transaction()?;
-        if let Some((holder, epoch)) = &fence {
+        if let Some((lease, holder, epoch)) = &fence {
             let held = tx.query_opt(
-                "SELECT 1 FROM leases WHERE name = 'engine' AND holder = $1 AND epoch = $2 FOR SHARE",
-                &[holder, epoch],
+                "SELECT 1 FROM leases WHERE name = $3 AND holder = $1 AND epoch = $2 FOR SHARE",
+                &[holder, epoch, lease],
             )?;
             if held.is_none() {
                 return Err(StoreError::Fenced);

@@ -94,6 +94,14 @@ pub struct ServeArgs {
     /// This node's number in the cluster, 1..=65535 [default: random].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub node_id: Option<u16>,
+    /// Cluster mode: tenant shards, each run by its own engine on some node (decision
+    /// 0018). Every node of a cluster must give the same number; 1 is one engine for all.
+    #[arg(long, env = "BATON_SHARDS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub shards: u16,
+    /// Cluster mode: how long a command waits for an engine while none runs (a failover)
+    /// before it fails with `api_not_answer`, in milliseconds [default: lease time + 3000].
+    #[arg(long, env = "BATON_FAILOVER_WAIT_MS")]
+    pub failover_wait_ms: Option<u64>,
     /// File of transfer-data encryption keys, `<id>:<key>` per line, the last one current
     /// (see SECURITY.md). Env BATON_DATA_KEY holds the same text directly.
     #[arg(long, env = "BATON_DATA_KEY_FILE")]
@@ -209,6 +217,8 @@ pub fn settings(args: &ServeArgs) -> Result<Settings, String> {
         cluster.schema = args.database_schema.clone().or(cluster.schema.take());
         cluster.node_id = args.node_id.or(cluster.node_id);
         cluster.name = args.cluster_name.clone();
+        cluster.shards = args.shards;
+        cluster.failover_wait_ms = args.failover_wait_ms.or(cluster.failover_wait_ms);
     }
     if std::env::var("BATON_TEST_FAULTS").is_ok_and(|v| v == "1") {
         tracing::warn!("BATON_TEST_FAULTS=1: fault-injection routes are on; never in production");

@@ -5,6 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use std::sync::atomic::Ordering;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -35,24 +36,46 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// Readiness: the engine and the store answer.
+/// Readiness: the engine and the store answer. In a cluster the body names the node that
+/// runs the engine (`ready: engine on node 3`), so an operator can find it.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = String), (status = 503, body = String)))]
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     let store = state.store.clone();
     let store_ok = tokio::task::spawn_blocking(move || store.ping().is_ok())
         .await
         .unwrap_or(false);
-    let engine_ok = state
-        .engine
-        .query::<serde_json::Value>(Query::Ping)
-        .await
-        .is_ok();
+    let engine_ok = match &state.remote {
+        // A ping that does not wait out a failover: readiness must answer promptly.
+        Some(remote) => remote.ping().await,
+        None => state
+            .engine
+            .query::<serde_json::Value>(Query::Ping)
+            .await
+            .is_ok(),
+    };
     let nats_ok = state.remote.as_ref().is_none_or(|r| r.nats_connected());
-    if store_ok && engine_ok && nats_ok {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    if !(store_ok && engine_ok && nats_ok) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned());
     }
+    let Some(remote) = &state.remote else {
+        return (StatusCode::OK, "ready".to_owned());
+    };
+    let nodes = remote.engine_nodes();
+    let body = match nodes.as_slice() {
+        [Some(node)] => format!("ready: engine on node {node}"),
+        shards => {
+            let list: Vec<String> = shards
+                .iter()
+                .enumerate()
+                .map(|(k, n)| match n {
+                    Some(n) => format!("{k}:{n}"),
+                    None => format!("{k}:?"),
+                })
+                .collect();
+            format!("ready: shard engines on nodes {}", list.join(" "))
+        }
+    };
+    (StatusCode::OK, body)
 }
 
 /// Prometheus text.
@@ -84,6 +107,21 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ),
         ("baton_agents_logged_in", "Agents logged in", logged_in),
         ("baton_open_sockets", "Open WebSockets", sockets),
+        (
+            "baton_engine_running",
+            "1 on a node that runs an engine (a single node always does)",
+            u64::from(state.metrics.engine_shards.load(Ordering::SeqCst) > 0),
+        ),
+        (
+            "baton_engine_shards",
+            "Shard engines this node runs (a single node runs one)",
+            state.metrics.engine_shards.load(Ordering::SeqCst),
+        ),
+        (
+            "baton_engine_node",
+            "The node that last announced itself as the cluster's engine (0: none yet, or a single node)",
+            state.metrics.engine_node.load(Ordering::Relaxed),
+        ),
     ];
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

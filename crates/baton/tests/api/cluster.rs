@@ -186,6 +186,159 @@ async fn two_nodes_racing_on_one_interaction_have_exactly_one_winner() {
     );
 }
 
+/// The answers a loser of each race gets, with the winner's command and the loser's on
+/// `a` and `b` (two nodes of a cluster, or the same embedded server twice). The engine puts
+/// racing commands in an order; the loser's answer is that of the command coming second.
+async fn race_losers(a: &TestApp, b: &TestApp) -> (ErrorCode, ErrorCode) {
+    let t = a
+        .tenant(
+            "acme",
+            &[("alice", "1001"), ("bob", "1002"), ("carol", "1003")],
+        )
+        .await;
+    let mut alice = a.agent("acme", "alice", None).await;
+    let mut bob = b.agent("acme", "bob", None).await;
+    let _carol = b.agent("acme", "carol", None).await;
+
+    // Accept race: the customer hangs up (node b) and alice accepts (node a) the ringing
+    // call; the hang-up wins.
+    alice.ready().await;
+    let (call, customer) = b.customer(&t, "voice", "Sales", "Carl").await;
+    alice.expect("ON_NEW_INTERACTION").await;
+    let (s, body) = b
+        .post(
+            &format!("/api/v1/interactions/{call}/hangup"),
+            Some(&customer),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(s < 300, "{s} {body}");
+    let accept = alice
+        .client
+        .accept_interaction(Some(&call))
+        .await
+        .unwrap_err();
+
+    // Transfer race: the two agents on a conference both hand the call on; alice wins.
+    alice.ready().await;
+    let (id, _) = a.customer(&t, "voice", "Sales", "Dana").await;
+    loop {
+        let e = alice.expect("ON_NEW_INTERACTION").await;
+        if e.arg(0)["id"] == id.as_str() {
+            break;
+        }
+    }
+    alice.client.accept_interaction(Some(&id)).await.unwrap();
+    alice
+        .client
+        .invite_to_call_conference("bob", None, Some(&id))
+        .await
+        .unwrap();
+    bob.expect("ON_NEW_INTERACTION").await;
+    bob.client.accept_interaction(Some(&id)).await.unwrap();
+    alice
+        .client
+        .blind_transfer("carol", Some(DATA), Some(&id))
+        .await
+        .unwrap();
+    let transfer = bob
+        .client
+        .blind_transfer("carol", Some(DATA), Some(&id))
+        .await
+        .unwrap_err();
+    (accept.kind().unwrap(), transfer.kind().unwrap())
+}
+
+#[tokio::test]
+async fn a_race_loser_gets_the_same_answer_in_a_cluster_as_on_one_node() {
+    let embedded = spawn_app().await;
+    let one = race_losers(&embedded, &embedded).await;
+    let cluster = nodes(2).await;
+    let many = race_losers(&cluster[0], &cluster[1]).await;
+    assert_eq!(one, many);
+    // As docs/cluster.md says: the offer is gone (13); the interaction is still yours but
+    // in another hand-off (15).
+    assert_eq!(
+        many,
+        (ErrorCode::NoInteraction, ErrorCode::NotSuitableState)
+    );
+}
+
+/// `name{node="…"} value` of a gauge in a `/metrics` text.
+pub fn gauge(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}{{")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+}
+
+pub async fn metrics_text(app: &TestApp) -> String {
+    app.http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+pub async fn readyz_text(app: &TestApp) -> (u16, String) {
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_node_tells_which_node_runs_the_engine() {
+    let single = spawn_app().await;
+    let m = metrics_text(&single).await;
+    assert_eq!(gauge(&m, "baton_engine_running"), 1);
+    assert_eq!(readyz_text(&single).await, (200, "ready".to_owned()));
+
+    let nodes = nodes(3).await;
+    let mut running = Vec::new();
+    let mut named = Vec::new();
+    for node in &nodes {
+        // Every node has heard the engine's announcement within a lease quarter.
+        let mut m = metrics_text(node).await;
+        for _ in 0..50 {
+            if gauge(&m, "baton_engine_node") != 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            m = metrics_text(node).await;
+        }
+        running.push(gauge(&m, "baton_engine_running"));
+        named.push(gauge(&m, "baton_engine_node"));
+        let (status, body) = readyz_text(node).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            format!("ready: engine on node {}", named.last().unwrap())
+        );
+    }
+    assert_eq!(
+        running.iter().sum::<u64>(),
+        1,
+        "exactly one engine: {running:?}"
+    );
+    assert!(named.iter().all(|n| *n == named[0] && *n != 0), "{named:?}");
+    // The running node names itself.
+    let here = running.iter().position(|r| *r == 1).unwrap();
+    let m = metrics_text(&nodes[here]).await;
+    assert!(
+        m.contains(&format!("baton_engine_node{{node=\"{}\"}}", named[0])),
+        "{m}"
+    );
+}
+
 #[tokio::test]
 async fn nodes_report_readiness_and_label_their_metrics() {
     let nodes = nodes(2).await;
@@ -249,7 +402,7 @@ async fn transfer_data_is_encrypted_at_rest_in_postgres_too() {
     assert_eq!(with_key.as_deref(), Some(DATA));
 }
 
-mod killed_node {
+pub mod killed_node {
     //! Three `baton serve` processes; the one running the engine (and holding alice's socket)
     //! is killed with SIGKILL while hand-offs are in flight.
 
@@ -262,14 +415,19 @@ mod killed_node {
     use baton_protocol::TransferData;
 
     use super::*;
+    use crate::cluster::{gauge, metrics_text, readyz_text};
     use crate::process::{INGRESS, write_config};
 
-    struct Node {
-        child: Child,
-        app: TestApp,
+    pub struct Node {
+        pub child: Child,
+        pub app: TestApp,
     }
 
     async fn spawn_node(dir: &std::path::Path, name: &str) -> Node {
+        spawn_node_with(dir, name, &[]).await
+    }
+
+    pub async fn spawn_node_with(dir: &std::path::Path, name: &str, extra: &[&str]) -> Node {
         let config = write_config(dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .args([
@@ -289,6 +447,7 @@ mod killed_node {
                 "--disconnect-grace-ms",
                 "60000",
             ])
+            .args(extra)
             .arg("--config")
             .arg(&config)
             // One key for every node, so each engine writes the same digests.
@@ -332,7 +491,7 @@ mod killed_node {
     }
 
     /// Connects (retrying while the cluster chooses a new engine).
-    async fn connect_retry(app: &TestApp, token: &str) -> Agent {
+    pub async fn connect_retry(app: &TestApp, token: &str) -> Agent {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
         loop {
             let options = ConnectOptions::new(token).integration_key("crm");
@@ -496,6 +655,131 @@ mod killed_node {
         let _ = third.child.kill();
     }
 
+    /// Polls a node's `/metrics` until `baton_engine_node` names `want` (a new engine's
+    /// announcement reached it).
+    async fn engine_node_becomes(app: &TestApp, want: impl Fn(u64) -> bool) -> String {
+        for _ in 0..150 {
+            let m = metrics_text(app).await;
+            if want(gauge(&m, "baton_engine_node")) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the node never named the expected engine");
+    }
+
+    /// SIGSTOP: the process keeps its sockets but answers nothing.
+    fn freeze(child: &Child) {
+        let status = Command::new("kill")
+            .args(["-STOP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    #[tokio::test]
+    async fn commands_wait_out_a_failover_and_one_caught_in_it_fails_with_timeout() {
+        let name = unique("f");
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = spawn_node_with(dir.path(), &name, &["--node-id", "101"]).await;
+        let mut engine_ready = false;
+        for _ in 0..50 {
+            if first.app.get("/readyz", None).await.0 == 200 {
+                engine_ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(engine_ready);
+        let second = spawn_node_with(dir.path(), &name, &["--node-id", "102"]).await;
+        let third = spawn_node_with(dir.path(), &name, &["--node-id", "103"]).await;
+        // Every node names node 101 as the engine; only 101 runs it.
+        for (node, running) in [(&first, 1), (&second, 0), (&third, 0)] {
+            let m = engine_node_becomes(&node.app, |n| n == 101).await;
+            assert_eq!(gauge(&m, "baton_engine_running"), running);
+            assert_eq!(
+                readyz_text(&node.app).await,
+                (200, "ready: engine on node 101".to_owned())
+            );
+        }
+        let tenant = Tenant {
+            name: "acme".into(),
+            ingress: INGRESS.into(),
+        };
+        // Alice's socket is on node 102, which survives; she has a chat.
+        let token = second.app.login("acme", "alice").await;
+        let mut alice = connect_retry(&second.app, &token).await;
+        alice.client.set_agent_state("ready", None).await.unwrap();
+        let (s, v) = third
+            .app
+            .post(
+                "/api/v1/interactions",
+                Some(&tenant.ingress),
+                serde_json::json!({"channel": "chat", "service": "Sales", "customer": {"name": "Carl"}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let chat = v["id"].as_str().unwrap().to_owned();
+        wait_offer(&mut alice, &chat).await;
+        alice.client.accept_interaction(Some(&chat)).await.unwrap();
+
+        // The engine's node stops answering with a command in flight, then dies.
+        freeze(&first.child);
+        let client = alice.client.clone();
+        let in_flight =
+            tokio::spawn(async move { client.set_agent_state("not_ready", None).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first.child.kill().unwrap();
+        first.child.wait().unwrap();
+        // Until NATS has seen the dead node's connection close, a command still goes to the
+        // dead engine: that one would be in flight, not waiting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        alice.seen.clear();
+        // Sent while no engine runs: it waits for the new one and is answered.
+        let during = alice.client.get_interactions_state().await;
+        // Caught in the failover: answered with `timeout` once the new engine is announced
+        // (lease 5 s + a poll + the grace), well before the 15 s request time-out.
+        let caught = tokio::time::timeout(Duration::from_secs(12), in_flight)
+            .await
+            .expect("the command caught in the failover hung")
+            .unwrap();
+        assert_eq!(caught.unwrap_err().kind(), Some(ErrorCode::Timeout));
+        let during = during.expect("a command sent during the failover waits for the engine");
+        assert_eq!(during.interactions.len(), 1);
+
+        // The live socket gets its chat again, marked as a replay, and no second login.
+        let again = loop {
+            let e = alice.expect("ON_NEW_INTERACTION").await;
+            if e.arg(0)["id"] == chat.as_str() {
+                break e;
+            }
+        };
+        assert_eq!(again.arg(1)["replay"], true, "{:?}", again.args);
+        assert!(
+            !alice.names().contains(&"ON_LOGIN".to_owned()),
+            "{:?}",
+            alice.names()
+        );
+        alice.client.set_agent_state("ready", None).await.unwrap();
+
+        // The survivors agree on the new engine, and exactly one of them runs it.
+        let m2 = engine_node_becomes(&second.app, |n| n == 102 || n == 103).await;
+        let m3 = engine_node_becomes(&third.app, |n| n == 102 || n == 103).await;
+        let engine = gauge(&m2, "baton_engine_node");
+        assert_eq!(gauge(&m3, "baton_engine_node"), engine);
+        assert_eq!(
+            gauge(&m2, "baton_engine_running") + gauge(&m3, "baton_engine_running"),
+            1
+        );
+        assert_eq!(
+            readyz_text(&third.app).await,
+            (200, format!("ready: engine on node {engine}"))
+        );
+        let (mut second, mut third) = (second, third);
+        let _ = second.child.kill();
+        let _ = third.child.kill();
+    }
+
     async fn record(
         bob: &baton_client::Client,
         e: &Event,
@@ -522,7 +806,7 @@ mod killed_node {
         }
     }
 
-    async fn wait_offer(alice: &mut Agent, id: &str) {
+    pub async fn wait_offer(alice: &mut Agent, id: &str) {
         loop {
             let e = alice.expect("ON_NEW_INTERACTION").await;
             if e.arg(0)["id"] == id {
@@ -557,4 +841,39 @@ mod killed_node {
         }
         panic!("alice could not hand {id} to bob");
     }
+}
+
+#[tokio::test]
+async fn a_command_that_finds_no_engine_fails_after_the_failover_wait_having_done_nothing() {
+    let name = unique("w");
+    // Someone else holds the engine lease for a minute: no engine will answer.
+    let schema = name.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = baton_store::PostgresStore::open(DATABASE, Some(&schema)).unwrap();
+        assert!(store.try_acquire_lease("ghost", 60_000).unwrap().is_some());
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    let mut c = cluster_settings(&name);
+    c.failover_wait_ms = Some(700);
+    s.cluster = Some(c);
+    let app = spawn_with(dir, s).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/admin/tenants",
+            Some(ADMIN),
+            serde_json::json!({"name": "acme"}),
+        )
+        .await;
+    assert!(status >= 500, "{status} {body}");
+    assert_eq!(body["error"]["code"], 6, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was done"),
+        "{body}"
+    );
 }

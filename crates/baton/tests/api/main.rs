@@ -7,6 +7,7 @@ mod attachments;
 mod bench;
 mod cluster;
 mod cluster_security;
+mod cluster_shards;
 mod core_flow;
 mod crash_loop;
 mod customer_desk;
