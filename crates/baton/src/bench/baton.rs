@@ -147,7 +147,9 @@ async fn pump(
     routing: Arc<AtomicBool>,
 ) {
     while let Some(e) = events.next().await {
-        if e.name == events::ON_LOAD_TRANSFER_DATA {
+        // A replay (a socket announced again, e.g. after a cluster node was taken for dead
+        // under load) repeats data the agent already had: it is no hop's arrival.
+        if e.name == events::ON_LOAD_TRANSFER_DATA && e.arg(2)["replay"] != true {
             let at = Instant::now();
             let Some(id) = e
                 .raw(0)
@@ -166,6 +168,7 @@ async fn pump(
             );
         } else if e.name == events::ON_NEW_INTERACTION
             && routing.load(Ordering::Relaxed)
+            && e.arg(1)["replay"] != true
             && let Some(id) = e.arg(0)["id"].as_str()
         {
             routed.deliver(id, me);
