@@ -8,9 +8,11 @@
 //! - [`plan`]: who hears whom, from the call's state (connected, hold, consult, transfer,
 //!   conference, mute). A pure function.
 //! - [`sfu`]: the peer connections, their audio slots, the hold music's pacing.
-//! - `ogg`: the Opus packets of the hold music file.
+//! - [`ogg`]: the Opus packets of the hold music file.
+//! - [`ogg_writer`]: call recordings as Ogg Opus files, one per party.
 
-mod ogg;
+pub mod ogg;
+pub mod ogg_writer;
 pub mod plan;
 pub mod sfu;
 
