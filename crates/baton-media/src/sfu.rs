@@ -269,6 +269,11 @@ impl Sfu {
         }
     }
 
+    /// Whether the party is live on the call (connected or holding).
+    pub fn is_on_call(&self, call: &str, party: &Party) -> bool {
+        self.calls.get(call).is_some_and(|s| is_party(s, party))
+    }
+
     /// Whether the party is muted on the call.
     pub fn is_muted(&self, call: &str, party: &Party) -> bool {
         self.muted.get(call).is_some_and(|m| m.contains(party))
