@@ -295,3 +295,79 @@ async fn without_media_recording_ops_answer_14() {
         assert_eq!(r.unwrap_err().api().map(|e| e.code), Some(14), "{op}");
     }
 }
+
+/// Waits until the interaction lists `n` recordings (files are written off the media task).
+async fn wait_for_recordings(app: &TestApp, id: &str, n: usize) -> Vec<Value> {
+    let path = format!("/api/v1/interactions/{id}/recordings");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, body) = app.get(&path, Some(ADMIN)).await;
+        assert_eq!(status, 200, "{body}");
+        let list = body.as_array().unwrap().clone();
+        if list.len() == n {
+            return list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} recordings, waiting for {n}",
+            list.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn record_calls_records_every_call_until_hang_up_and_retention_removes_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.media.record_calls = true;
+    s.purge_interval_secs = 1;
+    let app = spawn_with(dir, s).await;
+    let t = app.tenant("acme", &[("alice", "1001")]).await;
+    let mut alice = app.agent("acme", "alice", None).await;
+    alice.ready().await;
+    let (id, customer) = app.customer(&t, "voice", "Sales", "Carol").await;
+    alice.expect("ON_NEW_INTERACTION").await;
+    alice.client.accept_interaction(Some(&id)).await.unwrap();
+    let (mut agent_browser, offer) = Browser::new();
+    let answer = alice
+        .client
+        .call("voiceOffer", vec![json!(id), json!(offer)])
+        .await
+        .unwrap();
+    agent_browser.answered(answer["sdp"].as_str().unwrap());
+    let (mut customer_browser, offer) = Browser::new();
+    let (r, _customer_socket) = customer_op(&app, &customer, "voiceOffer", json!([offer])).await;
+    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
+    let started = Instant::now();
+    talk(&mut [&mut agent_browser, &mut customer_browser], 1500).await;
+    assert!(agent_browser.connected && customer_browser.connected);
+
+    // The customer hangs up: both files close (the call has ended for both).
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/interactions/{id}/hangup"),
+            Some(&customer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let talked = started.elapsed().as_millis() as u64;
+    let files = wait_for_recordings(&app, &id, 2).await;
+    for f in &files {
+        let ms = f["durationMs"].as_u64().unwrap();
+        // Recorded from the first packet (after ICE and DTLS) to the hang-up.
+        assert!(ms >= 500 && ms <= talked + 100, "{ms} ms of {talked}: {f}");
+        let (status, ogg) = fetch(&app, f["recordingUrl"].as_str().unwrap(), Some(ADMIN)).await;
+        assert_eq!(status, 200);
+        // No data key: the file on disk is the Ogg file itself.
+        assert_eq!(&ogg[..4], b"OggS");
+        assert_eq!(baton_media::ogg::duration_ms(&ogg), Some(ms));
+    }
+
+    // Retention: with the tenant's retention at 0 the next purge removes them.
+    app.settings("acme", json!({"retentionSecs": 0})).await;
+    wait_for_recordings(&app, &id, 0).await;
+    let folder = app.data_dir.path().join("recordings").join(&id);
+    assert!(!folder.exists(), "the interaction's folder goes too");
+}
