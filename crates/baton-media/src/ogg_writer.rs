@@ -14,7 +14,10 @@ pub struct OggOpusWriter {
     bytes: Vec<u8>,
     serial: u32,
     sequence: u32,
-    first_time: Option<u64>,
+    /// RTP time minus file position (samples): set by the first packet, and again when the
+    /// stream jumps (the browser reconnected and its RTP clock starts anew).
+    base: Option<i64>,
+    last_time: u64,
     granule: u64,
     packets: u64,
 }
@@ -26,7 +29,8 @@ impl OggOpusWriter {
             bytes: Vec::new(),
             serial,
             sequence: 0,
-            first_time: None,
+            base: None,
+            last_time: 0,
             granule: 0,
             packets: 0,
         };
@@ -48,13 +52,25 @@ impl OggOpusWriter {
     }
 
     /// Appends one packet received at `rtp_time` (48 kHz). A packet at or before the
-    /// previous one (a repeat, or out of order) is dropped.
+    /// previous one (a repeat, or out of order) is dropped; a jump of more than a second
+    /// back or a minute ahead is a new RTP clock, continued right after the last packet.
     pub fn push(&mut self, rtp_time: u64, packet: &[u8]) {
-        let first = *self.first_time.get_or_insert(rtp_time);
-        let end = rtp_time.saturating_sub(first) + FRAME_SAMPLES;
-        if end <= self.granule || packet.is_empty() {
+        if packet.is_empty() {
             return;
         }
+        let time = rtp_time as i64;
+        let jump = time - self.last_time as i64;
+        let base = match self.base {
+            Some(b) if (-48_000..48_000 * 60).contains(&jump) => b,
+            Some(_) => time - self.granule as i64,
+            None => time,
+        };
+        let end = (time - base).max(0) as u64 + FRAME_SAMPLES;
+        if end <= self.granule {
+            return;
+        }
+        self.base = Some(base);
+        self.last_time = rtp_time;
         self.granule = end;
         self.packets += 1;
         self.page(packet, end, 0);
@@ -140,8 +156,9 @@ mod tests {
             }
             w.push(123_456 + n as u64 * FRAME_SAMPLES, p);
         }
-        // A repeat is dropped.
-        w.push(123_456, &music[0]);
+        // A repeat, and a packet late by half a second, are dropped.
+        w.push(123_456 + 149 * FRAME_SAMPLES, &music[149]);
+        w.push(123_456 + 125 * FRAME_SAMPLES, &music[125]);
         assert_eq!(w.packets(), 149);
         assert_eq!(w.duration_ms(), 3000);
         let file = w.finish();
@@ -150,6 +167,22 @@ mod tests {
         assert_eq!(back[0], music[0]);
         assert_eq!(back[148], music[149]);
         assert_eq!(crate::ogg::duration_ms(&file), Some(3000));
+    }
+
+    #[test]
+    fn a_new_rtp_clock_continues_the_file_after_its_last_packet() {
+        let mut w = OggOpusWriter::new(3);
+        for n in 0..50 {
+            w.push(9_000_000 + n * FRAME_SAMPLES, &[1]);
+        }
+        // The browser reconnects: its RTP time starts again far below.
+        for n in 0..50 {
+            w.push(1_000 + n * FRAME_SAMPLES, &[2]);
+        }
+        assert_eq!(w.packets(), 100);
+        assert_eq!(w.duration_ms(), 2000);
+        let back = crate::ogg::opus_packets(&w.finish()).expect("parses");
+        assert_eq!(back.len(), 100);
     }
 
     #[test]

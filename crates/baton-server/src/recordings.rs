@@ -173,3 +173,61 @@ impl RecordingStore {
         n
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_media::PeerKey;
+
+    fn recording(call: &str) -> Recording {
+        Recording {
+            peer: PeerKey {
+                call: call.into(),
+                party: Party::Agent("ann".into()),
+            },
+            ogg: b"OggS and the rest".to_vec(),
+            packets: 1,
+            duration_ms: 20,
+        }
+    }
+
+    #[test]
+    fn ids_that_could_leave_the_folder_are_refused() {
+        assert!(safe_segment("int-9a99_1.2"));
+        for bad in ["", "..", ".hidden", "a/b", "a\\b", "x\0", &"a".repeat(129)] {
+            assert!(!safe_segment(bad), "{bad:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = RecordingStore::new(dir.path(), None);
+        assert!(store.save(&recording("../escape"), 1).is_err());
+        assert!(store.read("int-1", "../../server.key").is_none());
+        assert!(store.list("..").is_empty());
+    }
+
+    #[test]
+    fn a_sealed_recording_reads_back_and_is_purged_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let cipher = DataCipher::single("k1", [7; 32]).unwrap();
+        let store = RecordingStore::new(dir.path(), Some(cipher));
+        let info = store.save(&recording("int-1"), 1000).unwrap();
+        assert!(info.sealed);
+        let on_disk = std::fs::read(
+            dir.path()
+                .join("recordings/int-1")
+                .join(format!("{}.ogg", info.id)),
+        )
+        .unwrap();
+        assert!(!on_disk.starts_with(b"OggS"), "sealed at rest");
+        let back = store.read("int-1", &info.id).unwrap().unwrap();
+        assert_eq!(back, b"OggS and the rest");
+        assert_eq!(store.list("int-1"), vec![info.clone()]);
+        // Another key cannot open it.
+        let other =
+            RecordingStore::new(dir.path(), Some(DataCipher::single("k1", [8; 32]).unwrap()));
+        assert!(other.read("int-1", &info.id).unwrap().is_err());
+        assert_eq!(store.purge("int-1", 1000), 0, "not older than the cutoff");
+        assert_eq!(store.purge("int-1", 1001), 1);
+        assert!(store.list("int-1").is_empty());
+        assert!(!dir.path().join("recordings/int-1").exists());
+    }
+}
