@@ -85,9 +85,11 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
   assert.equal((await call(page, 'sendDtmf', '1')).error.code, 13, 'no interaction for DTMF');
   assert.equal((await call(page, 'sendDtmf', 'x')).error.code, 3, 'not a DTMF digit');
 
-  // Call and screen recording are not there yet: error 14, never a throw.
-  for (const [m, args] of [['setCallRecording', [true]], ['setCallRecordingMute', [true]],
-    ['setScreenRecordingMute', [true]], ['getScreenRecordingState', []]]) {
+  // Call recording needs a call: error 13 without one.
+  assert.equal((await call(page, 'setCallRecording', true)).error.code, 13, 'no interaction to record');
+  assert.equal((await call(page, 'setCallRecordingMute', true)).error.code, 13, 'no interaction to record');
+  // Screen recording is not there: error 14, never a throw.
+  for (const [m, args] of [['setScreenRecordingMute', [true]], ['getScreenRecordingState', []]]) {
     const r = await call(page, m, ...args);
     assert.equal(r.status, 'error', m);
     assert.equal(r.error.code, 14, m);

@@ -2,7 +2,8 @@
 // Chromium process with a fake microphone playing its own tone, and a Web Audio analyser
 // on each receiver tells which tones it hears — connected, DTMF, hold (hold music, no
 // agent), mute (the widget's button, then the SDK's setCallMute), a blind transfer (the
-// customer hears the new agent without renegotiating), and a conference of three.
+// customer hears the new agent without renegotiating), and a conference of three; the
+// call recorded from the SDK (setCallRecording) gives alice an Ogg Opus file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer, CHROMIUM, INGRESS, PASSWORD, widget, waitFor, waitText, sdkOk } from './helpers.js';
+import { startServer, CHROMIUM, INGRESS, PASSWORD, ADMIN_TOKEN, widget, waitFor, waitText, sdkOk } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +29,21 @@ function toneWav(freq, seconds = 4, rate = 48000) {
   buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
   for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin(2 * Math.PI * freq * i / rate)), 44 + i * 2);
   return buf;
+}
+
+/** The pages of an Ogg file: granule position and body (docs/voice.md, "Recording"). */
+function oggPages(buf) {
+  const pages = [];
+  let at = 0;
+  while (at < buf.length) {
+    assert.equal(buf.subarray(at, at + 4).toString(), 'OggS', `an Ogg page at ${at}`);
+    const n = buf[at + 26];
+    const size = [...buf.subarray(at + 27, at + 27 + n)].reduce((a, b) => a + b, 0);
+    const start = at + 27 + n;
+    pages.push({ granule: buf.readBigUInt64LE(at + 6), body: buf.subarray(start, start + size) });
+    at = start + size;
+  }
+  return pages;
 }
 
 function launch(wav) {
@@ -142,6 +158,8 @@ test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, 
     // Connected: each hears the other.
     await expectHears(customer, 'customer', ['alice']);
     await expectHears(widgetFrame(alice), 'alice', ['customer']);
+    // The CRM starts recording the call (Bright Pattern's setCallRecording).
+    await sdkOk(alice, 'setCallRecording', true, id);
 
     // DTMF: the SDK's sendDtmf and the keypad send RFC 4733 events the server receives in
     // order (its log counts them; the digits themselves are never logged).
@@ -187,6 +205,24 @@ test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, 
     await expectHears(customer, 'customer', ['bob', 'dave']);
     await expectHears(widgetFrame(bob), 'bob', ['customer', 'dave']);
     await expectHears(widgetFrame(dave), 'dave', ['customer', 'bob']);
+
+    // Alice left the call at the transfer: her recording is closed and listed, an Ogg Opus
+    // file whose last granule position is its duration.
+    const list = await waitFor('alice\'s recording', async () => {
+      const r = await server.admin('GET', `/interactions/${id}/recordings`);
+      return r.status === 200 && r.body.some((f) => f.party === 'agent') && r.body;
+    });
+    const mine = list.find((f) => f.party === 'agent');
+    assert.ok(mine.durationMs > 3000, `recorded from the start to the transfer: ${JSON.stringify(mine)}`);
+    const res = await fetch(server.base + mine.recordingUrl, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(res.status, 200);
+    const ogg = Buffer.from(await res.arrayBuffer());
+    assert.equal(ogg.length, mine.bytes);
+    const oggs = oggPages(ogg);
+    assert.equal(oggs[0].body.subarray(0, 8).toString(), 'OpusHead');
+    assert.ok(oggs.length > 100, `${oggs.length} pages`);
+    assert.equal(Math.floor(Number(oggs[oggs.length - 1].granule) / 48), mine.durationMs);
+    assert.equal((await fetch(server.base + mine.recordingUrl)).status, 401, 'no token, no recording');
   } catch (e) {
     const shots = join(here, 'screenshots');
     mkdirSync(shots, { recursive: true });

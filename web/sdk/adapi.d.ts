@@ -499,7 +499,7 @@ export declare class AdApi {
   /** Only `phone_type_browser`; another type answers 3. */
   setPhoneDevice(phoneDevice: PhoneDeviceData): Promise<OperationResult>;
   setCallHold(state: boolean, interactionId?: string): Promise<OperationResult>;
-  /** Answers 14: no call recording yet. */
+  /** The server records each party of the call (docs/voice.md, "Recording"); 13 without a call, 15 without call audio. */
   setCallRecording(state: boolean, interactionId?: string): Promise<OperationResult>;
   /** The server stops forwarding this agent's audio on the call (docs/voice.md). */
   setCallMute(state: boolean, interactionId?: string): Promise<OperationResult>;
@@ -513,7 +513,7 @@ export declare class AdApi {
   getAgentNotReadyReasons(): Promise<OperationResult<string[]>>;
   activatePage(): Promise<OperationResult>;
   getInteractionsState(): Promise<OperationResult<InteractionsState>>;
-  /** Answers 14: no call recording yet. */
+  /** Pauses the call's recording; 15 when it is not being recorded. */
   setCallRecordingMute(state: boolean, interactionId?: string): Promise<OperationResult>;
   setDialCandidates(candidates: DialCandidate[]): Promise<OperationResult>;
   /** Baton: every transfer leg of the interaction and its data outcomes. */

@@ -104,14 +104,13 @@
   var BATON_METHODS = Object.freeze({ getTransferHistory: 0 });
 
   /**
-   * Voice-device methods Baton does not have yet (call and screen recording): they answer
-   * 14 at once. `setCallMute`, `sendDtmf` and the phone-device methods go to the widget,
-   * whose softphone is the browser (docs/voice.md).
+   * Voice-device methods Baton does not have (screen recording): they answer 14 at once.
+   * `setCallMute`, `setCallRecording`, `setCallRecordingMute`, `sendDtmf` and the
+   * phone-device methods go to the widget, whose softphone is the browser (docs/voice.md).
    */
-  var VOICE_DEVICE_METHODS = ['setCallRecording', 'setCallRecordingMute',
-    'setScreenRecordingMute', 'getScreenRecordingState'];
-  var VOICE_DEVICE_MESSAGE = 'Baton has no call or screen recording yet (its voice media ' +
-    'is the browser softphone), so this method is not available.';
+  var VOICE_DEVICE_METHODS = ['setScreenRecordingMute', 'getScreenRecordingState'];
+  var VOICE_DEVICE_MESSAGE = 'Baton has no screen recording (its voice media is the browser ' +
+    'softphone), so this method is not available.';
 
   /** Methods the widget answers itself (they work before the login or never reach the server). */
   var WIDGET_LOCAL_METHODS = ['login', 'openLogin', 'suggestChatMessage'];

@@ -48,7 +48,8 @@
     'getAgentNotReadyReasons', 'setDialCandidates',
   ];
   /** Host methods of the softphone, answered by the widget once logged in (onHostVoice). */
-  var VOICE_METHODS = ['setCallMute', 'sendDtmf', 'getPhoneDevicesList', 'getPhoneDevice', 'setPhoneDevice'];
+  var VOICE_METHODS = ['setCallMute', 'setCallRecording', 'setCallRecordingMute', 'sendDtmf',
+    'getPhoneDevicesList', 'getPhoneDevice', 'setPhoneDevice'];
   /** Host methods the widget answers itself; they work before the login. */
   var LOCAL_METHODS = ['login', 'openLogin', 'suggestChatMessage'];
 
@@ -371,6 +372,13 @@
           if (r.status === 'success') { callAudio.muted[id] = on; render(); }
           answerHost(m.id, r);
         });
+      }
+      case 'setCallRecording':
+      case 'setCallRecordingMute': {
+        // The server records the call's audio (docs/voice.md, "Recording").
+        var rid = args[1] || S.activeId;
+        if (!rid) return answerHost(m.id, errResult(13, 'no_interaction', 'no active interaction'));
+        return call(m.method, !!args[0], rid).then(function (r) { answerHost(m.id, r); });
       }
     }
   }

@@ -8,9 +8,11 @@
 //! - [`plan`]: who hears whom, from the call's state (connected, hold, consult, transfer,
 //!   conference, mute). A pure function.
 //! - [`sfu`]: the peer connections, their audio slots, the hold music's pacing.
-//! - `ogg`: the Opus packets of the hold music file.
+//! - [`ogg`]: the Opus packets of the hold music file.
+//! - [`ogg_writer`]: call recordings as Ogg Opus files, one per party.
 
-mod ogg;
+pub mod ogg;
+pub mod ogg_writer;
 pub mod plan;
 pub mod sfu;
 
@@ -18,7 +20,7 @@ pub mod sfu;
 pub use str0m;
 
 pub use plan::{AgentParty, AgentRole, AgentState, CallState, Party, Plan, Source};
-pub use sfu::{MediaEvent, PeerKey, Sfu, SfuConfig, Transmit};
+pub use sfu::{MediaEvent, PeerKey, Recording, Sfu, SfuConfig, Transmit};
 
 /// The hold music that ships with Baton: a four-second synthesised figure (660–990 Hz sine
 /// notes), Ogg Opus, 20 ms packets. Made for Baton; no rights attached.
@@ -39,6 +41,8 @@ pub enum MediaError {
     TooManyPeers(usize),
     #[error("no host candidate address configured")]
     NoCandidates,
+    #[error("this call is not being recorded")]
+    NotRecording,
     #[error("bad hold music file: {0}")]
     BadHoldMusic(String),
 }

@@ -1,4 +1,5 @@
-//! Reading the Opus packets out of an Ogg Opus file (RFC 7845), for the hold music.
+//! Reading the Opus packets out of an Ogg Opus file (RFC 7845), for the hold music (and
+//! for checking recordings).
 //!
 //! Only what a file that ships with Baton needs: one logical stream, packets reassembled
 //! from their lacing; the two header packets (`OpusHead`, `OpusTags`) are checked and
@@ -52,6 +53,35 @@ pub fn opus_packets(file: &[u8]) -> Result<Vec<Vec<u8>>, MediaError> {
         return Err(bad("no audio packets"));
     }
     Ok(audio)
+}
+
+/// The duration of an Ogg Opus file in milliseconds: the last page's granule position
+/// less the pre-skip, at 48 kHz. `None` if it is not one.
+pub fn duration_ms(file: &[u8]) -> Option<u64> {
+    if file.get(..4)? != b"OggS" {
+        return None;
+    }
+    let body = 27 + *file.get(26)? as usize;
+    let pre_skip = file
+        .get(body + 10..body + 12)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))?;
+    let mut at = 0;
+    let mut granule = 0u64;
+    while at + 27 <= file.len() {
+        let page = &file[at..];
+        if &page[..4] != b"OggS" {
+            return None;
+        }
+        granule = u64::from_le_bytes(page[6..14].try_into().ok()?);
+        let segments = page[26] as usize;
+        let body: usize = page
+            .get(27..27 + segments)?
+            .iter()
+            .map(|&l| l as usize)
+            .sum();
+        at += 27 + segments + body;
+    }
+    Some(granule.saturating_sub(u64::from(pre_skip)) / 48)
 }
 
 #[cfg(test)]

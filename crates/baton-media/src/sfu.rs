@@ -22,6 +22,7 @@ use str0m::media::{Frequency, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::ogg_writer::OggOpusWriter;
 use crate::plan::{AgentState, CallState, Party, Plan, Source, plan};
 use crate::{MediaError, ogg};
 
@@ -42,6 +43,10 @@ pub struct SfuConfig {
     pub max_peers: usize,
     /// Audio m-lines a browser offers; a receiver hears at most `slots` others at once.
     pub slots: usize,
+    /// New calls are recorded from their first audio (`[media] record_calls`).
+    pub record_calls: bool,
+    /// A party's recording file is closed at this size and a new one begun.
+    pub max_recording_bytes: usize,
 }
 
 /// A party's peer connection: which call, which side.
@@ -61,6 +66,29 @@ pub enum MediaEvent {
     Lost(PeerKey),
     /// An RFC 4733 digit ended on this party's stream.
     Dtmf { peer: PeerKey, digit: char },
+    /// A party's recording file was closed (recording turned off, the call ended, the
+    /// party left it, or the file reached its size limit): the shell stores it.
+    Recorded(Recording),
+}
+
+/// One party's audio on a call as an Ogg Opus file (docs/voice.md, "Recording").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    pub peer: PeerKey,
+    /// The Ogg Opus file.
+    pub ogg: Vec<u8>,
+    pub packets: u64,
+    pub duration_ms: u64,
+}
+
+/// A call being recorded: one writer per party that sent audio.
+#[derive(Debug, Default)]
+struct CallRecording {
+    /// `setCallRecordingMute`: nothing is written while set.
+    muted: bool,
+    writers: HashMap<Party, OggOpusWriter>,
+    /// Files begun, for each file's Ogg serial number.
+    files: u32,
 }
 
 /// A datagram to send.
@@ -108,6 +136,8 @@ pub struct Sfu {
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
     next_hold_tick: Option<Instant>,
+    /// Calls being recorded.
+    recordings: HashMap<String, CallRecording>,
 }
 
 impl Sfu {
@@ -126,6 +156,7 @@ impl Sfu {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_hold_tick: None,
+            recordings: HashMap::new(),
         })
     }
 
@@ -135,11 +166,29 @@ impl Sfu {
         match state {
             Some(mut state) => {
                 state.muted = self.muted.get(call).cloned().unwrap_or_default();
-                self.calls.insert(call.to_owned(), state);
+                let new = self.calls.insert(call.to_owned(), state).is_none();
+                if new && self.config.record_calls {
+                    self.recordings.entry(call.to_owned()).or_default();
+                }
             }
             None => {
                 self.calls.remove(call);
                 self.muted.remove(call);
+                self.stop_recording(call);
+            }
+        }
+        // Parties who left the call: their recording file is complete.
+        if let (Some(state), Some(rec)) = (self.calls.get(call), self.recordings.get_mut(call)) {
+            let gone: Vec<Party> = rec
+                .writers
+                .keys()
+                .filter(|p| !is_party(state, p))
+                .cloned()
+                .collect();
+            for party in gone {
+                if let Some(w) = rec.writers.remove(&party) {
+                    close_file(&mut self.events, call, party, w);
+                }
             }
         }
         self.peers.retain_mut(|p| {
@@ -178,6 +227,51 @@ impl Sfu {
         state.muted = set.clone();
         self.replan(now, call);
         Ok(())
+    }
+
+    /// `setCallRecording`: starts or stops recording the call. Stopping closes every
+    /// party's file (each comes out as a [`MediaEvent::Recorded`]).
+    pub fn set_recording(&mut self, call: &str, on: bool) -> Result<(), MediaError> {
+        if !self.calls.contains_key(call) {
+            return Err(MediaError::NotInCall);
+        }
+        if on {
+            self.recordings.entry(call.to_owned()).or_default();
+        } else {
+            self.stop_recording(call);
+        }
+        Ok(())
+    }
+
+    /// `setCallRecordingMute`: pauses (or resumes) a recording; the pause is a gap in
+    /// the files' timeline, so a file's duration stays the call's.
+    pub fn set_recording_muted(&mut self, call: &str, muted: bool) -> Result<(), MediaError> {
+        let rec = self
+            .recordings
+            .get_mut(call)
+            .ok_or(MediaError::NotRecording)?;
+        rec.muted = muted;
+        Ok(())
+    }
+
+    /// Whether the call is being recorded, and whether the recording is muted.
+    pub fn recording_of(&self, call: &str) -> Option<bool> {
+        self.recordings.get(call).map(|r| r.muted)
+    }
+
+    fn stop_recording(&mut self, call: &str) {
+        if let Some(rec) = self.recordings.remove(call) {
+            let mut writers: Vec<_> = rec.writers.into_iter().collect();
+            writers.sort_by(|a, b| a.0.cmp(&b.0));
+            for (party, w) in writers {
+                close_file(&mut self.events, call, party, w);
+            }
+        }
+    }
+
+    /// Whether the party is live on the call (connected or holding).
+    pub fn is_on_call(&self, call: &str, party: &Party) -> bool {
+        self.calls.get(call).is_some_and(|s| is_party(s, party))
     }
 
     /// Whether the party is muted on the call.
@@ -405,6 +499,7 @@ impl Sfu {
         let call = sender.key.call.clone();
         let source = Source::Party(sender.key.party.clone());
         if data.params.spec().codec == Codec::Opus {
+            self.record(&call, &sender.key.party.clone(), data);
             let mut written = Vec::new();
             for (i, p) in self.peers.iter_mut().enumerate() {
                 if i == from || p.key.call != call || !p.connected {
@@ -431,6 +526,28 @@ impl Sfu {
             return written;
         }
         Vec::new()
+    }
+
+    /// Appends a received frame to the party's recording, if the call is recorded and
+    /// neither the recording nor the party is muted.
+    fn record(&mut self, call: &str, party: &Party, data: &str0m::media::MediaData) {
+        let Some(rec) = self.recordings.get_mut(call) else {
+            return;
+        };
+        if rec.muted || self.muted.get(call).is_some_and(|m| m.contains(party)) {
+            return;
+        }
+        let time = data.time.rebase(Frequency::FORTY_EIGHT_KHZ).numer();
+        let writer = rec.writers.entry(party.clone()).or_insert_with(|| {
+            rec.files += 1;
+            OggOpusWriter::new(rec.files)
+        });
+        writer.push(time, &data.data);
+        if writer.len() >= self.config.max_recording_bytes
+            && let Some(full) = rec.writers.remove(party)
+        {
+            close_file(&mut self.events, call, party.clone(), full);
+        }
     }
 
     /// Writes the next hold-music packet into every slot that carries it.
@@ -625,6 +742,23 @@ fn poll_peer(
             },
         }
     }
+}
+
+/// A party's recording file is complete: it goes to the shell (an empty one is dropped).
+fn close_file(events: &mut VecDeque<MediaEvent>, call: &str, party: Party, w: OggOpusWriter) {
+    if w.is_empty() {
+        return;
+    }
+    let (packets, duration_ms) = (w.packets(), w.duration_ms());
+    events.push_back(MediaEvent::Recorded(Recording {
+        peer: PeerKey {
+            call: call.to_owned(),
+            party,
+        },
+        ogg: w.finish(),
+        packets,
+        duration_ms,
+    }));
 }
 
 fn lose(peer: &mut Peer, events: &mut VecDeque<MediaEvent>) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use baton_media::{
     AgentParty, AgentRole, AgentState, CallState, HOLD_MUSIC, MediaError, MediaEvent, Party,
-    PeerKey, Sfu, SfuConfig,
+    PeerKey, Recording, Sfu, SfuConfig, ogg,
 };
 use str0m::change::SdpAnswer;
 use str0m::format::{Codec, FormatParams};
@@ -50,6 +50,8 @@ impl World {
             candidates: vec![server()],
             max_peers: 8,
             slots: 3,
+            record_calls: false,
+            max_recording_bytes: 1 << 20,
         };
         Self {
             now: Instant::now(),
@@ -427,6 +429,8 @@ fn the_peer_limit_is_kept() {
         candidates: vec![server()],
         max_peers: 1,
         slots: 3,
+        record_calls: false,
+        max_recording_bytes: 1 << 20,
     };
     w.sfu = Sfu::new(config, HOLD_MUSIC).unwrap();
     w.set_call(call(
@@ -487,4 +491,98 @@ fn dtmf_digits_arrive_in_order() {
         })
         .collect();
     assert_eq!(digits, "15#");
+}
+
+fn recordings(w: &mut World) -> Vec<Recording> {
+    std::iter::from_fn(|| w.sfu.poll_event())
+        .filter_map(|e| match e {
+            MediaEvent::Recorded(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_recorded_call_gives_one_ogg_opus_file_per_party_with_the_call_s_duration() {
+    let mut w = connected_world();
+    assert_eq!(
+        w.sfu.set_recording_muted(CALL, true),
+        Err(MediaError::NotRecording)
+    );
+    assert_eq!(
+        w.sfu.set_recording("no-such-call", true),
+        Err(MediaError::NotInCall)
+    );
+    w.sfu.set_recording(CALL, true).unwrap();
+    w.run(2000);
+    // A recording mute is a gap in the files, not a cut in their timeline.
+    w.sfu.set_recording_muted(CALL, true).unwrap();
+    assert_eq!(w.sfu.recording_of(CALL), Some(true));
+    w.run(500);
+    w.sfu.set_recording_muted(CALL, false).unwrap();
+    w.run(500);
+    assert!(
+        recordings(&mut w).is_empty(),
+        "files close when recording stops"
+    );
+    // The call ends: both files are closed.
+    w.sfu.set_call(w.now, CALL, None);
+    let mut files = recordings(&mut w);
+    files.sort_by(|a, b| a.peer.party.cmp(&b.peer.party));
+    let parties: Vec<Party> = files.iter().map(|r| r.peer.party.clone()).collect();
+    assert_eq!(parties, vec![Party::Customer, a("ann")]);
+    for (r, tag) in files.iter().zip([CUSTOMER_TAG, ANN_TAG]) {
+        let packets = ogg::opus_packets(&r.ogg).expect("a valid Ogg Opus file");
+        assert_eq!(packets.len() as u64, r.packets);
+        // 3 s recorded less the 0.5 s muted: about 125 frames of 20 ms.
+        assert!((115..=130).contains(&packets.len()), "{}", packets.len());
+        assert!(
+            packets.iter().all(|p| p[0] == tag),
+            "only the party's own audio"
+        );
+        let ms = ogg::duration_ms(&r.ogg).unwrap();
+        assert_eq!(ms, r.duration_ms);
+        assert!((2900..=3040).contains(&ms), "about the 3 s recorded: {ms}");
+    }
+}
+
+#[test]
+fn recording_by_policy_stops_on_request_and_files_are_split_at_their_limit() {
+    let mut w = World::new();
+    let config = SfuConfig {
+        candidates: vec![server()],
+        max_peers: 8,
+        slots: 3,
+        record_calls: true,
+        // About 1 s of these 4-byte frames (Ogg adds 28 bytes a page).
+        max_recording_bytes: 50 * 32,
+    };
+    w.sfu = Sfu::new(config, HOLD_MUSIC).unwrap();
+    w.set_call(call(
+        false,
+        vec![agent("ann", AgentRole::Primary, AgentState::Connected)],
+    ));
+    assert_eq!(w.sfu.recording_of(CALL), Some(false), "recorded by policy");
+    w.join(Party::Customer, CUSTOMER_TAG).unwrap();
+    w.join(a("ann"), ANN_TAG).unwrap();
+    w.run(3500);
+    w.sfu.set_recording(CALL, false).unwrap();
+    assert_eq!(w.sfu.recording_of(CALL), None);
+    let files = recordings(&mut w);
+    let customer: Vec<&Recording> = files
+        .iter()
+        .filter(|r| r.peer.party == Party::Customer)
+        .collect();
+    assert!(
+        customer.len() >= 2,
+        "split at the limit: {}",
+        customer.len()
+    );
+    for r in &files {
+        assert!(r.ogg.len() <= 50 * 32 + 100, "{}", r.ogg.len());
+        assert_eq!(ogg::opus_packets(&r.ogg).unwrap().len() as u64, r.packets);
+    }
+    // Stopped: nothing more is written.
+    w.run(500);
+    assert!(recordings(&mut w).is_empty());
 }

@@ -43,6 +43,8 @@ pub struct AppInner {
     pub attachment_uploads: Arc<crate::guard::RateLimiter>,
     /// Calls' audio (docs/voice.md); `None` when `[media] enabled = false` or in a cluster.
     pub media: Option<crate::media::MediaHandle>,
+    /// Call recordings under the data dir (docs/voice.md, "Recording").
+    pub recordings: Arc<crate::recordings::RecordingStore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -126,6 +128,10 @@ impl Application {
             hint: "",
         })?;
 
+        let recordings = Arc::new(crate::recordings::RecordingStore::new(
+            &settings.data_dir,
+            settings.data_cipher.clone(),
+        ));
         // The media plane runs beside a local engine; in a cluster calls are signalling only.
         let mut media: Option<crate::media::MediaHandle> = None;
         let (store, engine, remote, engine_task, server_key): (
@@ -203,6 +209,8 @@ impl Application {
                         &settings.media,
                         EngineHandle::Local(jobs.clone()),
                         live_calls,
+                        recordings.clone(),
+                        clock,
                     )
                     .await
                     .map_err(StartError::Media)?;
@@ -254,6 +262,7 @@ impl Application {
             guard,
             attachment_uploads,
             media,
+            recordings,
         }));
         let app = Self {
             listener,
@@ -723,6 +732,35 @@ async fn purge_loop(state: AppState) {
     }
 }
 
+/// Call recordings go with their tenant's transfer data: older than the tenant's retention
+/// (by when the file was closed), or all of them when the interaction is gone.
+fn purge_recordings(
+    store: &dyn Store,
+    recordings: &crate::recordings::RecordingStore,
+    tenants: &[(TenantId, u64)],
+    now: i64,
+) -> usize {
+    let mut total = 0;
+    for call in recordings.calls() {
+        let tenant = match store.interaction(&baton_core::InteractionId(call.clone())) {
+            Ok(found) => found.map(|i| i.tenant),
+            Err(e) => {
+                tracing::warn!(error = %e, "retention: interaction lookup failed");
+                continue;
+            }
+        };
+        let cutoff = match tenant {
+            Some(t) => match tenants.iter().find(|(id, _)| *id == t) {
+                Some((_, retention)) => now - *retention as i64 * 1000,
+                None => continue,
+            },
+            None => i64::MAX,
+        };
+        total += recordings.purge(&call, cutoff);
+    }
+    total
+}
+
 pub async fn purge_once(state: &AppState) {
     purge_sessions(state).await;
     let Ok(tenants) = state
@@ -734,8 +772,9 @@ pub async fn purge_once(state: &AppState) {
     };
     let now = state.clock.now();
     let store = state.store.clone();
+    let recordings = state.recordings.clone();
     let purged = tokio::task::spawn_blocking(move || {
-        let mut total = 0;
+        let mut total = purge_recordings(&*store, &recordings, &tenants, now);
         for (tenant, retention) in tenants {
             match store.purge_transfer_data(&tenant, now - retention as i64 * 1000) {
                 Ok(n) => total += n,

@@ -34,6 +34,7 @@ pub mod login_guard;
 pub mod media;
 pub mod metrics;
 pub mod query;
+pub mod recordings;
 pub mod settings;
 pub mod shards;
 pub mod tls;

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{EngineHandle, Extra};
+use crate::engine::{Clock, EngineHandle, Extra};
+use crate::recordings::RecordingStore;
 
 /// `[media]` in `baton.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +42,12 @@ pub struct MediaSettings {
     pub slots: usize,
     /// Largest SDP offer or candidate accepted, in bytes; larger → `payload_too_large`.
     pub max_sdp_bytes: usize,
+    /// Every call is recorded from its start (agents can still stop it with
+    /// `setCallRecording(false)`). Off: only calls an agent starts recording.
+    pub record_calls: bool,
+    /// A party's recording file is closed at this size (bytes) and a new one begun; it
+    /// bounds the memory a recording holds until it is written.
+    pub max_recording_bytes: usize,
 }
 
 impl Default for MediaSettings {
@@ -52,6 +59,8 @@ impl Default for MediaSettings {
             max_peers: 2000,
             slots: 4,
             max_sdp_bytes: 16 * 1024,
+            record_calls: false,
+            max_recording_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -86,12 +95,21 @@ enum Job {
         call: Option<String>,
         party: Party,
     },
+    Record {
+        key: PeerKey,
+        /// `setCallRecording` (`false`) or `setCallRecordingMute` (`true`).
+        mute: bool,
+        on: bool,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
 }
 
 /// A media error as the protocol says it.
 pub fn api_error(e: MediaError) -> ApiError {
     let code = match &e {
-        MediaError::NotInCall | MediaError::NoPeer => ErrorCode::NotSuitableState,
+        MediaError::NotInCall | MediaError::NoPeer | MediaError::NotRecording => {
+            ErrorCode::NotSuitableState
+        }
         MediaError::BadSdp(_) | MediaError::BadCandidate(_) => ErrorCode::InvalidArgs,
         MediaError::TooManyPeers(_) => ErrorCode::RateLimited,
         MediaError::NoCandidates | MediaError::BadHoldMusic(_) => ErrorCode::UnknownError,
@@ -139,6 +157,21 @@ impl MediaHandle {
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Mute { key, muted, reply })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?.map_err(api_error)
+    }
+
+    /// `setCallRecording` (`mute: false`) or `setCallRecordingMute` (`mute: true`), by a
+    /// party of the call.
+    pub async fn record(&self, key: PeerKey, mute: bool, on: bool) -> Result<(), ApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Record {
+                key,
+                mute,
+                on,
+                reply,
+            })
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?.map_err(api_error)
     }
@@ -194,6 +227,8 @@ pub async fn start(
     settings: &MediaSettings,
     engine: EngineHandle,
     calls: Vec<(InteractionId, Option<CallState>)>,
+    recordings: Arc<RecordingStore>,
+    clock: Clock,
 ) -> std::io::Result<MediaHandle> {
     let mut sockets = Vec::new();
     for ip in &settings.addresses {
@@ -208,6 +243,8 @@ pub async fn start(
         candidates: candidates.clone(),
         max_peers: settings.max_peers,
         slots: settings.slots.max(1),
+        record_calls: settings.record_calls,
+        max_recording_bytes: settings.max_recording_bytes,
     };
     let sfu = Sfu::new(config, baton_media::HOLD_MUSIC)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -217,7 +254,12 @@ pub async fn start(
     for socket in &sockets {
         tokio::spawn(read_socket(socket.clone(), dgram_tx.clone()));
     }
-    tokio::spawn(run(sfu, sockets, rx, dgram_rx, engine));
+    let shell = Shell {
+        engine,
+        recordings,
+        clock,
+    };
+    tokio::spawn(run(sfu, sockets, rx, dgram_rx, shell));
     tracing::info!(?candidates, "media plane listening (UDP)");
     Ok(MediaHandle {
         jobs,
@@ -261,7 +303,7 @@ async fn run(
     sockets: Vec<Arc<UdpSocket>>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     mut datagrams: mpsc::Receiver<Datagram>,
-    engine: EngineHandle,
+    shell: Shell,
 ) {
     // The candidates, in socket order: a transmit leaves from the socket of its source.
     let locals: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
@@ -289,7 +331,7 @@ async fn run(
             }
         }
         while let Some(event) = sfu.poll_event() {
-            on_event(&engine, event);
+            on_event(&shell, event);
         }
     }
 }
@@ -312,14 +354,58 @@ fn handle_job(sfu: &mut Sfu, job: Job) {
             let _ = reply.send(sfu.set_muted(now, &key.call, &key.party, muted));
         }
         Job::Close { call, party } => sfu.close_peer(call.as_deref(), &party),
+        Job::Record {
+            key,
+            mute,
+            on,
+            reply,
+        } => {
+            let result = if !sfu.is_on_call(&key.call, &key.party) {
+                Err(MediaError::NotInCall)
+            } else if mute {
+                sfu.set_recording_muted(&key.call, on)
+            } else {
+                sfu.set_recording(&key.call, on)
+            };
+            let _ = reply.send(result);
+        }
     }
+}
+
+/// What the media task hands its results to.
+struct Shell {
+    engine: EngineHandle,
+    recordings: Arc<RecordingStore>,
+    clock: Clock,
 }
 
 /// A lost customer browser is the customer hanging up (docs/voice.md, faults); a lost
 /// agent browser is logged: the agent's widget sees its own connection fail and the agent
 /// decides (the call stays theirs).
-fn on_event(engine: &EngineHandle, event: MediaEvent) {
+fn on_event(shell: &Shell, event: MediaEvent) {
+    let engine = &shell.engine;
     match event {
+        MediaEvent::Recorded(rec) => {
+            let store = shell.recordings.clone();
+            let now = shell.clock.now();
+            // File I/O off the media task: audio keeps flowing while a file is written.
+            tokio::task::spawn_blocking(move || match store.save(&rec, now) {
+                Ok(info) => tracing::info!(
+                    target: "baton::ops",
+                    event = "recording",
+                    interaction = rec.peer.call,
+                    party = %rec.peer.party,
+                    duration_ms = info.duration_ms,
+                    bytes = info.bytes,
+                    "call recording stored"
+                ),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    interaction = rec.peer.call,
+                    "call recording lost: cannot write it"
+                ),
+            });
+        }
         MediaEvent::Connected(key) => {
             tracing::info!(call = key.call, party = %key.party, "media connected");
         }

@@ -14,6 +14,7 @@ pub mod headers;
 pub mod ingress;
 pub mod ops;
 pub mod queues;
+pub mod recordings;
 pub mod sessions;
 pub mod supervisor;
 mod voice;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(customer_ws::router())
         .merge(customer_state::router())
         .merge(attachments::router(&state.settings.attachments))
+        .merge(recordings::router())
         .merge(supervisor::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))

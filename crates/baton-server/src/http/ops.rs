@@ -166,6 +166,7 @@ impl Modify for Security {
         super::supervisor::overview, super::supervisor::stats, super::supervisor::handoffs, super::supervisor::set_agent_state,
         super::supervisor::set_supervisor,
         super::attachments::upload, super::attachments::download,
+        super::recordings::list, super::recordings::download,
     ),
     modifiers(&Security)
 )]

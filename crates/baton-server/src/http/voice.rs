@@ -10,8 +10,14 @@ use serde_json::Value;
 use crate::app::AppState;
 
 /// The voice ops of both sockets.
-pub(crate) const AGENT_OPS: [&str; 4] =
-    ["voiceOffer", "voiceCandidate", "voiceHangup", "setCallMute"];
+pub(crate) const AGENT_OPS: [&str; 6] = [
+    "voiceOffer",
+    "voiceCandidate",
+    "voiceHangup",
+    "setCallMute",
+    "setCallRecording",
+    "setCallRecordingMute",
+];
 pub(crate) const CUSTOMER_OPS: [&str; 3] = ["voiceOffer", "voiceCandidate", "voiceHangup"];
 
 fn media(state: &AppState) -> Result<&crate::media::MediaHandle, ApiError> {
@@ -37,7 +43,8 @@ fn text_arg<'a>(args: &'a [Value], i: usize, what: &str) -> Result<&'a str, ApiE
 
 /// `op` from an agent: `voiceOffer [interactionId, sdp]` → `{sdp}`,
 /// `voiceCandidate [interactionId, candidate]`, `voiceHangup [interactionId]`,
-/// `setCallMute [muted, interactionId]`.
+/// `setCallMute [muted, interactionId]`, `setCallRecording [on, interactionId]`,
+/// `setCallRecordingMute [muted, interactionId]`.
 pub(crate) async fn agent_op(
     state: &AppState,
     agent: &baton_core::AgentId,
@@ -79,6 +86,17 @@ pub(crate) async fn agent_op(
                 party,
             };
             media.mute(key, muted).await?;
+            Ok(Value::Null)
+        }
+        "setCallRecording" | "setCallRecordingMute" => {
+            let on = args.first().and_then(Value::as_bool).ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidArgs, "argument 0 must be a boolean")
+            })?;
+            let key = PeerKey {
+                call: text_arg(args, 1, "an interaction id")?.to_owned(),
+                party,
+            };
+            media.record(key, op == "setCallRecordingMute", on).await?;
             Ok(Value::Null)
         }
         _ => Err(ApiError::new(

@@ -19,6 +19,7 @@ mod ops_log;
 mod process;
 mod protocol_only;
 mod public_surface;
+mod recording;
 mod restart;
 mod security;
 mod supervisor;
