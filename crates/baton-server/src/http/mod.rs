@@ -117,6 +117,21 @@ pub(crate) fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The unexpired session of a bearer token (any scope), or 401 `invalid_token`.
+pub(crate) async fn live_session(
+    state: &AppState,
+    token: &str,
+) -> Result<baton_store::SessionRecord, HttpError> {
+    let hash = crate::auth::token_hash(token);
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.session(&hash))
+        .await
+        .map_err(|e| HttpError::internal("session lookup", e))?
+        .map_err(|e| HttpError::internal("session lookup", e))?
+        .filter(|s| s.expires_at > state.clock.now())
+        .ok_or_else(|| HttpError::new(ErrorCode::InvalidToken, "invalid or expired token"))
+}
+
 pub(crate) fn missing_token() -> HttpError {
     HttpError::new(ErrorCode::InvalidToken, "a bearer token is required")
 }

@@ -86,13 +86,7 @@ async fn supervisor_login(
     responses((status = 204), (status = 401, body = super::admin::ErrorBody)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> HttpResult<StatusCode> {
     let token = super::bearer_of(&headers).ok_or_else(super::missing_token)?;
-    let hash = auth::token_hash(token);
-    let store = state.store.clone();
-    let session = tokio::task::spawn_blocking(move || store.session(&hash))
-        .await
-        .map_err(|e| HttpError::internal("session lookup", e))?
-        .map_err(|e| HttpError::internal("session lookup", e))?
-        .ok_or_else(|| HttpError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
+    let session = super::live_session(&state, token).await?;
     let extra = crate::engine::Extra {
         revocations: vec![crate::engine::Revocation::Session(session.session.clone())],
         ..Default::default()

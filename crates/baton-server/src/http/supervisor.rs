@@ -16,7 +16,6 @@ use utoipa::ToSchema;
 
 use super::{AdminAuth, ApiJson};
 use crate::app::AppState;
-use crate::auth;
 use crate::engine::Extra;
 use crate::error::{HttpError, HttpResult};
 use crate::query::Query;
@@ -50,14 +49,7 @@ impl FromRequestParts<AppState> for SupervisorAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         let token = super::bearer(parts).ok_or_else(super::missing_token)?;
-        let hash = auth::token_hash(token);
-        let store = state.store.clone();
-        let session = tokio::task::spawn_blocking(move || store.session(&hash))
-            .await
-            .map_err(|e| HttpError::internal("session lookup", e))?
-            .map_err(|e| HttpError::internal("session lookup", e))?
-            .filter(|s| s.expires_at > state.clock.now())
-            .ok_or_else(|| HttpError::new(ErrorCode::InvalidToken, "invalid or expired token"))?;
+        let session = super::live_session(state, token).await?;
         let allowed: bool = state
             .engine
             .query(Query::IsSupervisor(session.agent.clone()))
