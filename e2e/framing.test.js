@@ -22,7 +22,9 @@ async function startChromium() {
   const profile = mkdtempSync(join(tmpdir(), 'baton-chromium-'));
   const child = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
+  // Its own process group, so stop() ends its helper processes too.
+  { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let err = '';
   const endpoint = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`chromium printed no DevTools address:\n${err}`)), 20000);
@@ -38,9 +40,12 @@ async function startChromium() {
     browser,
     async stop() {
       await browser.close().catch(() => {});
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(profile, { recursive: true, force: true });
+      const exited = new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      await exited;
+      // A helper process may still be writing its last file into the profile: retry, and
+      // never fail a test over a temporary directory.
+      try { rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch { /* left in tmp */ }
     },
   };
 }
