@@ -151,7 +151,7 @@ pub(crate) fn open_attachment(
 
 /// The associated data of a message row: the row's key, so a sealed message cannot be
 /// moved to another interaction or place in the transcript.
-fn message_aad(interaction: &str, seq: i64) -> Vec<u8> {
+pub(crate) fn message_aad(interaction: &str, seq: i64) -> Vec<u8> {
     format!("{interaction}#{seq}").into_bytes()
 }
 

@@ -66,6 +66,18 @@ CREATE TABLE messages (
     interaction_id TEXT NOT NULL, seq BIGINT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (interaction_id, seq));
 "#,
+    // What the store remembers of its own encryption, as in SQLite: a sealed table whose
+    // flag is set was encrypted before, so a plaintext row in it was not written by Baton.
+    // A table that already holds sealed rows was encrypted before this migration.
+    r#"
+CREATE TABLE store_flags (name TEXT PRIMARY KEY);
+INSERT INTO store_flags (name) SELECT 'transfer_data_encrypted'
+    WHERE EXISTS (SELECT 1 FROM transfer_data WHERE data LIKE 'v1:%');
+INSERT INTO store_flags (name) SELECT 'attachments_encrypted'
+    WHERE EXISTS (SELECT 1 FROM attachments WHERE data LIKE 'v1:%');
+INSERT INTO store_flags (name) SELECT 'messages_encrypted'
+    WHERE EXISTS (SELECT 1 FROM messages WHERE body LIKE 'v1:%');
+"#,
 ];
 
 /// The schema version that created `messages`.
@@ -172,6 +184,15 @@ impl PostgresStore {
         let mut writer = connect(url, schema, tls)?;
         let reader = connect(url, schema, tls)?;
         migrate(&mut writer, cipher.as_ref())?;
+        if let Some(c) = &cipher {
+            let rewritten = reencrypt_sealed_columns(&mut writer, c)?;
+            tracing::info!(
+                current_key = c.current_key_id(),
+                keys = c.key_ids().len(),
+                rewritten,
+                "transfer data is encrypted at rest"
+            );
+        }
         Ok(Self {
             writer: Mutex::new(Conn(Some(writer))),
             reader: Mutex::new(Conn(Some(reader))),
@@ -335,6 +356,149 @@ fn migrate(client: &mut Client, cipher: Option<&DataCipher>) -> StoreResult<()> 
     })();
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
     result
+}
+
+/// A table column that holds sealed values, and how to find each row's associated data.
+struct SealedColumn {
+    table: &'static str,
+    /// The row's key columns, in the order they page and bind the associated data.
+    keys: &'static str,
+    column: &'static str,
+    /// Set once the column has been encrypted (see the `store_flags` migration).
+    flag: &'static str,
+    aad: fn(&postgres::Row) -> Vec<u8>,
+}
+
+const SEALED_COLUMNS: &[SealedColumn] = &[
+    SealedColumn {
+        table: "transfer_data",
+        keys: "leg_id",
+        column: "data",
+        flag: "transfer_data_encrypted",
+        aad: |r| r.get::<_, String>(0).into_bytes(),
+    },
+    SealedColumn {
+        table: "attachments",
+        keys: "id",
+        column: "data",
+        flag: "attachments_encrypted",
+        aad: |r| r.get::<_, String>(0).into_bytes(),
+    },
+    SealedColumn {
+        table: "messages",
+        keys: "interaction_id, seq",
+        column: "body",
+        flag: "messages_encrypted",
+        aad: |r| crate::message_aad(r.get(0), r.get(1)),
+    },
+];
+
+/// Rows read per round trip while re-encrypting: bounded memory however large the table.
+const RESEAL_PAGE: i64 = 200;
+
+/// What SQLite does at open, for the shared store: every sealed value written with a key
+/// other than the current one (or as plaintext, the first time a key is configured) is
+/// rewritten with the current key. Runs under the migration lock so nodes starting together
+/// take turns; each rewrite only replaces the value it read, so a row another node changed
+/// meanwhile is left for the next start. Returns how many values were rewritten.
+fn reencrypt_sealed_columns(client: &mut Client, c: &DataCipher) -> StoreResult<usize> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let result = (|| -> StoreResult<usize> {
+        let mut rewritten = 0;
+        for sealed in SEALED_COLUMNS {
+            rewritten += reencrypt_column(client, c, sealed)?;
+        }
+        Ok(rewritten)
+    })();
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    result
+}
+
+fn reencrypt_column(
+    client: &mut Client,
+    c: &DataCipher,
+    sealed: &SealedColumn,
+) -> StoreResult<usize> {
+    let SealedColumn {
+        table,
+        keys,
+        column,
+        flag,
+        aad,
+    } = sealed;
+    let upgraded = client
+        .query_opt("SELECT 1 FROM store_flags WHERE name = $1", &[flag])?
+        .is_some();
+    let current = format!("v1:{}:", c.current_key_id());
+    let key_count = keys.split(',').count();
+    // Keyset paging: each page starts after the last key of the one before, so rows left
+    // as they are (planted plaintext) are not read again.
+    let after = match key_count {
+        1 => format!("{keys} > $3"),
+        _ => format!("({keys}) > ($3, $4)"),
+    };
+    let first_page = format!(
+        "SELECT {keys}, {column} FROM {table} WHERE left({column}, length($1)) <> $1 \
+         ORDER BY {keys} LIMIT $2"
+    );
+    let next_page = format!(
+        "SELECT {keys}, {column} FROM {table} WHERE left({column}, length($1)) <> $1 AND {after} \
+         ORDER BY {keys} LIMIT $2"
+    );
+    let key_match = keys
+        .split(',')
+        .enumerate()
+        .map(|(i, k)| format!("{} = ${}", k.trim(), i + 3))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let update = format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2 AND {key_match}");
+    let (mut rewritten, mut planted) = (0usize, 0usize);
+    let mut last: Option<(String, i64)> = None;
+    loop {
+        let rows = match &last {
+            None => client.query(&first_page, &[&current, &RESEAL_PAGE])?,
+            Some((k, _)) if key_count == 1 => {
+                client.query(&next_page, &[&current, &RESEAL_PAGE, k])?
+            }
+            Some((k, seq)) => client.query(&next_page, &[&current, &RESEAL_PAGE, k, seq])?,
+        };
+        let Some(tail) = rows.last() else { break };
+        last = Some((tail.get(0), if key_count == 1 { 0 } else { tail.get(1) }));
+        let mut tx = client.transaction()?;
+        for row in &rows {
+            let stored: String = row.get(key_count);
+            let plain = if cipher::is_sealed(&stored) {
+                c.decrypt_with_aad(&stored, &aad(row))?
+            } else if !upgraded {
+                stored.clone()
+            } else {
+                planted += 1;
+                continue;
+            };
+            let fresh = c.encrypt_with_aad(&plain, &aad(row));
+            let first_key: String = row.get(0);
+            let n = if key_count == 1 {
+                tx.execute(&update, &[&fresh, &stored, &first_key])?
+            } else {
+                let seq: i64 = row.get(1);
+                tx.execute(&update, &[&fresh, &stored, &first_key, &seq])?
+            };
+            rewritten += n as usize;
+        }
+        tx.commit()?;
+    }
+    if planted > 0 {
+        tracing::error!(
+            table = *table,
+            rows = planted,
+            "plaintext rows found in an encrypted store; they are refused on read"
+        );
+    }
+    client.execute(
+        "INSERT INTO store_flags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+        &[flag],
+    )?;
+    Ok(rewritten)
 }
 
 /// Moves every transcript still inside an interaction record into `messages`, and
@@ -893,6 +1057,18 @@ mod tls_tests {
         assert_ne!(b.shared_secret("other").unwrap(), s);
     }
 
+    /// A customer's chat message, as the core records one.
+    fn message(text: &str, at: Millis) -> baton_protocol::ChatMessage {
+        baton_protocol::ChatMessage {
+            from: baton_protocol::MessageFrom::Customer,
+            party_id: Some("customer".into()),
+            name: "Carl".into(),
+            text: text.into(),
+            at,
+            attachment: None,
+        }
+    }
+
     #[test]
     fn transcripts_move_into_sealed_rows_and_messages_are_appended() {
         let url = "postgres://postgres@127.0.0.1:5432/test";
@@ -903,7 +1079,7 @@ mod tls_tests {
         old.batch_execute(
             "DROP TABLE IF EXISTS schema_version, tenants, services, integrations, agents, \
              credentials, sessions, ingress_tokens, interactions, legs, transfer_data, leases, \
-             cluster_secrets, attachments, messages; \
+             cluster_secrets, attachments, messages, store_flags; \
              CREATE TABLE schema_version (version BIGINT NOT NULL)",
         )
         .unwrap();
@@ -915,14 +1091,6 @@ mod tls_tests {
             )
             .unwrap();
         }
-        let message = |text: &str, at: Millis| baton_protocol::ChatMessage {
-            from: baton_protocol::MessageFrom::Customer,
-            party_id: Some("customer".into()),
-            name: "Carl".into(),
-            text: text.into(),
-            at,
-            attachment: None,
-        };
         let body = serde_json::json!({
             "id": "i1", "tenant": "t", "channel": "chat", "service": "svc",
             "customer": {"name": "Carl"}, "notes": [], "created_at": 1, "completed_at": null,
@@ -977,6 +1145,106 @@ mod tls_tests {
         assert_eq!(stored.messages.len(), 3);
         assert_eq!(stored.messages[2].text, "after the upgrade");
         old.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .unwrap();
+    }
+
+    #[test]
+    fn rows_are_encrypted_when_a_key_is_first_set_and_follow_a_rotation() {
+        use crate::Store;
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("reseal_test_{}", std::process::id());
+        let k1 = "k1:0101010101010101010101010101010101010101010101010101010101010101";
+        let k2 = "k2:0202020202020202020202020202020202020202020202020202020202020202";
+        let mut raw = connect(url, Some(&schema), &PgTlsOptions::default()).unwrap();
+        raw.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .unwrap();
+        let mut raw = connect(url, Some(&schema), &PgTlsOptions::default()).unwrap();
+        let stored = |raw: &mut Client| -> Vec<String> {
+            raw.query(
+                "SELECT data FROM transfer_data UNION ALL SELECT data FROM attachments \
+                 UNION ALL SELECT body FROM messages",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        };
+
+        // Data written before any key: plaintext.
+        let plain = PostgresStore::open(url, Some(&schema)).unwrap();
+        let record = AttachmentRecord {
+            id: "att-1".into(),
+            interaction: InteractionId("i1".into()),
+            tenant: TenantId("acme".into()),
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            size: 6,
+            uploader: "customer".into(),
+            created_at: 7,
+        };
+        plain.put_attachment(&record, b"SECRET").unwrap();
+        raw.batch_execute(
+            "INSERT INTO transfer_data VALUES ('leg-1', 'i1', '{\"case\":\"C-SECRET\"}')",
+        )
+        .unwrap();
+        let hi = serde_json::to_string(&message("hi", 1)).unwrap();
+        raw.execute("INSERT INTO messages VALUES ('i1', 0, $1)", &[&hi])
+            .unwrap();
+        drop(plain);
+
+        // The first start with a key encrypts them.
+        let keyed =
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(k1).unwrap()))
+                .unwrap();
+        let rows = stored(&mut raw);
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.starts_with("v1:k1:")), "{rows:?}");
+        let leg = TransferId("leg-1".into());
+        assert_eq!(
+            keyed.transfer_data(&leg).unwrap().as_deref(),
+            Some(r#"{"case":"C-SECRET"}"#)
+        );
+        drop(keyed);
+
+        // After a rotation every row is under the new key, readable with it alone.
+        let both = format!("{k1}\n{k2}");
+        drop(
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(&both).unwrap()))
+                .unwrap(),
+        );
+        let rows = stored(&mut raw);
+        assert!(rows.iter().all(|r| r.starts_with("v1:k2:")), "{rows:?}");
+        let only_k2 =
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(k2).unwrap()))
+                .unwrap();
+        assert_eq!(
+            only_k2.transfer_data(&leg).unwrap().as_deref(),
+            Some(r#"{"case":"C-SECRET"}"#)
+        );
+        let (_, content) = only_k2
+            .attachment(&InteractionId("i1".into()), "att-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(content, b"SECRET");
+        let k2_only = DataCipher::parse(k2).unwrap();
+        let messages = messages_of(&mut raw, Some(&k2_only), "i1").unwrap();
+        assert_eq!(messages[0].text, "hi");
+        drop(only_k2);
+
+        // A plaintext row planted after encryption is not sealed by a restart, and is refused.
+        raw.batch_execute("INSERT INTO transfer_data VALUES ('leg-2', 'i1', '{\"planted\":1}')")
+            .unwrap();
+        let again =
+            PostgresStore::open_with(url, Some(&schema), Some(DataCipher::parse(k2).unwrap()))
+                .unwrap();
+        let planted: String = raw
+            .query_one("SELECT data FROM transfer_data WHERE leg_id = 'leg-2'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(planted, r#"{"planted":1}"#);
+        assert!(again.transfer_data(&TransferId("leg-2".into())).is_err());
+        raw.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
             .unwrap();
     }
 
