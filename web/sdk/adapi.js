@@ -546,7 +546,8 @@
       case 'baton:present':
         if (!this._present) {
           this._present = true;
-          var lq = this._localQueue; this._localQueue = [];
+          var lq = this._localQueue.concat(this._queue); this._localQueue = []; this._queue = [];
+          lq.sort(function (a, b) { return a.id - b.id; });
           for (var j = 0; j < lq.length; j++) this._post(lq[j]);
         }
         break;
@@ -678,9 +679,11 @@
             (REQUEST_TIMEOUT_MS / 1000) + ' s'));
         }, REQUEST_TIMEOUT_MS),
       };
+      // Once the widget is there it answers every call: at once `not_logged_in` when nobody
+      // is logged in, else when its login or reconnection is done.
       if (local) {
         if (self._present) self._post(msg); else self._localQueue.push(msg);
-      } else if (self._ready) self._post(msg);
+      } else if (self._ready || self._present) self._post(msg);
       else self._queue.push(msg);
     });
   };
