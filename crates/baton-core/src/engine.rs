@@ -621,9 +621,11 @@ impl Core {
             .agent_interactions
             .get(agent)
             .is_none_or(BTreeSet::is_empty);
+        let mut was_active = false;
         if let Some(a) = self.agents.get_mut(agent) {
             if a.active_interaction.as_ref() == Some(interaction) {
                 a.active_interaction = None;
+                was_active = true;
             }
             if left_empty {
                 a.idle_since = now;
@@ -634,6 +636,15 @@ impl Core {
                     a.chosen = ChosenState::AfterCallWork;
                 }
             }
+        }
+        if was_active {
+            // Bright Pattern's `(interactionId | null)`: the host learns that nothing is active
+            // any more, so it does not act on an interaction the agent has left.
+            self.emit(
+                agent,
+                events::ON_ACTIVE_INTERACTION_SWITCHED,
+                vec![arg(&None::<&str>)],
+            );
         }
         self.touch_interaction(interaction);
         self.touch_agent(agent);

@@ -1019,3 +1019,23 @@ async fn the_desk_works_across_cluster_nodes_on_postgres() {
     alice.client.leave_interaction(Some(&id)).await.unwrap();
     alice.client.complete_interaction(Some(&id)).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_agent_whose_active_interaction_leaves_is_told_nothing_is_active() {
+    let app = spawn_app().await;
+    let t = app
+        .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
+        .await;
+    let mut h = hand_a_chat_from_alice_to_bob(&app, &t, r#"{"caseId":"C-1"}"#).await;
+    let removed = h.alice.expect("ON_INTERACTION_REMOVED").await;
+    assert_eq!(removed.arg(0), h.interaction.as_str());
+    let switched = h.alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
+    assert_eq!(
+        switched.raw(0),
+        Some("null"),
+        "after the removal, as Bright Pattern's (interactionId | null)"
+    );
+    let state = h.alice.client.get_interactions_state().await.unwrap();
+    assert_eq!(state.active_interaction_id, None);
+    assert!(state.interactions.is_empty());
+}
