@@ -61,6 +61,8 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
   assert.equal(typeof agentState.reservedForIncomingInteraction, 'boolean');
   await callOk(page, 'setAgentState', 'ready');
   await waitFor('ON_AGENT_STATE_CHANGE(state)', async () => (await eventsOf(page, 'ON_AGENT_STATE_CHANGE')).some((a) => a[0] === 'ready'));
+  // `(state, notReadyReason?)`: no second argument without a reason.
+  assert.deepEqual((await eventsOf(page, 'ON_AGENT_STATE_CHANGE')).find((a) => a[0] === 'ready'), ['ready']);
   const teams = await callOk(page, 'getTeams');
   const all = teams.find((x) => x.id === 'all');
   assert.ok(all, JSON.stringify(teams));

@@ -353,7 +353,9 @@
         case 'ON_LOGIN': return [Shapes.loginState(Object.assign({ loggedIn: true }, a0 || {}), ctx.session)];
         case 'ON_LOGOUT': return [];
         case 'ON_AGENT_STATE_CHANGE':
-          return a0 && typeof a0 === 'object' ? [a0.state, a0.notReadyReason || undefined] : [a0, args[1]];
+          // The reason only when there is one, as Bright Pattern's `(state, notReadyReason?)`.
+          if (a0 && typeof a0 === 'object') return a0.notReadyReason ? [a0.state, a0.notReadyReason] : [a0.state];
+          return args[1] ? [a0, args[1]] : [a0];
         case 'ON_NEW_INTERACTION':
         case 'ON_INTERACTION_STATE_CHANGE':
           return [ctx.remember(Shapes.interaction(a0, ctx.agentId()))].concat(args.slice(1));
