@@ -1223,6 +1223,19 @@ impl Core {
                 events::ON_ACTIVE_INTERACTION_SWITCHED,
                 vec![arg(&id.0)],
             );
+            // Bright Pattern restores the CRM screen saved with `setInteractionActiveScreen`
+            // when its interaction becomes active again.
+            if let Some(screen) = self
+                .interactions
+                .get(id)
+                .and_then(|i| i.active_screen.clone())
+            {
+                self.emit(
+                    agent,
+                    events::ON_SHOW_SCREEN,
+                    vec![arg(&screen), arg(&id.0)],
+                );
+            }
         }
     }
 

@@ -1039,3 +1039,38 @@ async fn an_agent_whose_active_interaction_leaves_is_told_nothing_is_active() {
     assert_eq!(state.active_interaction_id, None);
     assert!(state.interactions.is_empty());
 }
+
+#[tokio::test]
+async fn switching_back_to_an_interaction_shows_its_saved_screen_to_the_agent() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme", &[("alice", "1001")]).await;
+    let mut alice = app.agent("acme", "alice", None).await;
+    let first = chat_with_alice(&app, &t, &mut alice, "Sales").await;
+    let screen = json!({"caseId": "C-7", "tab": "orders"});
+    alice
+        .client
+        .set_interaction_active_screen(screen.clone(), Some(&first))
+        .await
+        .unwrap();
+    let second = chat_with_alice(&app, &t, &mut alice, "Sales").await;
+    let switch = |id: &str| {
+        let id = id.to_owned();
+        let client = alice.client.clone();
+        async move {
+            client
+                .call("switchActiveInteraction", vec![json!(id)])
+                .await
+                .unwrap()
+        }
+    };
+    switch(&second).await;
+    switch(&first).await;
+    let switched = alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
+    let shown = alice.expect("ON_SHOW_SCREEN").await;
+    assert_eq!(switched.arg(0), second.as_str(), "no screen was saved for it");
+    assert_eq!((shown.arg(0), shown.arg(1)), (screen, json!(first)));
+    assert_eq!(
+        alice.seen.iter().filter(|e| e.name == "ON_SHOW_SCREEN").count(),
+        1
+    );
+}
