@@ -1067,10 +1067,18 @@ async fn switching_back_to_an_interaction_shows_its_saved_screen_to_the_agent() 
     switch(&first).await;
     let switched = alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
     let shown = alice.expect("ON_SHOW_SCREEN").await;
-    assert_eq!(switched.arg(0), second.as_str(), "no screen was saved for it");
+    assert_eq!(
+        switched.arg(0),
+        second.as_str(),
+        "no screen was saved for it"
+    );
     assert_eq!((shown.arg(0), shown.arg(1)), (screen, json!(first)));
     assert_eq!(
-        alice.seen.iter().filter(|e| e.name == "ON_SHOW_SCREEN").count(),
+        alice
+            .seen
+            .iter()
+            .filter(|e| e.name == "ON_SHOW_SCREEN")
+            .count(),
         1
     );
 }
