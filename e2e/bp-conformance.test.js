@@ -61,6 +61,8 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
   assert.equal(typeof agentState.reservedForIncomingInteraction, 'boolean');
   await callOk(page, 'setAgentState', 'ready');
   await waitFor('ON_AGENT_STATE_CHANGE(state)', async () => (await eventsOf(page, 'ON_AGENT_STATE_CHANGE')).some((a) => a[0] === 'ready'));
+  // `(state, notReadyReason?)`: no second argument without a reason.
+  assert.deepEqual((await eventsOf(page, 'ON_AGENT_STATE_CHANGE')).find((a) => a[0] === 'ready'), ['ready']);
   const teams = await callOk(page, 'getTeams');
   const all = teams.find((x) => x.id === 'all');
   assert.ok(all, JSON.stringify(teams));
@@ -168,6 +170,34 @@ test('standalone: login() through the API with a hidden widget; a wrong password
   assert.equal(removed.interactionId, id);
   assert.equal(removed.type, 'voice');
   assert.equal(removed.state, 'completed');
+}));
+
+test('before a login and after a failed one, methods answer not_logged_in at once; a call made with the login waits for it', (t) => withBaton(t, async (env) => {
+  const open = await bpHost(t, env);
+  const page = await open('bp-nologin');
+  const notLoggedIn = { code: 2, name: 'not_logged_in' };
+  for (const [method, args] of [['getAgentState', []], ['setAgentState', ['ready']], ['getTeams', []], ['getInteractionsState', []], ['logout', []]]) {
+    const r = await call(page, method, ...args);
+    assert.equal(r.status, 'error', `${method}: ${JSON.stringify(r)}`);
+    assert.deepEqual({ code: r.error.code, name: r.error.name }, notLoggedIn, `${method}: ${JSON.stringify(r)}`);
+  }
+  // A call made together with a failing login fails as not logged in, after the login's error.
+  const [bad, afterBad] = await page.evaluate(() => Promise.all([
+    window.conf.api.login({ username: 'alice', password: 'wrong' }), window.conf.api.getAgentState()]));
+  assert.equal(bad.error.code, 109, JSON.stringify(bad));
+  assert.deepEqual({ code: afterBad.error.code, name: afterBad.error.name }, notLoggedIn, JSON.stringify(afterBad));
+  // A call made together with a good login is answered once the agent is logged in.
+  const [good, state] = await page.evaluate((password) => Promise.all([
+    window.conf.api.login({ username: 'alice', password }), window.conf.api.getAgentState()]), PASSWORD);
+  assert.deepEqual(good, { status: 'success', data: null });
+  assert.equal(state.status, 'success', JSON.stringify(state));
+  assert.equal(typeof state.data.reservedForIncomingInteraction, 'boolean');
+  // getLoginState has the extras the table promises, like ON_LOGIN.
+  const login = await callOk(page, 'getLoginState');
+  assert.deepEqual([login.isLoggedIn, login.username, login.displayName, login.tenant], [true, 'alice', 'Alice Adams', 'demo']);
+  await callOk(page, 'logout');
+  const out = await call(page, 'getAgentState');
+  assert.deepEqual({ code: out.error.code, name: out.error.name }, notLoggedIn, JSON.stringify(out));
 }));
 
 test('standalone: openLogin() shows the hidden widget\'s login form; the agent logs in there', (t) => withBaton(t, async (env) => {

@@ -18,11 +18,13 @@ test('the SDK exposes Baton.AdApi, the brightpattern alias and an ES module', (t
   assert.deepEqual(surface, { alias: true, module: true, methods: [], codes: 6 });
 
   // getLoginState answers at once before the login; any other call made before the login
-  // waits in the queue and is answered once the widget is ready.
+  // answers not_logged_in, as Bright Pattern's does (decision 0024).
   assert.deepEqual(await page.evaluate(() => window.crmApp.adApi.getLoginState()), { status: 'success', data: { isLoggedIn: false } });
-  const early = page.evaluate(() => window.crmApp.adApi.getAgentState());
+  const early = await page.evaluate(() => window.crmApp.adApi.getAgentState());
+  assert.deepEqual([early.status, early.error && early.error.code, early.error && early.error.name], ['error', 2, 'not_logged_in'], JSON.stringify(early));
   await env.login(page);
-  const e = await early;
+  await waitText(page.getByTestId('sdk-status'), 'Connected as');
+  const e = await page.evaluate(() => window.crmApp.adApi.getAgentState());
   assert.equal(e.status, 'success', JSON.stringify(e));
   assert.equal(typeof e.data.reservedForIncomingInteraction, 'boolean');
   const r = await page.evaluate(() => window.crmApp.adApi.getLoginState());

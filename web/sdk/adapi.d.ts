@@ -86,6 +86,11 @@ export type PhoneDevice =
   | 'phone_type_nailed' | 'phone_type_none' | 'phone_type_soft_secure' | 'phone_type_microsoft_teams'
   | 'phone_type_soft_unsecure';
 export type DispositionType = 'SUCCESS' | 'FAILURE' | 'CONTINUE' | 'SPAM' | 'DO_NOT_CALL';
+/** Where an interaction was started from; Baton sets `integration-api` on the ones the SDK starts. */
+export type InteractionOrigination =
+  | 'chat-center' | 'dialpad' | 'directory' | 'recent' | 'favorites' | 'workitem' | 'interaction'
+  | 'contact-profile' | 'help' | 'conference' | 'auto' | 'integration-api' | 'internal-chat-page'
+  | 'topbar' | 'supervisor-screen' | 'transfer-panel';
 
 export interface LoginStateData {
   isLoggedIn: boolean;
@@ -157,7 +162,7 @@ export interface InteractionData {
   recordingUrl?: string;
   DNIS?: string;
   ANI?: string;
-  origination?: string;
+  origination?: InteractionOrigination;
   /** @deprecated in Bright Pattern's definition; always "" in Baton. */
   subject: string;
   /** @deprecated in Bright Pattern's definition. */

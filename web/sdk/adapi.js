@@ -353,7 +353,9 @@
         case 'ON_LOGIN': return [Shapes.loginState(Object.assign({ loggedIn: true }, a0 || {}), ctx.session)];
         case 'ON_LOGOUT': return [];
         case 'ON_AGENT_STATE_CHANGE':
-          return a0 && typeof a0 === 'object' ? [a0.state, a0.notReadyReason || undefined] : [a0, args[1]];
+          // The reason only when there is one, as Bright Pattern's `(state, notReadyReason?)`.
+          if (a0 && typeof a0 === 'object') return a0.notReadyReason ? [a0.state, a0.notReadyReason] : [a0.state];
+          return args[1] ? [a0, args[1]] : [a0];
         case 'ON_NEW_INTERACTION':
         case 'ON_INTERACTION_STATE_CHANGE':
           return [ctx.remember(Shapes.interaction(a0, ctx.agentId()))].concat(args.slice(1));
@@ -546,7 +548,8 @@
       case 'baton:present':
         if (!this._present) {
           this._present = true;
-          var lq = this._localQueue; this._localQueue = [];
+          var lq = this._localQueue.concat(this._queue); this._localQueue = []; this._queue = [];
+          lq.sort(function (a, b) { return a.id - b.id; });
           for (var j = 0; j < lq.length; j++) this._post(lq[j]);
         }
         break;
@@ -678,9 +681,11 @@
             (REQUEST_TIMEOUT_MS / 1000) + ' s'));
         }, REQUEST_TIMEOUT_MS),
       };
+      // Once the widget is there it answers every call: at once `not_logged_in` when nobody
+      // is logged in, else when its login or reconnection is done.
       if (local) {
         if (self._present) self._post(msg); else self._localQueue.push(msg);
-      } else if (self._ready) self._post(msg);
+      } else if (self._ready || self._present) self._post(msg);
       else self._queue.push(msg);
     });
   };

@@ -327,12 +327,25 @@
     if (m.method === 'setDialCandidates') rememberDialCandidates(args[0]);
     if (VOICE_METHODS.indexOf(m.method) >= 0 && S.connected && host.accepted) return onHostVoice(m, args);
     if (S.connected && host.accepted) return sendHostRequest(m);
-    if (!S.token && host.accepted) {
-      // Logged out after the host was accepted.
-      if (m.method === 'getLoginState') return answerHost(m.id, { status: 'success', data: { loggedIn: false, agentId: null, username: null } });
-      return answerHost(m.id, errResult(2, 'not_logged_in', 'the agent is not logged in'));
-    }
+    if (!S.token && !loginInFlight) return answerNotLoggedIn(m);
     host.queue.push(m);
+  }
+
+  /**
+   * Nobody is logged in and no login is under way: Bright Pattern answers `not_logged_in` at
+   * once. This also answers a host the server has not accepted yet, which learns nothing
+   * beyond what `baton:present` already told it.
+   */
+  function answerNotLoggedIn(m) {
+    if (m.method === 'getLoginState') return answerHostAny(m.id, { status: 'success', data: { loggedIn: false, agentId: null, username: null } });
+    answerHostAny(m.id, errResult(2, 'not_logged_in', 'the agent is not logged in'));
+  }
+
+  /** Answers the host requests queued for a login that did not happen. */
+  function failHostQueueUnlessLoggedIn() {
+    if (S.token || loginInFlight) return;
+    var q = host.queue; host.queue = [];
+    q.forEach(answerNotLoggedIn);
   }
 
   /**
@@ -814,7 +827,8 @@
       if (embedded) {
         host.accepted = true;
         postHost(readyPayload());
-        settleLogins({ status: 'success', data: { agentId: S.agentId, username: S.username, sessionId: S.sessionId, tenant: S.tenant } });
+        settleLogins({ status: 'success', data: { agentId: S.agentId, username: S.username, sessionId: S.sessionId, tenant: S.tenant,
+          displayName: S.displayName } });
         flushHostQueue();
       }
       var ev = early; early = [];
@@ -843,6 +857,7 @@
     if (e.code === 111 || e.code === 109 || e.code === 2) {
       stop();
       clearSession();
+      failHostQueueUnlessLoggedIn();
       showLoginError('Your session has ended. Please log in again.');
       return;
     }
@@ -1115,6 +1130,8 @@
   }, 1000);
 
   var pendingLogin = [];   // host ids of login() calls waiting for the WebSocket hello
+  /** True while a login's REST step runs: host requests wait for it instead of failing. */
+  var loginInFlight = false;
   function settleLogins(result) {
     var ids = pendingLogin; pendingLogin = [];
     ids.forEach(function (id) { answerHostAny(id, result); });
@@ -1132,6 +1149,7 @@
     if (!username || !password) return Promise.resolve(errResult(3, 'invalid_args', 'username and password are required'));
     $('login-error').textContent = '';
     $('login-submit').disabled = true;
+    loginInFlight = true;
     return fetch('/api/v1/sessions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -1140,7 +1158,9 @@
       return res.json().catch(function () { return {}; }).then(function (body) { return { ok: res.ok, status: res.status, body: body }; });
     }).then(function (r) {
       $('login-submit').disabled = false;
+      loginInFlight = false;
       if (!r.ok || !r.body.token) {
+        failHostQueueUnlessLoggedIn();
         var e = (r.body && r.body.error) || {};
         $('login-error').textContent = e.code === 109 ? 'Wrong tenant, username or password.' :
           (e.message || ('Login failed (HTTP ' + r.status + ')'));
@@ -1156,6 +1176,8 @@
       return { status: 'success', data: null };
     }, function (err) {
       $('login-submit').disabled = false;
+      loginInFlight = false;
+      failHostQueueUnlessLoggedIn();
       $('login-error').textContent = 'Cannot reach the server: ' + err.message;
       return errResult(6, 'api_not_answer', 'cannot reach the server: ' + err.message);
     });

@@ -621,9 +621,11 @@ impl Core {
             .agent_interactions
             .get(agent)
             .is_none_or(BTreeSet::is_empty);
+        let mut was_active = false;
         if let Some(a) = self.agents.get_mut(agent) {
             if a.active_interaction.as_ref() == Some(interaction) {
                 a.active_interaction = None;
+                was_active = true;
             }
             if left_empty {
                 a.idle_since = now;
@@ -634,6 +636,15 @@ impl Core {
                     a.chosen = ChosenState::AfterCallWork;
                 }
             }
+        }
+        if was_active {
+            // Bright Pattern's `(interactionId | null)`: the host learns that nothing is active
+            // any more, so it does not act on an interaction the agent has left.
+            self.emit(
+                agent,
+                events::ON_ACTIVE_INTERACTION_SWITCHED,
+                vec![arg(&None::<&str>)],
+            );
         }
         self.touch_interaction(interaction);
         self.touch_agent(agent);
@@ -1212,6 +1223,19 @@ impl Core {
                 events::ON_ACTIVE_INTERACTION_SWITCHED,
                 vec![arg(&id.0)],
             );
+            // Bright Pattern restores the CRM screen saved with `setInteractionActiveScreen`
+            // when its interaction becomes active again.
+            if let Some(screen) = self
+                .interactions
+                .get(id)
+                .and_then(|i| i.active_screen.clone())
+            {
+                self.emit(
+                    agent,
+                    events::ON_SHOW_SCREEN,
+                    vec![arg(&screen), arg(&id.0)],
+                );
+            }
         }
     }
 

@@ -1019,3 +1019,66 @@ async fn the_desk_works_across_cluster_nodes_on_postgres() {
     alice.client.leave_interaction(Some(&id)).await.unwrap();
     alice.client.complete_interaction(Some(&id)).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_agent_whose_active_interaction_leaves_is_told_nothing_is_active() {
+    let app = spawn_app().await;
+    let t = app
+        .tenant("acme", &[("alice", "1001"), ("bob", "1002")])
+        .await;
+    let mut h = hand_a_chat_from_alice_to_bob(&app, &t, r#"{"caseId":"C-1"}"#).await;
+    let removed = h.alice.expect("ON_INTERACTION_REMOVED").await;
+    assert_eq!(removed.arg(0), h.interaction.as_str());
+    let switched = h.alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
+    assert_eq!(
+        switched.raw(0),
+        Some("null"),
+        "after the removal, as Bright Pattern's (interactionId | null)"
+    );
+    let state = h.alice.client.get_interactions_state().await.unwrap();
+    assert_eq!(state.active_interaction_id, None);
+    assert!(state.interactions.is_empty());
+}
+
+#[tokio::test]
+async fn switching_back_to_an_interaction_shows_its_saved_screen_to_the_agent() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme", &[("alice", "1001")]).await;
+    let mut alice = app.agent("acme", "alice", None).await;
+    let first = chat_with_alice(&app, &t, &mut alice, "Sales").await;
+    let screen = json!({"caseId": "C-7", "tab": "orders"});
+    alice
+        .client
+        .set_interaction_active_screen(screen.clone(), Some(&first))
+        .await
+        .unwrap();
+    let second = chat_with_alice(&app, &t, &mut alice, "Sales").await;
+    let switch = |id: &str| {
+        let id = id.to_owned();
+        let client = alice.client.clone();
+        async move {
+            client
+                .call("switchActiveInteraction", vec![json!(id)])
+                .await
+                .unwrap()
+        }
+    };
+    switch(&second).await;
+    switch(&first).await;
+    let switched = alice.expect("ON_ACTIVE_INTERACTION_SWITCHED").await;
+    let shown = alice.expect("ON_SHOW_SCREEN").await;
+    assert_eq!(
+        switched.arg(0),
+        second.as_str(),
+        "no screen was saved for it"
+    );
+    assert_eq!((shown.arg(0), shown.arg(1)), (screen, json!(first)));
+    assert_eq!(
+        alice
+            .seen
+            .iter()
+            .filter(|e| e.name == "ON_SHOW_SCREEN")
+            .count(),
+        1
+    );
+}
