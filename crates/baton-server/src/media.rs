@@ -26,7 +26,7 @@ use crate::engine::{Clock, EngineHandle, Extra};
 use crate::recordings::RecordingStore;
 
 /// `[media]` in `baton.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MediaSettings {
     /// Calls carry audio through this server. Off: voice requests answer 14.
@@ -48,6 +48,42 @@ pub struct MediaSettings {
     /// A party's recording file is closed at this size (bytes) and a new one begun; it
     /// bounds the memory a recording holds until it is written.
     pub max_recording_bytes: usize,
+    /// STUN and TURN URLs (`stun:`, `stuns:`, `turn:`, `turns:`) the pages give their
+    /// `RTCPeerConnection` (`voiceConfig`); empty = host candidates only.
+    pub ice_servers: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`): Baton mints each page a TURN
+    /// username and credential from it (crate::ice). Required with `turn:` URLs.
+    pub turn_secret: Option<crate::settings::Secret>,
+    /// How long a minted TURN credential is valid (seconds, 60 to one week).
+    pub turn_credential_secs: u64,
+    /// When a browser raises `ON_CALL_AUDIO_QUALITY_ALERT` (`[media.quality]`).
+    pub quality: QualityThresholds,
+}
+
+/// The call-quality limits a page measures its peer connection against (docs/voice.md,
+/// "Call quality"); InitOptions `callQualityThresholds` can override them per page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualityThresholds {
+    /// Received packets lost, in percent over the last few seconds.
+    #[serde(rename(serialize = "maxPacketLossPercent"))]
+    pub max_packet_loss_percent: u32,
+    /// Inbound jitter, in milliseconds.
+    #[serde(rename(serialize = "maxJitterMs"))]
+    pub max_jitter_ms: u32,
+    /// Round trip to the server, in milliseconds.
+    #[serde(rename(serialize = "maxRoundTripMs"))]
+    pub max_round_trip_ms: u32,
+}
+
+impl Default for QualityThresholds {
+    fn default() -> Self {
+        Self {
+            max_packet_loss_percent: 5,
+            max_jitter_ms: 30,
+            max_round_trip_ms: 400,
+        }
+    }
 }
 
 impl Default for MediaSettings {
@@ -61,6 +97,10 @@ impl Default for MediaSettings {
             max_sdp_bytes: 16 * 1024,
             record_calls: false,
             max_recording_bytes: 16 * 1024 * 1024,
+            ice_servers: Vec::new(),
+            turn_secret: None,
+            turn_credential_secs: 3600,
+            quality: QualityThresholds::default(),
         }
     }
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// A secret that never prints.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -412,6 +413,9 @@ impl ConfigFile {
                 }
             }
             t.validate_desk()?;
+        }
+        if let Some(media) = &self.media {
+            crate::ice::check(media)?;
         }
         Ok(())
     }
