@@ -112,6 +112,17 @@ pub struct MediaHandle {
     max_sdp_bytes: usize,
     /// The bound addresses (the host candidates), for tests and the startup log.
     pub candidates: Arc<Vec<SocketAddr>>,
+    /// Test-only: the share (percent) of outgoing datagrams dropped, so a browser test can
+    /// degrade a call for real (`BATON_TEST_FAULTS=1`, `POST /api/v1/admin/debug/media-loss`).
+    test_loss_percent: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl MediaHandle {
+    /// Drops `percent` (0 to 100) of the outgoing datagrams from now on, evenly spread.
+    pub fn set_test_loss(&self, percent: u32) {
+        self.test_loss_percent
+            .store(percent.min(100), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 enum Job {
@@ -299,12 +310,21 @@ pub async fn start(
         recordings,
         clock,
     };
-    tokio::spawn(run(sfu, sockets, rx, dgram_rx, shell));
+    let test_loss_percent = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    tokio::spawn(run(
+        sfu,
+        sockets,
+        rx,
+        dgram_rx,
+        shell,
+        test_loss_percent.clone(),
+    ));
     tracing::info!(?candidates, "media plane listening (UDP)");
     Ok(MediaHandle {
         jobs,
         max_sdp_bytes: settings.max_sdp_bytes,
         candidates: Arc::new(candidates),
+        test_loss_percent,
     })
 }
 
@@ -344,9 +364,12 @@ async fn run(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     mut datagrams: mpsc::Receiver<Datagram>,
     shell: Shell,
+    test_loss_percent: Arc<std::sync::atomic::AtomicU32>,
 ) {
     // The candidates, in socket order: a transmit leaves from the socket of its source.
     let locals: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+    // Test-only loss: a running sum that drops one datagram each time it passes 100.
+    let mut loss_sum = 0u32;
     loop {
         let wake = sfu
             .next_timeout()
@@ -364,6 +387,11 @@ async fn run(
         }
         sfu.handle_timeout(Instant::now());
         while let Some(t) = sfu.poll_transmit() {
+            loss_sum += test_loss_percent.load(std::sync::atomic::Ordering::Relaxed);
+            if loss_sum >= 100 {
+                loss_sum -= 100;
+                continue;
+            }
             let at = locals.iter().position(|a| *a == t.source).unwrap_or(0);
             if let Some(s) = sockets.get(at) {
                 // Never wait on a full socket buffer: media late is media lost.
