@@ -1790,6 +1790,7 @@
     $('call-audio-status').textContent = vc ? (VOICE_WORDS[vc.status()] || vc.status()) + (poor ? ' · poor connection' : '') : '';
     $('call-audio-status').setAttribute('data-state', vc ? vc.status() : '');
     $('call-audio-status').setAttribute('data-quality', poor ? 'poor' : 'good');
+    $('call-audio-status').className = poor ? 'hint warn' : 'hint';
     show('microphone-row', audible && !!vc);
     show('leave', !ringing && st !== 'wrap_up' && st !== 'completed');
     show('complete', !ringing);

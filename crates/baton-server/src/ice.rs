@@ -56,7 +56,10 @@ pub fn check(m: &MediaSettings) -> Result<(), String> {
         ));
     }
     let q = &m.quality;
-    if !(1..=100).contains(&q.max_packet_loss_percent) || q.max_jitter_ms == 0 || q.max_round_trip_ms == 0 {
+    if !(1..=100).contains(&q.max_packet_loss_percent)
+        || q.max_jitter_ms == 0
+        || q.max_round_trip_ms == 0
+    {
         return Err("media.quality: max_packet_loss_percent must be 1 to 100, max_jitter_ms and max_round_trip_ms above 0".into());
     }
     Ok(())
@@ -154,10 +157,16 @@ mod tests {
         assert_eq!(c.ice_servers[0].username, None);
         let turn = &c.ice_servers[1];
         let expiry = 1_700_000_000 + m.turn_credential_secs;
-        assert_eq!(turn.username.as_deref(), Some(&*format!("{expiry}:agent-7")));
+        assert_eq!(
+            turn.username.as_deref(),
+            Some(&*format!("{expiry}:agent-7"))
+        );
         assert_eq!(
             turn.credential.as_deref(),
-            Some(&*turn_credential(b"0123456789abcdef", &format!("{expiry}:agent-7")))
+            Some(&*turn_credential(
+                b"0123456789abcdef",
+                &format!("{expiry}:agent-7")
+            ))
         );
     }
 
@@ -173,6 +182,12 @@ mod tests {
             let e = check(&m).unwrap_err();
             assert!(e.contains(want), "{e}");
         }
-        assert!(check(&media(&["stun:x", "turn:y?transport=tcp"], Some("0123456789abcdef"))).is_ok());
+        assert!(
+            check(&media(
+                &["stun:x", "turn:y?transport=tcp"],
+                Some("0123456789abcdef")
+            ))
+            .is_ok()
+        );
     }
 }

@@ -32,9 +32,15 @@ async fn media_loss(
     axum::Json(body): axum::Json<MediaLoss>,
 ) -> HttpResult<StatusCode> {
     let media = state.media.as_ref().ok_or_else(|| {
-        HttpError::new(ErrorCode::ApiMethodNotImplemented, "this server carries no call audio")
+        HttpError::new(
+            ErrorCode::ApiMethodNotImplemented,
+            "this server carries no call audio",
+        )
     })?;
-    tracing::warn!(percent = body.percent, "dropping outgoing media (BATON_TEST_FAULTS)");
+    tracing::warn!(
+        percent = body.percent,
+        "dropping outgoing media (BATON_TEST_FAULTS)"
+    );
     media.set_test_loss(body.percent);
     Ok(StatusCode::NO_CONTENT)
 }

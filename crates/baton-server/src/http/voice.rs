@@ -27,8 +27,7 @@ pub(crate) const CUSTOMER_OPS: [&str; 4] =
 fn voice_config(state: &AppState, who: &str) -> Result<Value, ApiError> {
     media(state)?;
     let config = crate::ice::voice_config(&state.settings.media, who, state.clock.now());
-    serde_json::to_value(config)
-        .map_err(|e| ApiError::new(ErrorCode::UnknownError, e.to_string()))
+    serde_json::to_value(config).map_err(|e| ApiError::new(ErrorCode::UnknownError, e.to_string()))
 }
 
 fn media(state: &AppState) -> Result<&crate::media::MediaHandle, ApiError> {

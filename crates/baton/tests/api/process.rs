@@ -168,7 +168,10 @@ async fn logs_never_contain_passwords_tokens_or_transfer_data() {
         .unwrap();
     bob.expect("ON_LOAD_TRANSFER_DATA").await;
     let voice = alice.client.call("voiceConfig", vec![]).await.unwrap();
-    let turn_credential = voice["iceServers"][0]["credential"].as_str().unwrap().to_owned();
+    let turn_credential = voice["iceServers"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (s, _) = app
         .post(
             "/api/v1/sessions",

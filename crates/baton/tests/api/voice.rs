@@ -238,7 +238,10 @@ async fn each_page_gets_turn_credentials_minted_from_the_shared_secret_that_expi
         "expires {expiry}, ten minutes after {now}"
     );
     assert!(coturn_accepts(username, credential));
-    assert!(!coturn_accepts(&format!("{}:{who}", expiry + 3600), credential), "a later expiry needs another credential");
+    assert!(
+        !coturn_accepts(&format!("{}:{who}", expiry + 3600), credential),
+        "a later expiry needs another credential"
+    );
     assert!(!credential.contains(TURN_SECRET) && !c.to_string().contains(TURN_SECRET));
 
     // The customer's page gets its own.
@@ -247,7 +250,10 @@ async fn each_page_gets_turn_credentials_minted_from_the_shared_secret_that_expi
     let turn = &r["data"]["iceServers"][1];
     let username = turn["username"].as_str().unwrap();
     assert!(username.ends_with(&format!(":customer-{id}")), "{username}");
-    assert!(coturn_accepts(username, turn["credential"].as_str().unwrap()));
+    assert!(coturn_accepts(
+        username,
+        turn["credential"].as_str().unwrap()
+    ));
 }
 
 #[tokio::test]
@@ -264,5 +270,8 @@ async fn without_ice_servers_the_voice_config_has_none_and_without_media_it_answ
     let app = spawn_with(dir, s).await;
     app.tenant("acme", &[("alice", "1001")]).await;
     let alice = app.agent("acme", "alice", None).await;
-    assert_eq!(code(alice.client.call("voiceConfig", vec![]).await), Some(14));
+    assert_eq!(
+        code(alice.client.call("voiceConfig", vec![]).await),
+        Some(14)
+    );
 }
