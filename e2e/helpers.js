@@ -59,11 +59,11 @@ ${agents}`;
 }
 
 /** Spawns `baton serve` and resolves `{child, addr, log}` once it prints its address. */
-function spawnBaton(dir, listen) {
+function spawnBaton(dir, listen, env = {}) {
   const config = join(dir, 'baton.toml');
   const args = ['serve', '--listen', listen, '--data-dir', join(dir, 'data'),
     '--admin-token', ADMIN_TOKEN, '--config', config];
-  const child = spawn(BATON_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' } });
+  const child = spawn(BATON_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', ...env } });
   const proc = { child, log: '' };
   child.stderr.on('data', (d) => { proc.log += d; });
   return new Promise((resolveAddr, reject) => {
@@ -112,10 +112,10 @@ export function startHostPages(serverBase) {
 }
 
 /** Starts `baton serve` on 127.0.0.1:0 with a fresh data directory. */
-export async function startServer() {
+export async function startServer({ env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
   writeFileSync(join(dir, 'baton.toml'), configToml());
-  let proc = await spawnBaton(dir, '127.0.0.1:0');
+  let proc = await spawnBaton(dir, '127.0.0.1:0', env);
   const addr = proc.addr;
   let oldLogs = '';
   const port = Number(addr.split(':').pop());
@@ -130,7 +130,7 @@ export async function startServer() {
     async restart() {
       await killChild(proc.child);
       oldLogs += proc.log + '\n--- restart ---\n';
-      proc = await spawnBaton(dir, addr);
+      proc = await spawnBaton(dir, addr, env);
     },
     async stop() {
       await killChild(proc.child);

@@ -371,11 +371,14 @@ export interface EventHandlers {
   ON_SERVER_ERROR: (error: ServerErrorData) => MaybePromise;
   /** The browser phone: `true` once logged in; `false` with why when the microphone fails. */
   ON_SOFTPHONE_STATUS_CHANGE: (ready: boolean, error?: string) => MaybePromise;
-  /** Never fired yet: call audio has no device or quality reporting. */
+  /** The browser's audio devices changed (one was plugged in or out) or the agent chose
+   *  another microphone: the names of the microphone and speaker in use now. */
   ON_AUDIO_DEVICE_CHANGE: (inputDevice?: string, outputDevice?: string) => MaybePromise;
-  /** Never fired yet: call audio has no device or quality reporting. */
+  /** Whether the browser phone can carry calls' audio (WebRTC, the microphone not refused,
+   *  the server's media plane on); all four are equal in Baton. After the login and on a change. */
   ON_PHONE_CAPABILITIES_CHANGE: (caps: PhoneCapabilities) => MaybePromise;
-  /** Never fired yet: call audio has no device or quality reporting. */
+  /** A call's audio crossed into poor quality (`true`: packet loss, jitter or round trip over
+   *  the thresholds) or back to good (`false`); `callId` is the interaction id. */
   ON_CALL_AUDIO_QUALITY_ALERT: (callId: string, alert: boolean) => MaybePromise;
   /** Never fired: Baton does not summarise interactions. */
   ON_SUMMARY_GENERATION_STARTED: (interactionId: string) => MaybePromise;
@@ -417,6 +420,18 @@ export interface InitOptions {
   tenant?: string;
   /** Baton: pre-fills the widget's login form. */
   login?: { tenant?: string; username?: string };
+  /** Baton: when ON_CALL_AUDIO_QUALITY_ALERT fires, over the server's `[media.quality]`. */
+  callQualityThresholds?: CallQualityThresholds;
+}
+
+/** Baton: the limits of a call's audio quality (positive numbers; a missing one keeps the server's). */
+export interface CallQualityThresholds {
+  /** Received packets lost, in percent over the last five seconds (server default 5). */
+  maxPacketLossPercent?: number;
+  /** Inbound jitter in milliseconds (server default 30). */
+  maxJitterMs?: number;
+  /** Round trip to the server in milliseconds (server default 400). */
+  maxRoundTripMs?: number;
 }
 /** Baton's earlier name of InitOptions. */
 export type AdApiOptions = InitOptions;

@@ -457,6 +457,9 @@
     if (options.login && options.login.username) q.set('username', options.login.username);
     if (options.disableNewInteractionPopup) q.set('disablePopup', '1');
     if (options.standalone) q.set('standalone', '1');
+    if (options.callQualityThresholds && typeof options.callQualityThresholds === 'object') {
+      try { q.set('quality', JSON.stringify(options.callQualityThresholds)); } catch (e) { /* not JSON: ignored */ }
+    }
     var src = this.serverUrl + '/widget/?' + q.toString();
 
     var frame = options.adcFrame;

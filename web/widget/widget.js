@@ -636,12 +636,128 @@
   function reportSoftphone() {
     var ready = !!(S.connected && window.RTCPeerConnection && navigator.mediaDevices) && !softphone.error;
     var key = ready + '|' + softphone.error;
+    reportCapabilities();
     if (!S.connected) { softphone.sent = null; return; }
     if ((embedded && !host.accepted) || softphone.sent === key) return;
     softphone.sent = key;
     relayEvent('ON_SOFTPHONE_STATUS_CHANGE', ready ? [true] : [false, softphone.error || 'this browser has no WebRTC']);
   }
 
+  /**
+   * The phone around the calls (docs/voice.md, "Devices and quality"): whether the server
+   * carries audio (`mediaPlane`, learned from `voiceConfig` after each hello), the devices,
+   * the page's quality thresholds (InitOptions `callQualityThresholds`, over the server's).
+   */
+  var phone = { mediaPlane: null, capsSent: null, devices: { inputs: [], outputs: [] }, quality: null };
+  try { phone.quality = JSON.parse(params.get('quality') || 'null'); } catch (e) { phone.quality = null; }
+  try { callAudio.deviceId = localStorage.getItem('baton.microphone') || ''; } catch (e) { callAudio.deviceId = ''; }
+
+  /**
+   * `ON_PHONE_CAPABILITIES_CHANGE`: Baton's phone is the browser, so the agent can dial,
+   * answer, hold and retrieve with audio exactly when the browser can carry it: WebRTC,
+   * a microphone that is not refused, and a server with its media plane on. Sent once the
+   * answer is known and again on each change.
+   */
+  function reportCapabilities() {
+    if (!S.connected) { phone.capsSent = null; return; }
+    if (phone.mediaPlane === null || (embedded && !host.accepted)) return;
+    var can = !!(window.BatonVoice && window.BatonVoice.supported() && phone.mediaPlane && !softphone.error);
+    if (phone.capsSent === can) return;
+    phone.capsSent = can;
+    relayEvent('ON_PHONE_CAPABILITIES_CHANGE', [{ canDial: can, canAnswer: can, canHold: can, canRetrieve: can }]);
+  }
+
+  /** After each hello: does this server carry audio (`voiceConfig` answers 14 when not)? */
+  function probeMediaPlane() {
+    call('voiceConfig').then(function (r) {
+      phone.mediaPlane = r.status === 'success' || !(r.error && r.error.code === 14);
+      reportSoftphone();
+    });
+  }
+
+  /** The microphone permission, watched: a refusal makes the phone unusable until it is lifted. */
+  function watchMicrophonePermission() {
+    if (!navigator.permissions || !navigator.permissions.query) return;
+    navigator.permissions.query({ name: 'microphone' }).then(function (st) {
+      function apply() {
+        if (st.state === 'denied') softphone.error = 'microphone: permission denied';
+        else if (softphone.error === 'microphone: permission denied') softphone.error = '';
+        reportSoftphone();
+        refreshDevices(false);
+      }
+      st.onchange = apply;
+      apply();
+    }).catch(function () { /* this browser cannot say */ });
+  }
+
+  function deviceName(list, id) {
+    for (var i = 0; i < list.length; i++) if (list[i].deviceId === id) return list[i].label || undefined;
+    return undefined;
+  }
+
+  /** The microphone and speaker in use now, by name (`ON_AUDIO_DEVICE_CHANGE`'s arguments). */
+  function devicesInUse() {
+    var track = null;
+    Object.keys(callAudio.calls).some(function (id) { track = callAudio.calls[id].micTrack(); return !!track; });
+    var ins = phone.devices.inputs, outs = phone.devices.outputs;
+    var input = track && track.label ? track.label
+      : deviceName(ins, callAudio.deviceId) || (ins[0] && ins[0].label) || undefined;
+    return [input, (outs[0] && outs[0].label) || undefined];
+  }
+
+  function refreshDevices(announce) {
+    if (!window.BatonVoice) return;
+    window.BatonVoice.devices().then(function (d) {
+      phone.devices = d;
+      renderMicrophones();
+      if (announce) relayEvent('ON_AUDIO_DEVICE_CHANGE', devicesInUse());
+    });
+  }
+
+  function renderMicrophones() {
+    var sel = $('microphone');
+    if (!sel) return;
+    var ins = phone.devices.inputs;
+    var want = callAudio.deviceId || (ins[0] && ins[0].deviceId) || '';
+    sel.textContent = '';
+    ins.forEach(function (d, i) {
+      sel.appendChild(el('option', { value: d.deviceId, text: d.label || 'Microphone ' + (i + 1) }));
+    });
+    sel.value = want;
+    sel.disabled = ins.length < 2;
+  }
+
+  /**
+   * Uses microphone `deviceId` from now on: live calls switch to it at once (the sender's
+   * track is replaced, nothing is renegotiated), later calls open it. The choice is kept.
+   */
+  function chooseMicrophone(deviceId) {
+    callAudio.deviceId = deviceId || '';
+    try { localStorage.setItem('baton.microphone', callAudio.deviceId); } catch (e) { /* private mode */ }
+    var calls = Object.keys(callAudio.calls).map(function (id) { return callAudio.calls[id]; });
+    Promise.all(calls.map(function (vc) {
+      return vc.setMicrophone(callAudio.deviceId).catch(function (e) {
+        showNotice('That microphone cannot be used: ' + ((e && e.message) || e));
+      });
+    })).then(function () { refreshDevices(true); render(); });
+  }
+
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener('devicechange', function () {
+      if (!window.BatonVoice) return;
+      window.BatonVoice.devices().then(function (d) {
+        phone.devices = d;
+        // The chosen microphone was unplugged: live calls go back to the default one.
+        if (callAudio.deviceId && !d.inputs.some(function (x) { return x.deviceId === callAudio.deviceId; })) {
+          chooseMicrophone('');
+          return;
+        }
+        renderMicrophones();
+        if (S.connected) relayEvent('ON_AUDIO_DEVICE_CHANGE', devicesInUse());
+      });
+    });
+  }
+  watchMicrophonePermission();
 
   function voiceSignal(id) {
     return function (op, args) {
@@ -670,16 +786,21 @@
     });
     Object.keys(live).forEach(function (id) {
       if (callAudio.calls[id]) return;
-      callAudio.calls[id] = window.BatonVoice.start({
+      var vc = callAudio.calls[id] = window.BatonVoice.start({
         signal: voiceSignal(id),
         container: $('call-audio'),
         deviceId: callAudio.deviceId,
+        quality: phone.quality,
         onStatus: function () { setTimeout(render, 0); },
+        // `ON_CALL_AUDIO_QUALITY_ALERT (callId, alert)`: on crossing into bad and back.
+        onQuality: function (alert) { relayEvent('ON_CALL_AUDIO_QUALITY_ALERT', [id, alert]); render(); },
         onError: function (e) {
           showNotice('No call audio: ' + e.message);
           if (e && (e.name === 'NotAllowedError' || e.name === 'NotFoundError')) { softphone.error = 'microphone: ' + e.message; reportSoftphone(); }
         },
       });
+      // Device names are readable once a microphone was opened.
+      vc.ready.then(function () { refreshDevices(false); });
     });
     window.batonCalls = callAudio.calls;
     reportSoftphone();
@@ -834,6 +955,7 @@
       var ev = early; early = [];
       ev.forEach(function (f) { onEvent(f.event, Array.isArray(f.args) ? f.args : [], f.rid); });
       resync();
+      probeMediaPlane();
       render();
       return;
     }
@@ -1332,6 +1454,7 @@
   });
   $('leave').addEventListener('click', function () { var ix = active(); if (ix) call('leaveInteraction', ix.id).then(report('leave the interaction')); });
   $('complete').addEventListener('click', function () { var ix = active(); if (ix) completeWithHost(ix); });
+  $('microphone').addEventListener('change', function () { chooseMicrophone($('microphone').value); });
   $('disposition').addEventListener('change', function () {
     var ix = active(); var v = $('disposition').value;
     if (!ix || !v) return;
@@ -1685,8 +1808,12 @@
     var vc = callAudio.calls[ix.id];
     show('call-audio-status', audible && !!vc);
     show('keypad', audible && !!vc && vc.status() === 'connected');
-    $('call-audio-status').textContent = vc ? VOICE_WORDS[vc.status()] || vc.status() : '';
+    var poor = !!(vc && vc.status() === 'connected' && vc.quality() && vc.quality().alert);
+    $('call-audio-status').textContent = vc ? (VOICE_WORDS[vc.status()] || vc.status()) + (poor ? ' · poor connection' : '') : '';
     $('call-audio-status').setAttribute('data-state', vc ? vc.status() : '');
+    $('call-audio-status').setAttribute('data-quality', poor ? 'poor' : 'good');
+    $('call-audio-status').className = poor ? 'hint warn' : 'hint';
+    show('microphone-row', audible && !!vc);
     show('leave', !ringing && st !== 'wrap_up' && st !== 'completed');
     show('complete', !ringing);
 

@@ -17,6 +17,8 @@
 //! - [`cluster`]: cluster mode: the engine lease in PostgreSQL, NATS between nodes.
 //! - [`cluster_auth`]: signatures on what nodes send the engine.
 //! - [`metrics`]: counters exposed in Prometheus text at `/metrics`.
+//! - [`ice`]: the `voiceConfig` pages get: STUN/TURN servers (TURN credentials minted from
+//!   coturn's shared secret) and the call-quality thresholds.
 //! - [`tls`]: HTTPS and WSS on the listen address; PEM loading; the demo's self-signed certificate.
 //! - [`app`]: [`Application`], which wires it all and runs until a shutdown future resolves.
 
@@ -30,6 +32,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod ice;
 pub mod login_guard;
 pub mod media;
 pub mod metrics;

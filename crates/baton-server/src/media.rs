@@ -26,7 +26,7 @@ use crate::engine::{Clock, EngineHandle, Extra};
 use crate::recordings::RecordingStore;
 
 /// `[media]` in `baton.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MediaSettings {
     /// Calls carry audio through this server. Off: voice requests answer 14.
@@ -48,6 +48,42 @@ pub struct MediaSettings {
     /// A party's recording file is closed at this size (bytes) and a new one begun; it
     /// bounds the memory a recording holds until it is written.
     pub max_recording_bytes: usize,
+    /// STUN and TURN URLs (`stun:`, `stuns:`, `turn:`, `turns:`) the pages give their
+    /// `RTCPeerConnection` (`voiceConfig`); empty = host candidates only.
+    pub ice_servers: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`): Baton mints each page a TURN
+    /// username and credential from it (crate::ice). Required with `turn:` URLs.
+    pub turn_secret: Option<crate::settings::Secret>,
+    /// How long a minted TURN credential is valid (seconds, 60 to one week).
+    pub turn_credential_secs: u64,
+    /// When a browser raises `ON_CALL_AUDIO_QUALITY_ALERT` (`[media.quality]`).
+    pub quality: QualityThresholds,
+}
+
+/// The call-quality limits a page measures its peer connection against (docs/voice.md,
+/// "Call quality"); InitOptions `callQualityThresholds` can override them per page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualityThresholds {
+    /// Received packets lost, in percent over the last few seconds.
+    #[serde(rename(serialize = "maxPacketLossPercent"))]
+    pub max_packet_loss_percent: u32,
+    /// Inbound jitter, in milliseconds.
+    #[serde(rename(serialize = "maxJitterMs"))]
+    pub max_jitter_ms: u32,
+    /// Round trip to the server, in milliseconds.
+    #[serde(rename(serialize = "maxRoundTripMs"))]
+    pub max_round_trip_ms: u32,
+}
+
+impl Default for QualityThresholds {
+    fn default() -> Self {
+        Self {
+            max_packet_loss_percent: 5,
+            max_jitter_ms: 30,
+            max_round_trip_ms: 400,
+        }
+    }
 }
 
 impl Default for MediaSettings {
@@ -61,6 +97,10 @@ impl Default for MediaSettings {
             max_sdp_bytes: 16 * 1024,
             record_calls: false,
             max_recording_bytes: 16 * 1024 * 1024,
+            ice_servers: Vec::new(),
+            turn_secret: None,
+            turn_credential_secs: 3600,
+            quality: QualityThresholds::default(),
         }
     }
 }
@@ -72,6 +112,17 @@ pub struct MediaHandle {
     max_sdp_bytes: usize,
     /// The bound addresses (the host candidates), for tests and the startup log.
     pub candidates: Arc<Vec<SocketAddr>>,
+    /// Test-only: the share (percent) of outgoing datagrams dropped, so a browser test can
+    /// degrade a call for real (`BATON_TEST_FAULTS=1`, `POST /api/v1/admin/debug/media-loss`).
+    test_loss_percent: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl MediaHandle {
+    /// Drops `percent` (0 to 100) of the outgoing datagrams from now on, evenly spread.
+    pub fn set_test_loss(&self, percent: u32) {
+        self.test_loss_percent
+            .store(percent.min(100), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 enum Job {
@@ -259,12 +310,21 @@ pub async fn start(
         recordings,
         clock,
     };
-    tokio::spawn(run(sfu, sockets, rx, dgram_rx, shell));
+    let test_loss_percent = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    tokio::spawn(run(
+        sfu,
+        sockets,
+        rx,
+        dgram_rx,
+        shell,
+        test_loss_percent.clone(),
+    ));
     tracing::info!(?candidates, "media plane listening (UDP)");
     Ok(MediaHandle {
         jobs,
         max_sdp_bytes: settings.max_sdp_bytes,
         candidates: Arc::new(candidates),
+        test_loss_percent,
     })
 }
 
@@ -304,9 +364,12 @@ async fn run(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     mut datagrams: mpsc::Receiver<Datagram>,
     shell: Shell,
+    test_loss_percent: Arc<std::sync::atomic::AtomicU32>,
 ) {
     // The candidates, in socket order: a transmit leaves from the socket of its source.
     let locals: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+    // Test-only loss: a running sum that drops one datagram each time it passes 100.
+    let mut loss_sum = 0u32;
     loop {
         let wake = sfu
             .next_timeout()
@@ -324,6 +387,11 @@ async fn run(
         }
         sfu.handle_timeout(Instant::now());
         while let Some(t) = sfu.poll_transmit() {
+            loss_sum += test_loss_percent.load(std::sync::atomic::Ordering::Relaxed);
+            if loss_sum >= 100 {
+                loss_sum -= 100;
+                continue;
+            }
             let at = locals.iter().position(|a| *a == t.source).unwrap_or(0);
             if let Some(s) = sockets.get(at) {
                 // Never wait on a full socket buffer: media late is media lost.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// A secret that never prints.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -413,6 +414,9 @@ impl ConfigFile {
             }
             t.validate_desk()?;
         }
+        if let Some(media) = &self.media {
+            crate::ice::check(media)?;
+        }
         Ok(())
     }
 }
@@ -591,6 +595,29 @@ mod tests {
             err.contains("name = \"Sales\": ring_timeout_ms must be 1000..=600000, got 10"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn media_ice_servers_turn_secret_and_quality_parse_and_are_checked() {
+        let text = "[media]\nice_servers = [\"stun:s.example.com\", \"turns:t.example.com:5349\"]\n\
+                    turn_secret = \"0123456789abcdef0123\"\nturn_credential_secs = 600\n\
+                    [media.quality]\nmax_packet_loss_percent = 8\n";
+        let file = ConfigFile::parse(text, "baton.toml").unwrap();
+        let media = file.media.unwrap();
+        assert_eq!(media.turn_credential_secs, 600);
+        assert_eq!(media.quality.max_packet_loss_percent, 8);
+        assert_eq!(
+            media.quality.max_jitter_ms, 30,
+            "the others keep their defaults"
+        );
+        assert!(
+            !format!("{media:?}").contains("0123456789abcdef0123"),
+            "the secret never prints"
+        );
+        let err = ConfigFile::parse("[media]\nice_servers = [\"turn:t\"]\n", "baton.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("turn_secret is not set"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use serde_json::Value;
 use crate::app::AppState;
 
 /// The voice ops of both sockets.
-pub(crate) const AGENT_OPS: [&str; 6] = [
+pub(crate) const AGENT_OPS: [&str; 7] = [
+    "voiceConfig",
     "voiceOffer",
     "voiceCandidate",
     "voiceHangup",
@@ -18,7 +19,16 @@ pub(crate) const AGENT_OPS: [&str; 6] = [
     "setCallRecording",
     "setCallRecordingMute",
 ];
-pub(crate) const CUSTOMER_OPS: [&str; 3] = ["voiceOffer", "voiceCandidate", "voiceHangup"];
+pub(crate) const CUSTOMER_OPS: [&str; 4] =
+    ["voiceConfig", "voiceOffer", "voiceCandidate", "voiceHangup"];
+
+/// `voiceConfig []` → `{slots, iceServers, quality}` for this page (crate::ice): fresh TURN
+/// credentials each time, so a page asks before each call. Never logged.
+fn voice_config(state: &AppState, who: &str) -> Result<Value, ApiError> {
+    media(state)?;
+    let config = crate::ice::voice_config(&state.settings.media, who, state.clock.now());
+    serde_json::to_value(config).map_err(|e| ApiError::new(ErrorCode::UnknownError, e.to_string()))
+}
 
 fn media(state: &AppState) -> Result<&crate::media::MediaHandle, ApiError> {
     state.media.as_ref().ok_or_else(|| {
@@ -41,7 +51,7 @@ fn text_arg<'a>(args: &'a [Value], i: usize, what: &str) -> Result<&'a str, ApiE
         })
 }
 
-/// `op` from an agent: `voiceOffer [interactionId, sdp]` → `{sdp}`,
+/// `op` from an agent: `voiceConfig []` → the page's voice config, `voiceOffer [interactionId, sdp]` → `{sdp}`,
 /// `voiceCandidate [interactionId, candidate]`, `voiceHangup [interactionId]`,
 /// `setCallMute [muted, interactionId]`, `setCallRecording [on, interactionId]`,
 /// `setCallRecordingMute [muted, interactionId]`.
@@ -54,6 +64,7 @@ pub(crate) async fn agent_op(
     let media = media(state)?;
     let party = Party::Agent(agent.to_string());
     match op {
+        "voiceConfig" => voice_config(state, &format!("agent-{agent}")),
         "voiceOffer" => {
             let key = PeerKey {
                 call: text_arg(args, 0, "an interaction id")?.to_owned(),
@@ -106,7 +117,7 @@ pub(crate) async fn agent_op(
     }
 }
 
-/// `op` from the customer's page: `voiceOffer [sdp]` → `{sdp}`, `voiceCandidate
+/// `op` from the customer's page: `voiceConfig []`, `voiceOffer [sdp]` → `{sdp}`, `voiceCandidate
 /// [candidate]`, `voiceHangup []`.
 pub(crate) async fn customer_op(
     state: &AppState,
@@ -120,6 +131,7 @@ pub(crate) async fn customer_op(
         party: Party::Customer,
     };
     match op {
+        "voiceConfig" => voice_config(state, &format!("customer-{interaction}")),
         "voiceOffer" => {
             let sdp = text_arg(args, 0, "an SDP offer")?.to_owned();
             let answer = media.offer(key, sdp).await?;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 use crate::transfers::DATA;
+use crate::voice::TURN_SECRET;
 
 pub const INGRESS: &str = "ingress-token-for-tests";
 
@@ -26,7 +27,8 @@ pub fn write_config(dir: &Path) -> std::path::PathBuf {
         // These processes bring many customers in from one address; the public limits have
         // their own tests (public_surface.rs).
         "admin_token = \"{ADMIN}\"\n\n[public_limits]\ninteractions_per_minute_per_address = 100000\n\
-         interactions_per_minute_per_token = 100000\n\n[[tenants]]\nname = \"acme\"\ningress_tokens = [\"{INGRESS}\"]\n\
+         interactions_per_minute_per_token = 100000\n\n\
+         [media]\nice_servers = [\"turn:turn.example.com:3478\"]\nturn_secret = \"{TURN_SECRET}\"\n\n[[tenants]]\nname = \"acme\"\ningress_tokens = [\"{INGRESS}\"]\n\
          [[tenants.services]]\nname = \"Sales\"\nchannels = [\"chat\", \"voice\"]\n\
          [[tenants.integrations]]\nkey = \"crm\"\nname = \"CRM\"\nallowed_origins = [\"https://crm.example.com\"]\n{agents}"
     );
@@ -165,6 +167,11 @@ async fn logs_never_contain_passwords_tokens_or_transfer_data() {
         .await
         .unwrap();
     bob.expect("ON_LOAD_TRANSFER_DATA").await;
+    let voice = alice.client.call("voiceConfig", vec![]).await.unwrap();
+    let turn_credential = voice["iceServers"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (s, _) = app
         .post(
             "/api/v1/sessions",
@@ -191,6 +198,8 @@ async fn logs_never_contain_passwords_tokens_or_transfer_data() {
         &bob.token,
         &customer_token,
         "C-1042",
+        TURN_SECRET,
+        &turn_credential,
     ] {
         assert!(
             !text.contains(secret),

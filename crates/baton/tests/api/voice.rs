@@ -179,3 +179,99 @@ async fn without_media_voice_ops_answer_14() {
         .await;
     assert_eq!(code(r), Some(14));
 }
+
+/// The secret of `[media] turn_secret` in these tests (coturn's `static-auth-secret`).
+pub const TURN_SECRET: &str = "turn-shared-secret-for-tests";
+
+/// coturn's check of a REST credential: base64(HMAC-SHA1(secret, username)).
+fn coturn_accepts(username: &str, credential: &str) -> bool {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(TURN_SECRET.as_bytes()).unwrap();
+    mac.update(username.as_bytes());
+    let want = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    want == credential
+}
+
+#[tokio::test]
+async fn each_page_gets_turn_credentials_minted_from_the_shared_secret_that_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.media.ice_servers = vec![
+        "stun:stun.example.com:3478".into(),
+        "turn:turn.example.com:3478?transport=udp".into(),
+        "turns:turn.example.com:5349".into(),
+    ];
+    s.media.turn_secret = Some(baton_server::settings::Secret::new(TURN_SECRET));
+    s.media.turn_credential_secs = 600;
+    let app = spawn_with(dir, s).await;
+    let t = app.tenant("acme", &[("alice", "1001")]).await;
+    let alice = app.agent("acme", "alice", None).await;
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let c = alice.client.call("voiceConfig", vec![]).await.unwrap();
+    assert_eq!(c["slots"], 4);
+    assert_eq!(
+        c["quality"],
+        json!({"maxPacketLossPercent": 5, "maxJitterMs": 30, "maxRoundTripMs": 400})
+    );
+    let servers = c["iceServers"].as_array().unwrap();
+    assert_eq!(servers.len(), 2, "{c}");
+    assert_eq!(servers[0], json!({"urls": ["stun:stun.example.com:3478"]}));
+    assert_eq!(
+        servers[1]["urls"],
+        json!([
+            "turn:turn.example.com:3478?transport=udp",
+            "turns:turn.example.com:5349"
+        ])
+    );
+    let username = servers[1]["username"].as_str().unwrap();
+    let credential = servers[1]["credential"].as_str().unwrap();
+    let (expiry, who) = username.split_once(':').unwrap();
+    assert!(who.starts_with("agent-"), "{username}");
+    let expiry: u64 = expiry.parse().unwrap();
+    assert!(
+        (now + 600..=now + 605).contains(&expiry),
+        "expires {expiry}, ten minutes after {now}"
+    );
+    assert!(coturn_accepts(username, credential));
+    assert!(
+        !coturn_accepts(&format!("{}:{who}", expiry + 3600), credential),
+        "a later expiry needs another credential"
+    );
+    assert!(!credential.contains(TURN_SECRET) && !c.to_string().contains(TURN_SECRET));
+
+    // The customer's page gets its own.
+    let (id, customer) = app.customer(&t, "voice", "Sales", "Carol").await;
+    let r = customer_op(&app, &customer, "voiceConfig", json!([])).await;
+    let turn = &r["data"]["iceServers"][1];
+    let username = turn["username"].as_str().unwrap();
+    assert!(username.ends_with(&format!(":customer-{id}")), "{username}");
+    assert!(coturn_accepts(
+        username,
+        turn["credential"].as_str().unwrap()
+    ));
+}
+
+#[tokio::test]
+async fn without_ice_servers_the_voice_config_has_none_and_without_media_it_answers_14() {
+    let app = spawn_app().await;
+    app.tenant("acme", &[("alice", "1001")]).await;
+    let alice = app.agent("acme", "alice", None).await;
+    let c = alice.client.call("voiceConfig", vec![]).await.unwrap();
+    assert_eq!(c["iceServers"], json!([]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.media.enabled = false;
+    let app = spawn_with(dir, s).await;
+    app.tenant("acme", &[("alice", "1001")]).await;
+    let alice = app.agent("acme", "alice", None).await;
+    assert_eq!(
+        code(alice.client.call("voiceConfig", vec![]).await),
+        Some(14)
+    );
+}
