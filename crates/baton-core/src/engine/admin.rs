@@ -1,0 +1,319 @@
+//! Admin commands: tenants, services, agents, integrations, settings, sessions.
+
+use baton_protocol::{ApiError, ErrorCode};
+
+use crate::command::AdminCommand;
+use crate::entity::*;
+
+use super::{Core, CoreResult, err};
+
+impl Core {
+    /// The agent of `tenant` with this id, or `object_not_found`.
+    fn tenant_agent(&self, tenant: &TenantId, agent: &AgentId) -> CoreResult<()> {
+        match self.agents.get(agent) {
+            Some(a) if &a.tenant == tenant => Ok(()),
+            _ => Err(err(ErrorCode::ObjectNotFound, format!("no agent {agent}"))),
+        }
+    }
+
+    pub(super) fn admin(&mut self, command: AdminCommand) -> CoreResult {
+        match command {
+            AdminCommand::Directory(command) => self.directory(command),
+            AdminCommand::UpdateAgent {
+                tenant,
+                agent,
+                display_name,
+                services,
+            } => {
+                self.tenant_agent(&tenant, &agent)?;
+                let service_ids = match &services {
+                    None => None,
+                    Some(names) => {
+                        let mut ids = Vec::new();
+                        for name in names {
+                            let s = self.service_by_name(&tenant, name).ok_or_else(|| {
+                                err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
+                            })?;
+                            ids.push(s.id.clone());
+                        }
+                        Some(ids)
+                    }
+                };
+                let a = self.agents.get_mut(&agent).expect("checked");
+                if let Some(name) = display_name {
+                    a.display_name = name;
+                }
+                if let Some(ids) = service_ids {
+                    a.services = ids;
+                }
+                self.touch_agent(&agent);
+                Ok(self.agent_admin_view(&agent))
+            }
+            AdminCommand::SetAgentDisabled {
+                tenant,
+                agent,
+                disabled,
+            } => {
+                self.tenant_agent(&tenant, &agent)?;
+                if disabled {
+                    let e = ApiError::new(
+                        ErrorCode::UserDisabledOrDeleted,
+                        "this agent was disabled by an administrator",
+                    );
+                    self.end_login(&agent, e, "disabled");
+                }
+                self.agents.get_mut(&agent).expect("checked").disabled = disabled;
+                self.touch_agent(&agent);
+                Ok(self.agent_admin_view(&agent))
+            }
+            AdminCommand::DeleteAgent { tenant, agent } => {
+                self.tenant_agent(&tenant, &agent)?;
+                let e = ApiError::new(
+                    ErrorCode::UserDisabledOrDeleted,
+                    "this agent was deleted by an administrator",
+                );
+                self.end_login(&agent, e, "deleted");
+                if let Some(a) = self.agents.remove(&agent) {
+                    self.names.remove(&a);
+                }
+                self.touch_agent(&agent);
+                self.shown_agent_state.remove(&agent);
+                Ok(serde_json::Value::Null)
+            }
+            AdminCommand::EndSession { tenant, session } => {
+                let holder = self
+                    .agents
+                    .values()
+                    .find(|a| {
+                        a.tenant == tenant && a.login.as_ref().is_some_and(|l| l.session == session)
+                    })
+                    .map(|a| a.id.clone());
+                if let Some(agent) = holder {
+                    let e = ApiError::new(
+                        ErrorCode::InvalidToken,
+                        "this session was revoked by an administrator",
+                    );
+                    self.end_login(&agent, e, "revoked");
+                }
+                Ok(serde_json::Value::Null)
+            }
+            AdminCommand::CreateTenant { id, settings } => {
+                if self.tenants.contains_key(&id) {
+                    return Err(conflict(format!("tenant {id}")));
+                }
+                self.tenants.insert(
+                    id.clone(),
+                    Tenant {
+                        id: id.clone(),
+                        settings,
+                        desk: Default::default(),
+                    },
+                );
+                self.mark_tenant(&id);
+                Ok(serde_json::json!({"name": id}))
+            }
+            AdminCommand::CreateService {
+                id,
+                tenant,
+                name,
+                channels,
+                ring_timeout_ms,
+            } => {
+                self.require_tenant(&tenant)?;
+                if self.service_by_name(&tenant, &name).is_some() {
+                    return Err(conflict(format!("service {name}")));
+                }
+                if channels.is_empty() {
+                    return Err(err(
+                        ErrorCode::InvalidArgs,
+                        "a service needs at least one channel",
+                    ));
+                }
+                self.services.insert(
+                    id.clone(),
+                    Service {
+                        id: id.clone(),
+                        tenant,
+                        name: name.clone(),
+                        channels,
+                        ring_timeout_ms,
+                        dispositions: Default::default(),
+                        max_queue_length: None,
+                        max_queue_wait_ms: None,
+                    },
+                );
+                self.mark_service(&id);
+                Ok(serde_json::json!({"id": id, "name": name}))
+            }
+            AdminCommand::SetQueueLimits {
+                tenant,
+                service,
+                max_queue_length,
+                max_queue_wait_ms,
+            } => {
+                self.require_tenant(&tenant)?;
+                let id = self
+                    .service_by_name(&tenant, &service)
+                    .map(|s| s.id.clone())
+                    .ok_or_else(|| err(ErrorCode::NoService, format!("no service {service:?}")))?;
+                let s = self.services.get_mut(&id).expect("found");
+                s.max_queue_length = max_queue_length;
+                s.max_queue_wait_ms = max_queue_wait_ms;
+                self.mark_service(&id);
+                Ok(serde_json::json!({
+                    "maxQueueLength": max_queue_length,
+                    "maxQueueWaitMs": max_queue_wait_ms,
+                }))
+            }
+            AdminCommand::CreateAgent {
+                id,
+                tenant,
+                username,
+                display_name,
+                extension,
+                services,
+                max_chats,
+            } => {
+                self.require_tenant(&tenant)?;
+                if self.names.by_username(&tenant, &username).is_some() {
+                    return Err(conflict(format!("agent {username}")));
+                }
+                if let Some(ext) = &extension
+                    && self.names.by_extension(&tenant, ext).is_some()
+                {
+                    return Err(conflict(format!("extension {ext}")));
+                }
+                let mut service_ids = Vec::new();
+                for name in &services {
+                    let s = self.service_by_name(&tenant, name).ok_or_else(|| {
+                        err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
+                    })?;
+                    service_ids.push(s.id.clone());
+                }
+                let agent = Agent {
+                    id: id.clone(),
+                    tenant,
+                    username: username.clone(),
+                    display_name,
+                    extension,
+                    services: service_ids,
+                    max_chats: max_chats.max(1),
+                    chosen: ChosenState::NotReady { reason: None },
+                    login: None,
+                    idle_since: self.now,
+                    active_interaction: None,
+                    selected_service: None,
+                    selected_did: None,
+                    supervisor: false,
+                    disabled: false,
+                };
+                self.names.insert(&agent);
+                self.agents.insert(id.clone(), agent);
+                self.touch_agent(&id);
+                Ok(serde_json::json!({"id": id, "username": username}))
+            }
+            AdminCommand::SetIntegrationOrigins {
+                tenant,
+                key,
+                allowed_origins,
+            } => {
+                let k = (tenant, key);
+                let integration = self.integrations.get_mut(&k).ok_or_else(|| {
+                    err(ErrorCode::ObjectNotFound, format!("no integration {}", k.1))
+                })?;
+                integration.allowed_origins = allowed_origins.clone();
+                self.mark_integration(&k);
+                Ok(serde_json::json!({"integrationKey": k.1, "allowedOrigins": allowed_origins}))
+            }
+            AdminCommand::CreateIntegration {
+                tenant,
+                key,
+                name,
+                allowed_origins,
+            } => {
+                self.require_tenant(&tenant)?;
+                let k = (tenant.clone(), key.clone());
+                if self.integrations.contains_key(&k) {
+                    return Err(conflict(format!("integration {key}")));
+                }
+                self.integrations.insert(
+                    k.clone(),
+                    Integration {
+                        tenant,
+                        key: key.clone(),
+                        name: name.clone(),
+                        allowed_origins: allowed_origins.clone(),
+                        config: Default::default(),
+                    },
+                );
+                self.mark_integration(&k);
+                Ok(
+                    serde_json::json!({"integrationKey": key, "name": name, "allowedOrigins": allowed_origins}),
+                )
+            }
+            AdminCommand::SetSupervisor {
+                tenant,
+                username,
+                supervisor,
+            } => self.set_supervisor(&tenant, &username, supervisor),
+            AdminCommand::UpdateSettings {
+                tenant,
+                transfer_data_timeout_ms,
+                transfer_data_max_bytes,
+                retention_secs,
+            } => {
+                self.require_tenant(&tenant)?;
+                if let Some(t) = transfer_data_timeout_ms
+                    && !TenantSettings::TIMEOUT_RANGE.contains(&t)
+                {
+                    return Err(err(
+                        ErrorCode::InvalidArgs,
+                        "transferDataTimeoutMs must be 100..=30000",
+                    ));
+                }
+                if let Some(b) = transfer_data_max_bytes
+                    && !(1..=TenantSettings::MAX_BYTES_LIMIT).contains(&b)
+                {
+                    return Err(err(
+                        ErrorCode::InvalidArgs,
+                        "transferDataMaxBytes must be 1..=1048576",
+                    ));
+                }
+                let t = self.tenants.get_mut(&tenant).expect("checked");
+                if let Some(v) = transfer_data_timeout_ms {
+                    t.settings.transfer_data_timeout_ms = v;
+                }
+                if let Some(v) = transfer_data_max_bytes {
+                    t.settings.transfer_data_max_bytes = v;
+                }
+                if let Some(v) = retention_secs {
+                    t.settings.retention_secs = v;
+                }
+                let settings = t.settings;
+                self.mark_tenant(&tenant);
+                Ok(serde_json::to_value(settings).expect("json"))
+            }
+        }
+    }
+
+    pub(crate) fn require_tenant(&self, tenant: &TenantId) -> CoreResult<()> {
+        if self.tenants.contains_key(tenant) {
+            Ok(())
+        } else {
+            Err(err(
+                ErrorCode::ObjectNotFound,
+                format!("no tenant {tenant}"),
+            ))
+        }
+    }
+}
+
+/// Marks an admin error as a conflict with something that exists (HTTP 409).
+pub fn conflict(what: String) -> ApiError {
+    ApiError::new(ErrorCode::InvalidArgs, format!("{what} already exists"))
+}
+
+/// Whether an error from [`Core::apply`] is a [`conflict`].
+pub fn is_conflict(e: &ApiError) -> bool {
+    e.code == ErrorCode::InvalidArgs.code() && e.message.ends_with(" already exists")
+}
