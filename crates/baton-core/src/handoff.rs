@@ -401,7 +401,7 @@ impl Core {
         value: Option<String>,
         error: Option<String>,
     ) {
-        let Some(agent) = self.conns.get(&conn).cloned() else {
+        let Some(agent) = self.agent_on(conn) else {
             return;
         };
         if let Some((leg, receiver)) = rid.split_once('|') {

@@ -22,6 +22,7 @@ mod timers;
 
 pub use admin::{conflict, is_conflict};
 use changes::ChangeSet;
+use sessions::Connections;
 pub use changes::Changes;
 pub(crate) use timers::Timer;
 
@@ -87,7 +88,8 @@ pub struct Core {
     pub(crate) legs: BTreeMap<TransferId, Leg>,
     /// Which live interactions each agent is a party of.
     pub(crate) agent_interactions: BTreeMap<AgentId, BTreeSet<InteractionId>>,
-    pub(crate) conns: BTreeMap<u64, AgentId>,
+    /// Open agent connections and whose they are (`sessions.rs`).
+    connections: Connections,
     pub(crate) timers: BTreeSet<(Millis, Timer)>,
     /// The last queue sequence number given out (see [`QueueEntry::seq`]).
     pub(crate) queue_seq: u64,
@@ -98,9 +100,9 @@ pub struct Core {
     // Per-apply scratch.
     pub(crate) now: Millis,
     pub(crate) out: Vec<Effect>,
-    pub(crate) touched_interactions: BTreeSet<InteractionId>,
-    pub(crate) touched_agents: BTreeSet<AgentId>,
-    pub(crate) announced: BTreeSet<(InteractionId, AgentId)>,
+    touched_interactions: BTreeSet<InteractionId>,
+    touched_agents: BTreeSet<AgentId>,
+    announced: BTreeSet<(InteractionId, AgentId)>,
     shown_agent_state: BTreeMap<AgentId, AgentStateData>,
     pub(crate) shown_customer_state: BTreeMap<InteractionId, baton_protocol::CustomerState>,
     /// Per service, a moving average of how long routed customers waited (not stored:
@@ -148,7 +150,7 @@ impl Core {
             interactions: BTreeMap::new(),
             legs: BTreeMap::new(),
             agent_interactions: BTreeMap::new(),
-            conns: BTreeMap::new(),
+            connections: Connections::default(),
             timers: BTreeSet::new(),
             queue_seq: 0,
             outbound_seq: 0,
@@ -327,15 +329,7 @@ impl Core {
                 None
             }
             Command::NodeDown { node } => {
-                let gone: Vec<u64> = self
-                    .conns
-                    .keys()
-                    .copied()
-                    .filter(|c| crate::command::node_of(*c) == node)
-                    .collect();
-                for conn in gone {
-                    self.disconnect(conn);
-                }
+                self.node_down(node);
                 None
             }
         };

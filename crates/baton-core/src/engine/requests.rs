@@ -11,7 +11,7 @@ use super::{Core, CoreResult, err};
 
 impl Core {
     pub(super) fn request(&mut self, conn: u64, method: Method) -> CoreResult {
-        let Some(agent) = self.conns.get(&conn).cloned() else {
+        let Some(agent) = self.agent_on(conn) else {
             return Err(err(
                 ErrorCode::NotLoggedIn,
                 "this connection is not logged in",

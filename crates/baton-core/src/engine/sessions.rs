@@ -1,5 +1,7 @@
 //! Agent logins and their connections: connect, resync, disconnect, log out.
 
+use std::collections::BTreeMap;
+
 use baton_protocol::frame::arg;
 use baton_protocol::{ApiError, ErrorCode, Millis, ServerFrame, events};
 
@@ -8,7 +10,49 @@ use crate::entity::*;
 
 use super::{Core, CoreResult, Timer, err, next_seq};
 
+/// Which agent each open agent connection belongs to: from its login until it closes,
+/// the agent logs in elsewhere or logs out. Only this module opens and closes entries.
+#[derive(Default)]
+pub(crate) struct Connections {
+    agents: BTreeMap<u64, AgentId>,
+}
+
+impl Connections {
+    fn agent(&self, conn: u64) -> Option<&AgentId> {
+        self.agents.get(&conn)
+    }
+
+    fn open(&mut self, conn: u64, agent: AgentId) {
+        self.agents.insert(conn, agent);
+    }
+
+    fn close(&mut self, conn: u64) -> Option<AgentId> {
+        self.agents.remove(&conn)
+    }
+
+    /// The connections served by one cluster node.
+    fn on_node(&self, node: u16) -> Vec<u64> {
+        self.agents
+            .keys()
+            .copied()
+            .filter(|c| crate::command::node_of(*c) == node)
+            .collect()
+    }
+}
+
 impl Core {
+    /// The agent logged in on a connection, if it is open.
+    pub(crate) fn agent_on(&self, conn: u64) -> Option<AgentId> {
+        self.connections.agent(conn).cloned()
+    }
+
+    /// Every connection of a node that went down closes as if its socket had dropped.
+    pub(super) fn node_down(&mut self, node: u16) {
+        for conn in self.connections.on_node(node) {
+            self.disconnect(conn);
+        }
+    }
+
     pub(super) fn connect(
         &mut self,
         agent_id: AgentId,
@@ -44,7 +88,7 @@ impl Core {
                     ),
                 });
                 self.out.push(Effect::Close { conn: old_conn });
-                self.conns.remove(&old_conn);
+                self.connections.close(old_conn);
             }
             if old.session != session {
                 self.out.push(Effect::RevokeSession {
@@ -70,7 +114,7 @@ impl Core {
             disconnected_since: None,
             dial_candidates,
         });
-        self.conns.insert(conn, agent_id.clone());
+        self.connections.open(conn, agent_id.clone());
         self.touch_agent(&agent_id);
 
         let agent = &self.agents[&agent_id];
@@ -122,7 +166,7 @@ impl Core {
     }
 
     pub(super) fn disconnect(&mut self, conn: u64) {
-        let Some(agent_id) = self.conns.remove(&conn) else {
+        let Some(agent_id) = self.connections.close(conn) else {
             return;
         };
         let now = self.now;
@@ -205,7 +249,7 @@ impl Core {
         if let Some(conn) = login.conn {
             self.emit(agent_id, events::ON_LOGOUT, vec![arg(&reason)]);
             self.out.push(Effect::Close { conn });
-            self.conns.remove(&conn);
+            self.connections.close(conn);
         }
         self.out.push(Effect::RevokeSession {
             session: login.session,
