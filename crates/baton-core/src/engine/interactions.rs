@@ -170,39 +170,23 @@ impl Core {
         let wait = self.queue_wait(&service);
         let now = self.now;
         let interaction = Interaction {
-            past_parties: Vec::new(),
-            id: id.clone(),
-            tenant,
-            channel,
-            service: service.clone(),
-            customer,
             attached_data,
-            notes: Vec::new(),
-            messages: Vec::new(),
-            created_at: now,
-            completed_at: None,
-            customer_connected: true,
-            customer_on_hold: false,
             customer_token_hash,
             queue: Some(QueueEntry {
-                service,
+                service: service.clone(),
                 since: now,
                 seq: next_seq(&mut self.queue_seq),
                 leg: None,
             }),
-            parties: Vec::new(),
-            skipped: Vec::new(),
-            legs: Vec::new(),
-            pending_leg: None,
-            version: 0,
-            direction: baton_protocol::Direction::Inbound,
-            internal: false,
-            disposition: None,
-            associated_objects: Default::default(),
-            active_screen: None,
-            reschedule: None,
-            ani: None,
-            dnis: None,
+            ..Interaction::new(
+                id.clone(),
+                tenant,
+                channel,
+                service,
+                customer,
+                baton_protocol::Direction::Inbound,
+                now,
+            )
         };
         self.interactions.insert(id.clone(), interaction);
         if let Some(wait) = wait {

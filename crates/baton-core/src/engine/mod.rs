@@ -22,8 +22,8 @@ mod timers;
 
 pub use admin::{conflict, is_conflict};
 use changes::ChangeSet;
-use sessions::Connections;
 pub use changes::Changes;
+use sessions::Connections;
 pub(crate) use timers::Timer;
 
 use std::collections::{BTreeMap, BTreeSet};
