@@ -80,12 +80,7 @@ impl Core {
 
     /// The customer is typing: the agents who have answered are told (`ON_TYPING`).
     pub(crate) fn customer_typing(&mut self, id: &InteractionId, typing: bool) -> CoreResult {
-        let Some(i) = self.interactions.get(id) else {
-            return Err(err(ErrorCode::NoInteraction, "the interaction has ended"));
-        };
-        if !i.customer_connected {
-            return Err(err(ErrorCode::NotSuitableState, "the customer has left"));
-        }
+        let i = self.customer_interaction(id)?;
         let view =
             serde_json::json!({"partyId": "customer", "name": i.customer.name, "typing": typing});
         let listeners: Vec<AgentId> = i

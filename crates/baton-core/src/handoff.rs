@@ -222,9 +222,7 @@ impl Core {
             }
             (TransferKind::Queue, Some(t)) => {
                 let name = &t[SERVICE_PREFIX.len()..];
-                let service = self.service_by_name(&i.tenant, name).ok_or_else(|| {
-                    err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
-                })?;
+                let service = self.require_service_named(&i.tenant, name)?;
                 if !service.channels.contains(&channel) {
                     return Err(err(
                         ErrorCode::NoService,

@@ -28,16 +28,7 @@ impl Core {
                 self.tenant_agent(&tenant, &agent)?;
                 let service_ids = match &services {
                     None => None,
-                    Some(names) => {
-                        let mut ids = Vec::new();
-                        for name in names {
-                            let s = self.service_by_name(&tenant, name).ok_or_else(|| {
-                                err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
-                            })?;
-                            ids.push(s.id.clone());
-                        }
-                        Some(ids)
-                    }
+                    Some(names) => Some(self.service_ids(&tenant, names)?),
                 };
                 let a = self.agents.get_mut(&agent).expect("checked");
                 if let Some(name) = display_name {
@@ -183,13 +174,7 @@ impl Core {
                 {
                     return Err(conflict(format!("extension {ext}")));
                 }
-                let mut service_ids = Vec::new();
-                for name in &services {
-                    let s = self.service_by_name(&tenant, name).ok_or_else(|| {
-                        err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
-                    })?;
-                    service_ids.push(s.id.clone());
-                }
+                let service_ids = self.service_ids(&tenant, &services)?;
                 let agent = Agent {
                     id: id.clone(),
                     tenant,
@@ -218,10 +203,7 @@ impl Core {
                 allowed_origins,
             } => {
                 let k = (tenant, key);
-                let integration = self.integrations.get_mut(&k).ok_or_else(|| {
-                    err(ErrorCode::ObjectNotFound, format!("no integration {}", k.1))
-                })?;
-                integration.allowed_origins = allowed_origins.clone();
+                self.require_integration_mut(&k)?.allowed_origins = allowed_origins.clone();
                 self.mark_integration(&k);
                 Ok(serde_json::json!({"integrationKey": k.1, "allowedOrigins": allowed_origins}))
             }
@@ -294,6 +276,28 @@ impl Core {
                 Ok(serde_json::to_value(settings).expect("json"))
             }
         }
+    }
+
+    /// The integration with this key, to change, or `object_not_found`.
+    pub(crate) fn require_integration_mut(
+        &mut self,
+        key: &(TenantId, String),
+    ) -> CoreResult<&mut Integration> {
+        self.integrations.get_mut(key).ok_or_else(|| {
+            err(
+                ErrorCode::ObjectNotFound,
+                format!("no integration {}", key.1),
+            )
+        })
+    }
+
+    /// The ids of a tenant's services named in an admin request; `object_not_found` names
+    /// the first that does not exist.
+    fn service_ids(&self, tenant: &TenantId, names: &[String]) -> CoreResult<Vec<ServiceId>> {
+        names
+            .iter()
+            .map(|name| Ok(self.require_service_named(tenant, name)?.id.clone()))
+            .collect()
     }
 
     pub(crate) fn require_tenant(&self, tenant: &TenantId) -> CoreResult<()> {

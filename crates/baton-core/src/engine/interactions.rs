@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use baton_protocol::frame::arg;
-use baton_protocol::{ErrorCode, ServerFrame, events};
+use baton_protocol::{ChatMessage, ErrorCode, MessageFrom, ServerFrame, events};
 
 use crate::effect::{Effect, Recipient};
 use crate::entity::*;
@@ -238,37 +238,48 @@ impl Core {
             .limits
             .check_transcript(&self.interactions[id], &text)?;
         let name = self.agents[agent].display_name.clone();
-        let message = baton_protocol::ChatMessage {
-            from: baton_protocol::MessageFrom::Agent,
-            party_id: Some(agent.0.clone()),
-            name,
-            text,
-            at: self.now,
-            attachment: None,
-        };
+        let message = self.chat_message(MessageFrom::Agent, Some(agent.0.clone()), name, text);
         self.post_message(id, message);
         Ok(serde_json::Value::Null)
     }
 
     pub(super) fn customer_message(&mut self, id: &InteractionId, text: String) -> CoreResult {
+        let i = self.customer_interaction(id)?;
+        self.config.limits.check_message(&text)?;
+        self.config.limits.check_transcript(i, &text)?;
+        let name = i.customer.name.clone();
+        let message = self.chat_message(MessageFrom::Customer, Some("customer".into()), name, text);
+        self.post_message(id, message);
+        Ok(serde_json::Value::Null)
+    }
+
+    /// The interaction a customer acts on: still live, with the customer still there.
+    pub(crate) fn customer_interaction(&self, id: &InteractionId) -> CoreResult<&Interaction> {
         let Some(i) = self.interactions.get(id) else {
             return Err(err(ErrorCode::NoInteraction, "the interaction has ended"));
         };
         if !i.customer_connected {
             return Err(err(ErrorCode::NotSuitableState, "the customer has left"));
         }
-        self.config.limits.check_message(&text)?;
-        self.config.limits.check_transcript(i, &text)?;
-        let message = baton_protocol::ChatMessage {
-            from: baton_protocol::MessageFrom::Customer,
-            party_id: Some("customer".into()),
-            name: i.customer.name.clone(),
+        Ok(i)
+    }
+
+    /// A text message posted now, without an attachment.
+    fn chat_message(
+        &self,
+        from: MessageFrom,
+        party_id: Option<String>,
+        name: String,
+        text: String,
+    ) -> ChatMessage {
+        ChatMessage {
+            from,
+            party_id,
+            name,
             text,
             at: self.now,
             attachment: None,
-        };
-        self.post_message(id, message);
-        Ok(serde_json::Value::Null)
+        }
     }
 
     pub(crate) fn post_message(
@@ -471,14 +482,7 @@ impl Core {
                 self.touch_agent(&agent);
             }
         }
-        let message = baton_protocol::ChatMessage {
-            from: baton_protocol::MessageFrom::System,
-            party_id: None,
-            name: "Baton".into(),
-            text: text.into(),
-            at: self.now,
-            attachment: None,
-        };
+        let message = self.chat_message(MessageFrom::System, None, "Baton".into(), text.into());
         if self.interactions[id].channel == baton_protocol::Channel::Chat {
             self.post_message(id, message);
         }

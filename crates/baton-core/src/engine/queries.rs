@@ -7,7 +7,9 @@ use baton_protocol::{
 
 use crate::entity::*;
 
-use super::Core;
+use baton_protocol::ErrorCode;
+
+use super::{Core, CoreResult, err};
 
 impl Core {
     pub(crate) fn ring_timeout(&self, service: &ServiceId) -> Millis {
@@ -70,6 +72,16 @@ impl Core {
         self.services
             .values()
             .find(|s| &s.tenant == tenant && s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// [`Core::service_by_name`], or `object_not_found`.
+    pub(crate) fn require_service_named(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> CoreResult<&Service> {
+        self.service_by_name(tenant, name)
+            .ok_or_else(|| err(ErrorCode::ObjectNotFound, format!("no service {name:?}")))
     }
 
     pub fn tenant(&self, id: &TenantId) -> Option<&Tenant> {
