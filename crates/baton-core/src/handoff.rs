@@ -305,12 +305,12 @@ impl Core {
             self.finish_collection(&leg_id, Outcome::Provided, Some(data));
         } else if ask_host {
             let deadline = now + settings.transfer_data_timeout_ms as i64;
-            self.timers.insert((
+            self.set_timer(
                 deadline,
                 crate::engine::Timer::Collect {
                     leg: leg_id.clone(),
                 },
-            ));
+            );
             let meta = RequestTransferMeta {
                 transfer_id: leg_id.0.clone(),
                 kind,

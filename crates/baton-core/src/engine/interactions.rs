@@ -42,13 +42,13 @@ impl Core {
         if party.state == PartyState::Ringing
             && let Some(at) = party.ring_expires_at
         {
-            self.timers.insert((
+            self.set_timer(
                 at,
                 Timer::Ring {
                     interaction: interaction.clone(),
                     agent: agent.clone(),
                 },
-            ));
+            );
         }
         if let Some(i) = self.interactions.get_mut(interaction) {
             i.parties.retain(|p| p.agent != agent);
@@ -190,12 +190,12 @@ impl Core {
         };
         self.interactions.insert(id.clone(), interaction);
         if let Some(wait) = wait {
-            self.timers.insert((
+            self.set_timer(
                 now + wait,
                 Timer::QueueWait {
                     interaction: id.clone(),
                 },
-            ));
+            );
         }
         self.touch_interaction(&id);
         self.log_created(&id);

@@ -25,6 +25,7 @@ use changes::ChangeSet;
 pub use changes::Changes;
 use sessions::Connections;
 pub(crate) use timers::Timer;
+use timers::Timers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,7 +83,7 @@ pub struct Core {
     pub(crate) config: CoreConfig,
     pub(crate) tenants: BTreeMap<TenantId, Tenant>,
     pub(crate) services: BTreeMap<ServiceId, Service>,
-    pub(crate) integrations: BTreeMap<(TenantId, String), Integration>,
+    integrations: BTreeMap<(TenantId, String), Integration>,
     pub(crate) agents: BTreeMap<AgentId, Agent>,
     pub(crate) interactions: BTreeMap<InteractionId, Interaction>,
     pub(crate) legs: BTreeMap<TransferId, Leg>,
@@ -90,7 +91,8 @@ pub struct Core {
     pub(crate) agent_interactions: BTreeMap<AgentId, BTreeSet<InteractionId>>,
     /// Open agent connections and whose they are (`sessions.rs`).
     connections: Connections,
-    pub(crate) timers: BTreeSet<(Millis, Timer)>,
+    /// Deadlines still to come (`timers.rs`).
+    timers: Timers,
     /// The last queue sequence number given out (see [`QueueEntry::seq`]).
     pub(crate) queue_seq: u64,
     /// Numbers the ids of interactions agents start (`startCall`, `startChat`).
@@ -151,7 +153,7 @@ impl Core {
             legs: BTreeMap::new(),
             agent_interactions: BTreeMap::new(),
             connections: Connections::default(),
-            timers: BTreeSet::new(),
+            timers: Timers::default(),
             queue_seq: 0,
             outbound_seq: 0,
             changes: ChangeSet::default(),
@@ -189,24 +191,24 @@ impl Core {
             if let Some(login) = a.login.as_mut() {
                 login.conn = None;
                 login.disconnected_since = Some(now);
-                core.timers.insert((
+                core.timers.set(
                     now + config.disconnect_grace_ms as Millis,
                     Timer::Grace {
                         agent: a.id.clone(),
                     },
-                ));
+                );
             }
             core.names.insert(&a);
             core.agents.insert(a.id.clone(), a);
         }
         for leg in snapshot.legs {
             if let Some(deadline) = leg.collect_deadline.filter(|_| leg.collected.is_none()) {
-                core.timers.insert((
+                core.timers.set(
                     deadline.max(now),
                     Timer::Collect {
                         leg: leg.id.clone(),
                     },
-                ));
+                );
             }
             core.legs.insert(leg.id.clone(), leg);
         }
@@ -219,13 +221,13 @@ impl Core {
                     .insert(i.id.clone());
                 if p.state == PartyState::Ringing {
                     p.ring_expires_at = Some(now + ring);
-                    core.timers.insert((
+                    core.timers.set(
                         now + ring,
                         Timer::Ring {
                             interaction: i.id.clone(),
                             agent: p.agent.clone(),
                         },
-                    ));
+                    );
                 }
             }
             let seqs = i
@@ -234,12 +236,12 @@ impl Core {
                 .chain(i.parties.iter().filter_map(|p| p.routed_from.as_ref()));
             core.queue_seq = seqs.map(|q| q.seq).fold(core.queue_seq, u64::max);
             if let Some(wait) = core.queue_wait(&i.service).filter(|_| unanswered(&i)) {
-                core.timers.insert((
+                core.timers.set(
                     (i.created_at + wait).max(now),
                     Timer::QueueWait {
                         interaction: i.id.clone(),
                     },
-                ));
+                );
             }
             core.interactions.insert(i.id.clone(), i);
         }
@@ -249,7 +251,7 @@ impl Core {
 
     /// When [`Command::Tick`] should next be applied.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.timers.first().map(|(at, _)| *at)
+        self.timers.next_due()
     }
 
     /// Applies one command at time `now`. Changes accumulate until [`Core::take_changes`].

@@ -181,12 +181,12 @@ impl Core {
         if login.conn == Some(conn) {
             login.conn = None;
             login.disconnected_since = Some(now);
-            self.timers.insert((
+            self.set_timer(
                 now + grace,
                 Timer::Grace {
                     agent: agent_id.clone(),
                 },
-            ));
+            );
             self.touch_agent(&agent_id);
         }
     }

@@ -1,5 +1,7 @@
 //! Deadlines as data: ring time-outs, transfer-data collection, disconnect grace, queue waits.
 
+use std::collections::BTreeSet;
+
 use baton_protocol::Millis;
 
 use crate::entity::*;
@@ -25,13 +27,39 @@ pub(crate) enum Timer {
     },
 }
 
+/// The timers set, in due order. A timer is never cancelled: it is checked when due.
+#[derive(Default)]
+pub(crate) struct Timers {
+    due: BTreeSet<(Millis, Timer)>,
+}
+
+impl Timers {
+    pub(super) fn set(&mut self, at: Millis, timer: Timer) {
+        self.due.insert((at, timer));
+    }
+
+    /// When the earliest timer is due.
+    pub(super) fn next_due(&self) -> Option<Millis> {
+        self.due.first().map(|(at, _)| *at)
+    }
+
+    /// Takes the earliest timer if it is due at `now`.
+    fn pop_due(&mut self, now: Millis) -> Option<Timer> {
+        if self.next_due()? > now {
+            return None;
+        }
+        self.due.pop_first().map(|(_, timer)| timer)
+    }
+}
+
 impl Core {
+    /// Sets a timer; [`Command::Tick`](crate::Command::Tick) (or the next command) fires it.
+    pub(crate) fn set_timer(&mut self, at: Millis, timer: Timer) {
+        self.timers.set(at, timer);
+    }
+
     pub(super) fn fire_due_timers(&mut self) {
-        while let Some((at, _)) = self.timers.first() {
-            if *at > self.now {
-                break;
-            }
-            let (_, timer) = self.timers.pop_first().expect("non-empty");
+        while let Some(timer) = self.timers.pop_due(self.now) {
             match timer {
                 Timer::Ring { interaction, agent } => {
                     let due = self
