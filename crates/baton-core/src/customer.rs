@@ -59,8 +59,7 @@ impl Core {
             return;
         };
         let state = self.customer_state_at(i, position);
-        if self.shown_customer_state.get(id) != Some(&state) || state.state == "ringing" {
-            self.shown_customer_state.insert(id.clone(), state.clone());
+        if self.customer_state_changed(id, &state) || state.state == "ringing" {
             self.out.push(Effect::Send {
                 to: Recipient::Customer(id.clone()),
                 frame: ServerFrame::event("state", vec![arg(&state)]),

@@ -68,7 +68,7 @@ impl Core {
                     self.names.remove(&a);
                 }
                 self.touch_agent(&agent);
-                self.shown_agent_state.remove(&agent);
+                self.views.forget_agent(&agent);
                 Ok(serde_json::Value::Null)
             }
             AdminCommand::EndSession { tenant, session } => {

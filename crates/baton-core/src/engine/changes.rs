@@ -132,7 +132,7 @@ impl Core {
                 for leg in &i.legs {
                     self.legs.remove(leg);
                 }
-                self.shown_customer_state.remove(id);
+                self.views.forget_interaction(id);
             }
         }
         changes
@@ -140,7 +140,7 @@ impl Core {
 
     pub(crate) fn touch_interaction(&mut self, id: &InteractionId) {
         self.changes.interactions.insert(id.clone());
-        self.touched_interactions.insert(id.clone());
+        self.views.touch_interaction(id);
         self.queues.pending_interactions.insert(id.clone());
     }
 
@@ -160,7 +160,7 @@ impl Core {
 
     pub(crate) fn touch_agent(&mut self, id: &AgentId) {
         self.changes.agents.insert(id.clone());
-        self.touched_agents.insert(id.clone());
+        self.views.touch_agent(id);
         self.queues.pending_agents.insert(id.clone());
     }
 

@@ -78,7 +78,7 @@ impl Core {
         if let Some(set) = self.agent_interactions.get_mut(agent) {
             set.remove(interaction);
         }
-        self.announced.remove(&(interaction.clone(), agent.clone()));
+        self.views.unannounce(interaction, agent);
         self.emit(
             agent,
             events::ON_INTERACTION_REMOVED,

@@ -23,13 +23,14 @@ mod timers;
 pub use admin::{conflict, is_conflict};
 use changes::ChangeSet;
 pub use changes::Changes;
+use flush::Views;
 use sessions::Connections;
 pub(crate) use timers::Timer;
 use timers::Timers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use baton_protocol::{AgentStateData, ApiError, ErrorCode, Millis, ServerFrame};
+use baton_protocol::{ApiError, ErrorCode, Millis, ServerFrame};
 
 use crate::command::Command;
 use crate::effect::{Effect, Output, Recipient};
@@ -102,11 +103,8 @@ pub struct Core {
     // Per-apply scratch.
     pub(crate) now: Millis,
     pub(crate) out: Vec<Effect>,
-    touched_interactions: BTreeSet<InteractionId>,
-    touched_agents: BTreeSet<AgentId>,
-    announced: BTreeSet<(InteractionId, AgentId)>,
-    shown_agent_state: BTreeMap<AgentId, AgentStateData>,
-    pub(crate) shown_customer_state: BTreeMap<InteractionId, baton_protocol::CustomerState>,
+    /// What this apply changed for agents and customers, and what they were shown (`flush.rs`).
+    views: Views,
     /// Per service, a moving average of how long routed customers waited (not stored:
     /// after a restart the estimate starts again).
     pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
@@ -159,11 +157,7 @@ impl Core {
             changes: ChangeSet::default(),
             now: 0,
             out: Vec::new(),
-            touched_interactions: BTreeSet::new(),
-            touched_agents: BTreeSet::new(),
-            announced: BTreeSet::new(),
-            shown_agent_state: BTreeMap::new(),
-            shown_customer_state: BTreeMap::new(),
+            views: Views::default(),
             queue_wait: BTreeMap::new(),
             stats: Default::default(),
             queues: Default::default(),

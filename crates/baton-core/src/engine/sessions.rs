@@ -124,7 +124,7 @@ impl Core {
             "extension": agent.extension, "state": state.state, "notReadyReason": state.not_ready_reason,
             "dialCandidates": agent.login.as_ref().map(|l| &l.dial_candidates),
         });
-        self.shown_agent_state.insert(agent_id.clone(), state);
+        self.views.show_agent_state(&agent_id, &state);
         // A socket that stayed open saw its login; a second one would reset the page.
         if !resync {
             self.emit(&agent_id, events::ON_LOGIN, vec![arg(&login)]);
@@ -135,7 +135,7 @@ impl Core {
         for id in self.agent_interaction_ids(&agent_id) {
             if resync {
                 let view = self.interaction_view(&id, &agent_id);
-                self.announced.insert((id.clone(), agent_id.clone()));
+                self.views.announced(&id, &agent_id);
                 let meta = serde_json::json!({ "replay": true });
                 self.emit(
                     &agent_id,
@@ -258,7 +258,7 @@ impl Core {
         agent.login = None;
         agent.chosen = ChosenState::NotReady { reason: None };
         agent.active_interaction = None;
-        self.shown_agent_state.remove(agent_id);
+        self.views.forget_agent(agent_id);
         self.touch_agent(agent_id);
     }
 
