@@ -3,13 +3,15 @@
 //! `Core` holds the entities and the indexes over them; each concept below owns the
 //! methods (and, where it can, the state) of one part of an apply:
 //! - `requests`: an agent's `AdApi` method, dispatched to the concept that answers it.
-//! - `sessions`: logins and their connections: connect, resync, disconnect, log out.
+//! - `sessions`: logins and their connections (`Connections`): connect, resync, disconnect,
+//!   log out.
 //! - `interactions`: an interaction's life from created to completed, and its parties.
 //! - `admin`: tenants, services, agents and integrations as the admin API changes them.
-//! - `timers`: deadlines as data, fired before every command.
+//! - `timers`: deadlines as data (`Timers`), fired before every command.
 //! - `queries`: read access for the shell and the other concepts.
-//! - `changes`: what an apply changed, handed to the store by [`Core::take_changes`].
-//! - `flush`: what an apply shows agents and customers, sent once at its end.
+//! - `changes`: what an apply changed (`ChangeSet`), handed to the store by
+//!   [`Core::take_changes`].
+//! - `flush`: what an apply shows agents and customers (`Views`), sent once at its end.
 
 mod admin;
 mod changes;
@@ -100,11 +102,11 @@ pub struct Core {
     pub(crate) outbound_seq: u64,
     /// What the store has yet to commit (`changes.rs`).
     changes: ChangeSet,
+    /// What this apply changed for agents and customers, and what they were shown (`flush.rs`).
+    views: Views,
     // Per-apply scratch.
     pub(crate) now: Millis,
     pub(crate) out: Vec<Effect>,
-    /// What this apply changed for agents and customers, and what they were shown (`flush.rs`).
-    views: Views,
     /// Per service, a moving average of how long routed customers waited (not stored:
     /// after a restart the estimate starts again).
     pub(crate) queue_wait: BTreeMap<ServiceId, u64>,
