@@ -253,6 +253,58 @@ impl Core {
         Ok(serde_json::Value::Null)
     }
 
+    /// `addNote`: a new note by this agent, within the interaction's note limits.
+    pub(super) fn add_note(
+        &mut self,
+        id: &InteractionId,
+        agent: &AgentId,
+        text: String,
+    ) -> CoreResult {
+        self.config.limits.check_note(&self.interactions[id])?;
+        let now = self.now;
+        let i = self.interactions.get_mut(id).expect("picked");
+        i.notes.push(baton_protocol::Note {
+            agent_id: agent.0.clone(),
+            text,
+            at: now,
+        });
+        self.touch_interaction(id);
+        Ok(serde_json::Value::Null)
+    }
+
+    /// `getVariables`: the interaction's attached data, all of it or the keys asked for.
+    pub(super) fn variables(
+        &self,
+        id: &InteractionId,
+        keys: Option<Vec<String>>,
+    ) -> serde_json::Value {
+        let data = &self.interactions[id].attached_data;
+        let out: serde_json::Map<String, serde_json::Value> = match keys {
+            None => data.clone(),
+            Some(keys) => keys
+                .into_iter()
+                .filter_map(|k| data.get(&k).cloned().map(|v| (k, v)))
+                .collect(),
+        };
+        serde_json::Value::Object(out)
+    }
+
+    /// `setVariable`: one key of the attached data, within the interaction's data limits.
+    pub(super) fn set_variable(
+        &mut self,
+        id: &InteractionId,
+        key: String,
+        value: serde_json::Value,
+    ) -> CoreResult {
+        self.config
+            .limits
+            .check_variable(&self.interactions[id], &key)?;
+        let i = self.interactions.get_mut(id).expect("picked");
+        i.attached_data.insert(key, value);
+        self.touch_interaction(id);
+        Ok(serde_json::Value::Null)
+    }
+
     /// The interaction a customer acts on: still live, with the customer still there.
     pub(crate) fn customer_interaction(&self, id: &InteractionId) -> CoreResult<&Interaction> {
         let Some(i) = self.interactions.get(id) else {

@@ -2,7 +2,8 @@
 
 use baton_protocol::frame::arg;
 use baton_protocol::{
-    AgentStateData, AgentStateName, Millis, ServerFrame, ServiceInfo, TransferRecord,
+    AgentStateData, AgentStateName, InteractionsState, Millis, ServerFrame, ServiceInfo,
+    TransferRecord,
 };
 
 use crate::entity::*;
@@ -165,6 +166,23 @@ impl Core {
             .filter_map(|l| self.legs.get(l))
             .map(crate::view::transfer_record)
             .collect()
+    }
+
+    /// `getInteractionsState`: the agent's interactions as they see them, and the active one.
+    pub(crate) fn interactions_state(&self, agent: &AgentId) -> serde_json::Value {
+        let interactions = self
+            .agent_interaction_ids(agent)
+            .iter()
+            .map(|id| self.interaction_view(id, agent))
+            .collect();
+        let state = InteractionsState {
+            active_interaction_id: self.agents[agent]
+                .active_interaction
+                .as_ref()
+                .map(|i| i.0.clone()),
+            interactions,
+        };
+        serde_json::to_value(state).expect("json")
     }
 
     /// The customer socket's opening frames: the transcript, then the state.

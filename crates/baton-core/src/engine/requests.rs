@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use baton_protocol::{AgentStateName, ErrorCode, InteractionsState, Method};
+use baton_protocol::{ErrorCode, Method};
 
 use crate::entity::*;
 use crate::handoff::Handoff;
@@ -17,7 +17,6 @@ impl Core {
                 "this connection is not logged in",
             ));
         };
-        let now = self.now;
         self.config.limits.check_method(&method)?;
         match method {
             Method::GetLoginState => {
@@ -33,55 +32,14 @@ impl Core {
             Method::GetAgentState => {
                 Ok(serde_json::to_value(self.agent_state(&self.agents[&agent])).expect("json"))
             }
-            Method::SetAgentState { state, reason } => {
-                let chosen = match AgentStateName::parse(&state) {
-                    Some(AgentStateName::Ready) => ChosenState::Ready,
-                    Some(AgentStateName::NotReady) => ChosenState::NotReady {
-                        reason: self.check_not_ready_reason(&agent, reason)?,
-                    },
-                    Some(AgentStateName::AfterCallWork) => ChosenState::AfterCallWork,
-                    Some(AgentStateName::Ringing | AgentStateName::Busy) => {
-                        return Err(err(
-                            ErrorCode::InvalidArgs,
-                            format!("{state} is set by the server"),
-                        ));
-                    }
-                    None => {
-                        return Err(err(
-                            ErrorCode::InvalidArgs,
-                            format!("unknown state {state:?}"),
-                        ));
-                    }
-                };
-                let a = self.agents.get_mut(&agent).expect("connected");
-                if chosen == ChosenState::Ready && a.chosen != ChosenState::Ready {
-                    a.idle_since = now;
-                }
-                a.chosen = chosen;
-                self.touch_agent(&agent);
-                Ok(serde_json::Value::Null)
-            }
+            Method::SetAgentState { state, reason } => self.set_agent_state(&agent, &state, reason),
             Method::GetTeams => self.teams(&agent),
             Method::GetTeamMembers { team_id } => self.team_members(&agent, &team_id),
             Method::GetServicesList => {
                 let list = self.services_of(&self.agents[&agent].tenant);
                 Ok(serde_json::to_value(list).expect("json"))
             }
-            Method::GetInteractionsState => {
-                let interactions = self
-                    .agent_interaction_ids(&agent)
-                    .iter()
-                    .map(|id| self.interaction_view(id, &agent))
-                    .collect();
-                let state = InteractionsState {
-                    active_interaction_id: self.agents[&agent]
-                        .active_interaction
-                        .as_ref()
-                        .map(|i| i.0.clone()),
-                    interactions,
-                };
-                Ok(serde_json::to_value(state).expect("json"))
-            }
+            Method::GetInteractionsState => Ok(self.interactions_state(&agent)),
             Method::AcceptInteraction { id } => {
                 let id = self.pick(&agent, id, |p| p.state == PartyState::Ringing)?;
                 self.accept(&id, &agent)
@@ -92,18 +50,7 @@ impl Core {
                 Ok(serde_json::Value::Null)
             }
             Method::SwitchActiveInteraction { id } => {
-                let id = InteractionId(id);
-                if self
-                    .interactions
-                    .get(&id)
-                    .and_then(|i| i.party(&agent))
-                    .is_none()
-                {
-                    return Err(err(
-                        ErrorCode::NoInteraction,
-                        "no such interaction for this agent",
-                    ));
-                }
+                let id = self.pick(&agent, Some(id), |_| true)?;
                 self.set_active(&agent, &id);
                 Ok(serde_json::Value::Null)
             }
@@ -133,37 +80,15 @@ impl Core {
             }
             Method::AddNote { text, id } => {
                 let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
-                self.config.limits.check_note(&self.interactions[&id])?;
-                let i = self.interactions.get_mut(&id).expect("picked");
-                i.notes.push(baton_protocol::Note {
-                    agent_id: agent.0.clone(),
-                    text,
-                    at: now,
-                });
-                self.touch_interaction(&id);
-                Ok(serde_json::Value::Null)
+                self.add_note(&id, &agent, text)
             }
             Method::GetVariables { keys, id } => {
                 let id = self.pick(&agent, id, |_| true)?;
-                let data = &self.interactions[&id].attached_data;
-                let out: serde_json::Map<String, serde_json::Value> = match keys {
-                    None => data.clone(),
-                    Some(keys) => keys
-                        .into_iter()
-                        .filter_map(|k| data.get(&k).cloned().map(|v| (k, v)))
-                        .collect(),
-                };
-                Ok(serde_json::Value::Object(out))
+                Ok(self.variables(&id, keys))
             }
             Method::SetVariable { key, value, id } => {
                 let id = self.pick(&agent, id, |p| p.state != PartyState::Ringing)?;
-                self.config
-                    .limits
-                    .check_variable(&self.interactions[&id], &key)?;
-                let i = self.interactions.get_mut(&id).expect("picked");
-                i.attached_data.insert(key, value);
-                self.touch_interaction(&id);
-                Ok(serde_json::Value::Null)
+                self.set_variable(&id, key, value)
             }
             Method::GetTransferHistory { id } => {
                 let id = self.pick(&agent, id, |_| true)?;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use baton_protocol::frame::arg;
-use baton_protocol::{ApiError, ErrorCode, Millis, ServerFrame, events};
+use baton_protocol::{AgentStateName, ApiError, ErrorCode, Millis, ServerFrame, events};
 
 use crate::effect::{Effect, Recipient};
 use crate::entity::*;
@@ -44,6 +44,43 @@ impl Core {
     /// The agent logged in on a connection, if it is open.
     pub(crate) fn agent_on(&self, conn: u64) -> Option<AgentId> {
         self.connections.agent(conn).cloned()
+    }
+
+    /// `setAgentState`: the agent chooses ready, not ready (with a reason) or after-call
+    /// work; ringing and busy follow from their interactions.
+    pub(super) fn set_agent_state(
+        &mut self,
+        agent: &AgentId,
+        state: &str,
+        reason: Option<String>,
+    ) -> CoreResult {
+        let chosen = match AgentStateName::parse(state) {
+            Some(AgentStateName::Ready) => ChosenState::Ready,
+            Some(AgentStateName::NotReady) => ChosenState::NotReady {
+                reason: self.check_not_ready_reason(agent, reason)?,
+            },
+            Some(AgentStateName::AfterCallWork) => ChosenState::AfterCallWork,
+            Some(AgentStateName::Ringing | AgentStateName::Busy) => {
+                return Err(err(
+                    ErrorCode::InvalidArgs,
+                    format!("{state} is set by the server"),
+                ));
+            }
+            None => {
+                return Err(err(
+                    ErrorCode::InvalidArgs,
+                    format!("unknown state {state:?}"),
+                ));
+            }
+        };
+        let now = self.now;
+        let a = self.agents.get_mut(agent).expect("connected");
+        if chosen == ChosenState::Ready && a.chosen != ChosenState::Ready {
+            a.idle_since = now;
+        }
+        a.chosen = chosen;
+        self.touch_agent(agent);
+        Ok(serde_json::Value::Null)
     }
 
     /// Every connection of a node that went down closes as if its socket had dropped.
