@@ -59,8 +59,7 @@ impl Core {
             return;
         };
         let state = self.customer_state_at(i, position);
-        if self.shown_customer_state.get(id) != Some(&state) || state.state == "ringing" {
-            self.shown_customer_state.insert(id.clone(), state.clone());
+        if self.customer_state_changed(id, &state) || state.state == "ringing" {
             self.out.push(Effect::Send {
                 to: Recipient::Customer(id.clone()),
                 frame: ServerFrame::event("state", vec![arg(&state)]),
@@ -80,12 +79,7 @@ impl Core {
 
     /// The customer is typing: the agents who have answered are told (`ON_TYPING`).
     pub(crate) fn customer_typing(&mut self, id: &InteractionId, typing: bool) -> CoreResult {
-        let Some(i) = self.interactions.get(id) else {
-            return Err(err(ErrorCode::NoInteraction, "the interaction has ended"));
-        };
-        if !i.customer_connected {
-            return Err(err(ErrorCode::NotSuitableState, "the customer has left"));
-        }
+        let i = self.customer_interaction(id)?;
         let view =
             serde_json::json!({"partyId": "customer", "name": i.customer.name, "typing": typing});
         let listeners: Vec<AgentId> = i

@@ -238,13 +238,7 @@ impl Core {
                 dispositions,
             } => {
                 self.require_tenant(&tenant)?;
-                let service_id = self
-                    .find_service(&tenant, &service)
-                    .ok_or_else(|| {
-                        err(ErrorCode::ObjectNotFound, format!("no service {service:?}"))
-                    })?
-                    .id
-                    .clone();
+                let service_id = self.require_service(&tenant, &service)?.id.clone();
                 if require_disposition && (!use_dispositions || dispositions.is_empty()) {
                     return Err(err(
                         ErrorCode::InvalidArgs,
@@ -287,10 +281,7 @@ impl Core {
                 config,
             } => {
                 let k = (tenant, key);
-                let integration = self.integrations.get_mut(&k).ok_or_else(|| {
-                    err(ErrorCode::ObjectNotFound, format!("no integration {}", k.1))
-                })?;
-                integration.config = config.clone();
+                self.require_integration_mut(&k)?.config = config.clone();
                 self.mark_integration(&k);
                 Ok(Value::Object(config))
             }
@@ -316,9 +307,7 @@ impl Core {
                     .collect(),
             ),
             DirectoryRead::Dispositions { service } => {
-                let s = self.find_service(tenant, service).ok_or_else(|| {
-                    err(ErrorCode::ObjectNotFound, format!("no service {service:?}"))
-                })?;
+                let s = self.require_service(tenant, service)?;
                 dispositions_admin_view(s)
             }
             DirectoryRead::IntegrationConfig { key } => {
@@ -353,6 +342,20 @@ impl Core {
             .values()
             .find(|s| &s.tenant == tenant && s.id.0 == name_or_id)
             .or_else(|| self.service_by_name(tenant, name_or_id))
+    }
+
+    /// [`Core::find_service`], or `object_not_found`.
+    pub(crate) fn require_service(
+        &self,
+        tenant: &TenantId,
+        name_or_id: &str,
+    ) -> CoreResult<&Service> {
+        self.find_service(tenant, name_or_id).ok_or_else(|| {
+            err(
+                ErrorCode::ObjectNotFound,
+                format!("no service {name_or_id:?}"),
+            )
+        })
     }
 
     pub(crate) fn service_info(s: &Service) -> ServiceInfo {
@@ -413,8 +416,7 @@ impl Core {
         let id = match service.filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(
-                self.find_service(&self.agents[agent].tenant, &s)
-                    .ok_or_else(|| err(ErrorCode::ObjectNotFound, format!("no service {s:?}")))?
+                self.require_service(&self.agents[agent].tenant, &s)?
                     .id
                     .clone(),
             ),

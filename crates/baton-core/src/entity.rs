@@ -290,6 +290,49 @@ pub struct ChosenDisposition {
 }
 
 impl Interaction {
+    /// A new interaction whose customer is there and that nothing has happened to yet: no
+    /// agent, no queue entry, no data. Whoever creates it queues it or adds its agent.
+    pub(crate) fn new(
+        id: InteractionId,
+        tenant: TenantId,
+        channel: Channel,
+        service: ServiceId,
+        customer: Customer,
+        direction: Direction,
+        now: Millis,
+    ) -> Self {
+        Self {
+            id,
+            tenant,
+            channel,
+            service,
+            customer,
+            attached_data: serde_json::Map::new(),
+            notes: Vec::new(),
+            messages: Vec::new(),
+            created_at: now,
+            completed_at: None,
+            customer_connected: true,
+            customer_on_hold: false,
+            customer_token_hash: String::new(),
+            queue: None,
+            parties: Vec::new(),
+            skipped: Vec::new(),
+            legs: Vec::new(),
+            pending_leg: None,
+            version: 0,
+            direction,
+            internal: false,
+            disposition: None,
+            associated_objects: AssociatedObjects::default(),
+            active_screen: None,
+            reschedule: None,
+            ani: None,
+            dnis: None,
+            past_parties: Vec::new(),
+        }
+    }
+
     pub fn party(&self, agent: &AgentId) -> Option<&AgentParty> {
         self.parties.iter().find(|p| &p.agent == agent)
     }

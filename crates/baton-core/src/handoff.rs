@@ -222,9 +222,7 @@ impl Core {
             }
             (TransferKind::Queue, Some(t)) => {
                 let name = &t[SERVICE_PREFIX.len()..];
-                let service = self.service_by_name(&i.tenant, name).ok_or_else(|| {
-                    err(ErrorCode::ObjectNotFound, format!("no service {name:?}"))
-                })?;
+                let service = self.require_service_named(&i.tenant, name)?;
                 if !service.channels.contains(&channel) {
                     return Err(err(
                         ErrorCode::NoService,
@@ -307,12 +305,12 @@ impl Core {
             self.finish_collection(&leg_id, Outcome::Provided, Some(data));
         } else if ask_host {
             let deadline = now + settings.transfer_data_timeout_ms as i64;
-            self.timers.insert((
+            self.set_timer(
                 deadline,
                 crate::engine::Timer::Collect {
                     leg: leg_id.clone(),
                 },
-            ));
+            );
             let meta = RequestTransferMeta {
                 transfer_id: leg_id.0.clone(),
                 kind,
@@ -401,7 +399,7 @@ impl Core {
         value: Option<String>,
         error: Option<String>,
     ) {
-        let Some(agent) = self.conns.get(&conn).cloned() else {
+        let Some(agent) = self.agent_on(conn) else {
             return;
         };
         if let Some((leg, receiver)) = rid.split_once('|') {

@@ -9,7 +9,9 @@
 //! - [`entity`]: tenants, services, agents, interactions, parties and transfer legs, as stored.
 //! - [`command`]: everything that can happen: agent requests, customer actions, admin changes, time.
 //! - [`effect`]: what the shell must do afterwards: send frames, close connections, revoke sessions.
-//! - [`engine`]: [`Core`] itself: `apply`, the change set to persist, restore after restart.
+//! - [`engine`]: [`Core`] itself: `apply`, the one door, and restore after restart; one module
+//!   per concept inside it (requests, sessions, interactions, admin, timers, queries, the
+//!   change set to persist, the views flushed after each apply).
 //! - `routing`: queues and offers: the least-loaded, then longest-idle agent with capacity.
 //! - `queues`: the routing index: per service queues and eligible agents, kept per command.
 //! - `names`: agents by username and extension per tenant.

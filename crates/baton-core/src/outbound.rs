@@ -3,9 +3,7 @@
 //! every other call until voice media lands), `startChat`, and `startEmail` (no email
 //! channel yet).
 
-use baton_protocol::{
-    AssociatedObject, AssociatedObjects, Channel, Customer, Direction, ErrorCode, PartyRole,
-};
+use baton_protocol::{AssociatedObject, Channel, Customer, Direction, ErrorCode, PartyRole};
 use serde_json::json;
 
 use crate::engine::{Core, CoreResult, err, next_seq};
@@ -241,36 +239,15 @@ impl Core {
         let n = next_seq(&mut self.outbound_seq);
         let id = InteractionId(format!("{agent}-o{now:x}-{n}"));
         let tenant = self.agents[agent].tenant.clone();
-        let interaction = Interaction {
-            past_parties: Vec::new(),
-            id: id.clone(),
+        let interaction = Interaction::new(
+            id.clone(),
             tenant,
             channel,
             service,
             customer,
-            attached_data: serde_json::Map::new(),
-            notes: Vec::new(),
-            messages: Vec::new(),
-            created_at: now,
-            completed_at: None,
-            customer_connected: true,
-            customer_on_hold: false,
-            customer_token_hash: String::new(),
-            queue: None,
-            parties: Vec::new(),
-            skipped: Vec::new(),
-            legs: Vec::new(),
-            pending_leg: None,
-            version: 0,
-            direction: Direction::Outbound,
-            internal: false,
-            disposition: None,
-            associated_objects: AssociatedObjects::default(),
-            active_screen: None,
-            reschedule: None,
-            ani: None,
-            dnis: None,
-        };
+            Direction::Outbound,
+            now,
+        );
         self.interactions.insert(id.clone(), interaction);
         let source = self.agents[agent]
             .integration_key()

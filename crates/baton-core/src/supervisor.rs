@@ -26,7 +26,7 @@ impl Core {
         };
         agent.supervisor = supervisor;
         let id = agent.id.clone();
-        self.dirty.agents.insert(id);
+        self.mark_agent(&id);
         Ok(json!({"username": username, "supervisor": supervisor}))
     }
 
