@@ -361,6 +361,10 @@ impl Core {
                 interaction,
                 typing,
             } => Some(self.customer_typing(&interaction, typing)),
+            Command::CallMedia {
+                interaction,
+                change,
+            } => Some(self.call_media(&interaction, change)),
             Command::Admin(admin) => Some(self.admin(admin)),
             Command::Tick => {
                 self.fire_due_timers();
@@ -474,6 +478,12 @@ impl Core {
         self.dirty.interactions.insert(id.clone());
         self.touched_interactions.insert(id.clone());
         self.queues.pending_interactions.insert(id.clone());
+    }
+
+    /// Marks an interaction for the next commit without showing it to its parties again
+    /// (a change no view carries, like a DTMF log entry).
+    pub(crate) fn mark_interaction(&mut self, id: &InteractionId) {
+        self.dirty.interactions.insert(id.clone());
     }
 
     pub(crate) fn touch_agent(&mut self, id: &AgentId) {
@@ -1277,6 +1287,9 @@ impl Core {
         let now = self.now;
         let interaction = Interaction {
             past_parties: Vec::new(),
+            call_muted: Vec::new(),
+            call_recording: false,
+            dtmf: Vec::new(),
             id: id.clone(),
             tenant,
             channel,
@@ -1749,6 +1762,7 @@ impl Core {
                         dispositions: Default::default(),
                         max_queue_length: None,
                         max_queue_wait_ms: None,
+                        record_calls: None,
                     },
                 );
                 self.dirty.services.insert(id.clone());
@@ -1865,11 +1879,18 @@ impl Core {
                 username,
                 supervisor,
             } => self.set_supervisor(&tenant, &username, supervisor),
+            AdminCommand::SetServiceRecording {
+                tenant,
+                service,
+                record_calls,
+            } => self.set_service_recording(&tenant, &service, record_calls),
             AdminCommand::UpdateSettings {
                 tenant,
                 transfer_data_timeout_ms,
                 transfer_data_max_bytes,
                 retention_secs,
+                dtmf_log,
+                record_calls,
             } => {
                 self.require_tenant(&tenant)?;
                 if let Some(t) = transfer_data_timeout_ms
@@ -1897,6 +1918,12 @@ impl Core {
                 }
                 if let Some(v) = retention_secs {
                     t.settings.retention_secs = v;
+                }
+                if let Some(v) = dtmf_log {
+                    t.settings.dtmf_log = v;
+                }
+                if record_calls.is_some() {
+                    t.settings.record_calls = record_calls;
                 }
                 let settings = t.settings;
                 self.dirty.tenants.insert(tenant);

@@ -243,6 +243,9 @@ impl Core {
         let tenant = self.agents[agent].tenant.clone();
         let interaction = Interaction {
             past_parties: Vec::new(),
+            call_muted: Vec::new(),
+            call_recording: false,
+            dtmf: Vec::new(),
             id: id.clone(),
             tenant,
             channel,
