@@ -281,7 +281,8 @@ impl Sfu {
 
     fn start_recording(&mut self, call: &str) {
         if !self.recordings.contains_key(call) {
-            self.recordings.insert(call.to_owned(), CallRecording::default());
+            self.recordings
+                .insert(call.to_owned(), CallRecording::default());
             self.events.push_back(MediaEvent::RecordingChanged {
                 call: call.to_owned(),
                 on: true,

@@ -15,12 +15,12 @@ use std::time::Instant;
 use baton_core::{
     AgentId, CallMediaChange, Command, Digit, Interaction, InteractionId, PartyState,
 };
-use baton_store::{DataCipher, cipher};
 use baton_media::{
     AgentParty, AgentRole, AgentState, CallState, MediaError, MediaEvent, Party, PeerKey, Sfu,
     SfuConfig,
 };
 use baton_protocol::{ApiError, Channel, ErrorCode, PartyRole};
+use baton_store::{DataCipher, cipher};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -400,7 +400,10 @@ pub fn dtmf_aad(interaction: &str) -> Vec<u8> {
 
 /// The interaction's DTMF log as the admin reads it: each kept digit opened (a digit that
 /// does not open, say under a removed key, is left out).
-pub fn open_dtmf_log(data_cipher: Option<&DataCipher>, summary: &mut baton_protocol::InteractionSummary) {
+pub fn open_dtmf_log(
+    data_cipher: Option<&DataCipher>,
+    summary: &mut baton_protocol::InteractionSummary,
+) {
     let aad = dtmf_aad(&summary.id);
     for record in &mut summary.dtmf {
         record.digit = record

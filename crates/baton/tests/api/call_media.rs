@@ -52,7 +52,9 @@ async fn expect_change(alice: &mut Agent, field: &str, value: bool) -> Value {
 }
 
 async fn dtmf_log(app: &TestApp, id: &str) -> Vec<Value> {
-    let (s, body) = app.get(&format!("/api/v1/interactions/{id}"), Some(ADMIN)).await;
+    let (s, body) = app
+        .get(&format!("/api/v1/interactions/{id}"), Some(ADMIN))
+        .await;
     assert_eq!(s, 200, "{body}");
     body["dtmf"].as_array().cloned().unwrap_or_default()
 }
@@ -83,12 +85,19 @@ async fn digits_the_customer_keys_reach_the_agent_in_order_and_the_log_keeps_wha
     }
     assert_eq!(digits, "12#", "as events, in order");
     let tones: Vec<u8> = agent_browser.tones.iter().map(|t| t.1).collect();
-    assert_eq!(tones, [1, 2, 11], "and on the agent's audio, as RFC 4733 events");
+    assert_eq!(
+        tones,
+        [1, 2, 11],
+        "and on the agent's audio, as RFC 4733 events"
+    );
 
     // By default the log keeps who and when, not the digits.
     let log = dtmf_log(&app, &id).await;
     assert_eq!(log.len(), 3, "{log:?}");
-    assert!(log.iter().all(|r| r["partyId"] == "customer" && r["at"].is_u64()));
+    assert!(
+        log.iter()
+            .all(|r| r["partyId"] == "customer" && r["at"].is_u64())
+    );
     assert!(log.iter().all(|r| r.get("digit").is_none()), "{log:?}");
 
     // With `digits`, the digits are kept: sealed at rest, opened for the admin.
@@ -197,7 +206,10 @@ async fn a_service_recording_policy_records_its_calls_without_any_sdk_call() {
         )
         .await;
     assert_eq!(s, 404);
-    assert_eq!(app.put(path, None, json!({"recordCalls": true})).await.0, 401);
+    assert_eq!(
+        app.put(path, None, json!({"recordCalls": true})).await.0,
+        401
+    );
     // The tenant says no; the service overrides it.
     let (s, body) = app
         .put(
@@ -227,5 +239,9 @@ async fn a_service_recording_policy_records_its_calls_without_any_sdk_call() {
         .await;
     assert_eq!(s, 200);
     let files = wait_for_recordings(&app, &id, 2).await;
-    assert!(files.iter().all(|f| f["durationMs"].as_u64().unwrap() >= 500));
+    assert!(
+        files
+            .iter()
+            .all(|f| f["durationMs"].as_u64().unwrap() >= 500)
+    );
 }

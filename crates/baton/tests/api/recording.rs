@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use baton_media::str0m::change::{SdpAnswer, SdpPendingOffer};
 use baton_media::str0m::format::{Codec, CodecExtra, FormatParams};
-use baton_media::str0m::media::{
-    Direction, Frequency, MediaKind, MediaTime, Mid, TelephoneEvent,
-};
+use baton_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, TelephoneEvent};
 use baton_media::str0m::net::{Protocol, Receive};
 use baton_media::str0m::{Candidate, Event, Input, Output, Rtc};
 use futures_util::{SinkExt, StreamExt};
