@@ -508,6 +508,8 @@ impl World {
                 transfer_data_timeout_ms: Some(timeout_ms as u64),
                 transfer_data_max_bytes: Some(max_bytes as usize),
                 retention_secs: None,
+                dtmf_log: None,
+                record_calls: None,
             })),
             Op::Restart => {
                 self.conn_of = [None; AGENTS];

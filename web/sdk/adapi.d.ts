@@ -397,6 +397,9 @@ export interface EventHandlers {
   ON_HOST_REFUSED: (refusal: HostRefusal) => MaybePromise;
   /** Baton: someone else on a chat started or stopped typing (`partyId` `customer` for the customer). */
   ON_TYPING: (interactionId: string, typing: { partyId: string; name: string; typing: boolean }) => MaybePromise;
+  /** A digit keyed by a party this agent hears on the call (`partyId` `customer` for the
+   *  customer). Baton addition. */
+  ON_DTMF: (interactionId: string, dtmf: { partyId: string; digit: string }) => MaybePromise;
 }
 
 export type EventName = keyof EventHandlers;

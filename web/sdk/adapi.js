@@ -132,8 +132,9 @@
     ON_REQUEST_RECORD_ON_SCREEN: true,
   });
 
-  /** Baton's own events: chat messages, transfer progress and the host refusal. */
-  var BATON_EVENTS = Object.freeze({ ON_CHAT_MESSAGE: false, ON_TRANSFER_STATUS: false, ON_HOST_REFUSED: false, ON_TYPING: false });
+  /** Baton's own events: chat messages, transfer progress, the host refusal, typing, and
+   *  DTMF digits keyed on a call (a browser cannot surface received DTMF). */
+  var BATON_EVENTS = Object.freeze({ ON_CHAT_MESSAGE: false, ON_TRANSFER_STATUS: false, ON_HOST_REFUSED: false, ON_TYPING: false, ON_DTMF: false });
 
   var EVENTS = {};
   Object.keys(BP_EVENTS).concat(Object.keys(BATON_EVENTS)).forEach(function (e) { EVENTS[e] = e; });
@@ -208,8 +209,8 @@
         callParties: voice ? parties.map(function (p) {
           return { id: str(p.id), name: str(p.name), phone: p.type === 'customer' ? str(c.phone) : '', userId: optStr(p.agentId) };
         }) : [],
-        callMuted: false,
-        callRecording: false,
+        callMuted: !!w.callMuted,
+        callRecording: !!w.callRecording,
         chatParties: voice ? [] : parties.map(function (p) {
           var ext = p.type === 'customer';
           return { id: str(p.id), type: ext ? 'external' : 'internal', name: str(p.name), userId: optStr(p.agentId),

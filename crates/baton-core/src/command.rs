@@ -67,6 +67,12 @@ pub enum Command {
         interaction: InteractionId,
         typing: bool,
     },
+    /// The media plane changed a call's media state; the interaction carries it (see
+    /// [`crate::call_media`]).
+    CallMedia {
+        interaction: InteractionId,
+        change: crate::call_media::CallMediaChange,
+    },
     /// Configuration changes from the admin API or the config file.
     Admin(AdminCommand),
     /// Time passed: fire every timer that is due.
@@ -162,6 +168,16 @@ pub enum AdminCommand {
         transfer_data_timeout_ms: Option<u64>,
         transfer_data_max_bytes: Option<usize>,
         retention_secs: Option<u64>,
+        /// What interactions keep of DTMF (`None` leaves it as it is).
+        dtmf_log: Option<DtmfLog>,
+        /// The tenant's recording policy (`None` leaves it as it is).
+        record_calls: Option<bool>,
+    },
+    /// Sets a service's recording policy (`None` = the tenant's).
+    SetServiceRecording {
+        tenant: TenantId,
+        service: String,
+        record_calls: Option<bool>,
     },
     /// Not-ready reasons, DIDs, teams, dispositions, integration config.
     Directory(crate::directory::DirectoryCommand),

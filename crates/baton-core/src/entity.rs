@@ -52,6 +52,25 @@ pub struct TenantSettings {
     pub transfer_data_timeout_ms: u64,
     pub transfer_data_max_bytes: usize,
     pub retention_secs: u64,
+    /// What the interaction keeps of DTMF keyed on a call (docs/voice.md, "DTMF").
+    #[serde(default)]
+    pub dtmf_log: DtmfLog,
+    /// The tenant's calls are recorded from their start (`false`: not, unless an agent
+    /// starts it); `None` = the server's `[media] record_calls`. A service may override it.
+    #[serde(default)]
+    pub record_calls: Option<bool>,
+}
+
+/// What an interaction's DTMF log keeps (decision 0023): callers key in PINs and card
+/// numbers, so by default only who keyed a digit and when.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DtmfLog {
+    /// Who and when, not the digit.
+    #[default]
+    Count,
+    /// The digits too, sealed with the data key when the server has one.
+    Digits,
 }
 
 impl TenantSettings {
@@ -65,6 +84,8 @@ impl Default for TenantSettings {
             transfer_data_timeout_ms: 5000,
             transfer_data_max_bytes: 65536,
             retention_secs: 86400,
+            dtmf_log: DtmfLog::Count,
+            record_calls: None,
         }
     }
 }
@@ -94,6 +115,10 @@ pub struct Service {
     /// How long a customer may wait unanswered; `None` = the server's default, 0 = no limit.
     #[serde(default)]
     pub max_queue_wait_ms: Option<u64>,
+    /// The service's calls are recorded from their start, or not; `None` = the tenant's
+    /// policy (docs/voice.md, "Recording").
+    #[serde(default)]
+    pub record_calls: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +296,16 @@ pub struct Interaction {
     /// attachments (decision 0014).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub past_parties: Vec<AgentId>,
+    /// Agents whose microphone is muted on the call (`callMuted`), as the media plane
+    /// reported (`Command::CallMedia`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub call_muted: Vec<AgentId>,
+    /// The call is being recorded (`callRecording`), as the media plane reported.
+    #[serde(default)]
+    pub call_recording: bool,
+    /// DTMF keyed on the call, oldest first, kept as the tenant's `dtmf_log` says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dtmf: Vec<baton_protocol::DtmfRecord>,
 }
 
 /// A chat message as the store appends it: a row keyed by the interaction and the
@@ -330,6 +365,9 @@ impl Interaction {
             ani: None,
             dnis: None,
             past_parties: Vec::new(),
+            call_muted: Vec::new(),
+            call_recording: false,
+            dtmf: Vec::new(),
         }
     }
 

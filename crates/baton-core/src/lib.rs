@@ -30,6 +30,7 @@
 //! - [`invariants`]: checks the property tests (and debug builds) run after every command.
 
 mod attachment;
+pub mod call_media;
 pub mod command;
 mod customer;
 mod desk;
@@ -49,6 +50,7 @@ pub mod stats;
 mod supervisor;
 mod view;
 
+pub use call_media::{CallMediaChange, Digit};
 pub use command::{AdminCommand, Command};
 pub use directory::{DirectoryCommand, DirectoryRead};
 pub use effect::{ConnId, Effect, Output, Recipient};

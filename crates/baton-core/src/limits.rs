@@ -38,6 +38,8 @@ pub struct InteractionLimits {
     /// How long a customer may wait in a service's queue, unless the service sets its own;
     /// then the chat ends with a message saying no agent was free. 0 = no limit.
     pub default_max_queue_wait_ms: u64,
+    /// DTMF log entries one call keeps; digits beyond are still delivered, not logged.
+    pub max_dtmf_per_interaction: usize,
 }
 
 impl Default for InteractionLimits {
@@ -60,6 +62,7 @@ impl InteractionLimits {
         max_reason_chars: 200,
         default_max_queue_length: 1_000,
         default_max_queue_wait_ms: 0,
+        max_dtmf_per_interaction: 1_000,
     };
 }
 

@@ -110,6 +110,8 @@ impl Core {
             ring_deadline: me
                 .filter(|p| p.state == PartyState::Ringing)
                 .and_then(|p| p.ring_expires_at),
+            call_muted: i.call_muted.contains(agent),
+            call_recording: i.call_recording,
         }
     }
 
@@ -149,6 +151,7 @@ impl Core {
             disposition: i.disposition.as_ref().map(|d| d.name.clone()),
             disposition_id: i.disposition.as_ref().map(|d| d.id.clone()),
             notes: i.notes.clone(),
+            dtmf: i.dtmf.clone(),
         }
     }
 

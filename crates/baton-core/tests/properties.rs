@@ -244,6 +244,8 @@ fn run(keys: Vec<usize>, initial: Vec<(bool, bool)>, ops: Vec<Op>) {
         transfer_data_timeout_ms: Some(COLLECT_MS),
         transfer_data_max_bytes: Some(MAX_BYTES),
         retention_secs: None,
+        dtmf_log: None,
+        record_calls: None,
     })
     .unwrap();
     w.add_agent_with("a0", &["sales"], 2, Some("100"));

@@ -987,6 +987,8 @@ fn the_transfer_data_deadline_follows_the_tenant_setting() {
         transfer_data_timeout_ms: Some(100),
         transfer_data_max_bytes: None,
         retention_secs: None,
+        dtmf_log: None,
+        record_calls: None,
     })
     .unwrap();
     w.ok("alice", blind("bob", None));
@@ -1036,6 +1038,8 @@ fn too_large_data_from_a_handler_is_dropped_but_explicit_data_is_refused() {
         transfer_data_timeout_ms: None,
         transfer_data_max_bytes: Some(100),
         retention_secs: None,
+        dtmf_log: None,
+        record_calls: None,
     })
     .unwrap();
 

@@ -65,6 +65,9 @@ pub struct CallState {
     pub agents: Vec<AgentParty>,
     /// Parties whose microphone is not forwarded (`setCallMute`).
     pub muted: BTreeSet<Party>,
+    /// The recording policy of the call's service or tenant (`None`: the server's
+    /// `[media] record_calls`). Read when the media plane first hears of the call.
+    pub record: Option<bool>,
 }
 
 /// For each receiver, the sources it hears. A receiver not listed hears nothing.
@@ -149,6 +152,7 @@ mod tests {
             customer_on_hold: false,
             agents: vec![agent("ann", AgentRole::Primary, AgentState::Connected)],
             muted: BTreeSet::new(),
+            record: None,
         }
     }
 
@@ -201,6 +205,7 @@ mod tests {
                 agent("bob", AgentRole::Consult, AgentState::Connected),
             ],
             muted: BTreeSet::new(),
+            record: None,
         };
         let p = plan(&call);
         assert_eq!(hears(&p, &Party::Customer), vec![Source::HoldMusic]);
@@ -218,6 +223,7 @@ mod tests {
                 agent("bob", AgentRole::Consult, AgentState::Ringing),
             ],
             muted: BTreeSet::new(),
+            record: None,
         };
         let p = plan(&call);
         assert_eq!(hears(&p, &Party::Customer), vec![Source::HoldMusic]);
@@ -237,6 +243,7 @@ mod tests {
                 agent("bob", AgentRole::Primary, AgentState::Connected),
             ],
             muted: BTreeSet::new(),
+            record: None,
         };
         let p = plan(&call);
         assert_eq!(hears(&p, &Party::Customer), vec![from(a("bob"))]);
@@ -255,6 +262,7 @@ mod tests {
                 agent("cat", AgentRole::Conference, AgentState::Connected),
             ],
             muted: BTreeSet::new(),
+            record: None,
         };
         let p = plan(&call);
         assert_eq!(
@@ -277,6 +285,7 @@ mod tests {
                 agent("bob", AgentRole::Conference, AgentState::Connected),
             ],
             muted: BTreeSet::new(),
+            record: None,
         };
         let p = plan(&call);
         assert!(!p.contains_key(&Party::Customer));

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::format::{Codec, CodecExtra, FormatParams};
-use str0m::media::{Frequency, MediaTime, Mid};
+use str0m::media::{Frequency, MediaTime, Mid, TelephoneEvent};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
@@ -64,8 +64,18 @@ pub enum MediaEvent {
     Connected(PeerKey),
     /// ICE consent was lost or DTLS failed: the browser is gone (docs/voice.md, faults).
     Lost(PeerKey),
-    /// An RFC 4733 digit ended on this party's stream.
-    Dtmf { peer: PeerKey, digit: char },
+    /// An RFC 4733 digit ended on this party's stream. It was forwarded (as a complete
+    /// event) to `heard_by`: the parties who hear this party now, by the call's plan.
+    Dtmf {
+        peer: PeerKey,
+        digit: char,
+        heard_by: Vec<Party>,
+    },
+    /// `setCallMute` changed this party's mute (the interaction carries it: `callMuted`).
+    Muted { peer: PeerKey, muted: bool },
+    /// The call started or stopped being recorded, by an agent or by the recording policy
+    /// (the interaction carries it: `callRecording`). Not sent when the call itself ended.
+    RecordingChanged { call: String, on: bool },
     /// A party's recording file was closed (recording turned off, the call ended, the
     /// party left it, or the file reached its size limit): the shell stores it.
     Recorded(Recording),
@@ -166,15 +176,16 @@ impl Sfu {
         match state {
             Some(mut state) => {
                 state.muted = self.muted.get(call).cloned().unwrap_or_default();
+                let record = state.record.unwrap_or(self.config.record_calls);
                 let new = self.calls.insert(call.to_owned(), state).is_none();
-                if new && self.config.record_calls {
-                    self.recordings.entry(call.to_owned()).or_default();
+                if new && record {
+                    self.start_recording(call);
                 }
             }
             None => {
                 self.calls.remove(call);
                 self.muted.remove(call);
-                self.stop_recording(call);
+                self.stop_recording(call, false);
             }
         }
         // Parties who left the call: their recording file is complete.
@@ -219,13 +230,22 @@ impl Sfu {
             return Err(MediaError::NotInCall);
         }
         let set = self.muted.entry(call.to_owned()).or_default();
-        if muted {
-            set.insert(party.clone());
+        let changed = if muted {
+            set.insert(party.clone())
         } else {
-            set.remove(party);
-        }
+            set.remove(party)
+        };
         state.muted = set.clone();
         self.replan(now, call);
+        if changed {
+            self.events.push_back(MediaEvent::Muted {
+                peer: PeerKey {
+                    call: call.to_owned(),
+                    party: party.clone(),
+                },
+                muted,
+            });
+        }
         Ok(())
     }
 
@@ -236,9 +256,9 @@ impl Sfu {
             return Err(MediaError::NotInCall);
         }
         if on {
-            self.recordings.entry(call.to_owned()).or_default();
+            self.start_recording(call);
         } else {
-            self.stop_recording(call);
+            self.stop_recording(call, true);
         }
         Ok(())
     }
@@ -259,8 +279,26 @@ impl Sfu {
         self.recordings.get(call).map(|r| r.muted)
     }
 
-    fn stop_recording(&mut self, call: &str) {
+    fn start_recording(&mut self, call: &str) {
+        if !self.recordings.contains_key(call) {
+            self.recordings
+                .insert(call.to_owned(), CallRecording::default());
+            self.events.push_back(MediaEvent::RecordingChanged {
+                call: call.to_owned(),
+                on: true,
+            });
+        }
+    }
+
+    /// `announce`: the call goes on, so the interaction is told it is no longer recorded.
+    fn stop_recording(&mut self, call: &str, announce: bool) {
         if let Some(rec) = self.recordings.remove(call) {
+            if announce {
+                self.events.push_back(MediaEvent::RecordingChanged {
+                    call: call.to_owned(),
+                    on: false,
+                });
+            }
             let mut writers: Vec<_> = rec.writers.into_iter().collect();
             writers.sort_by(|a, b| a.0.cmp(&b.0));
             for (party, w) in writers {
@@ -469,23 +507,30 @@ impl Sfu {
     /// which makes the receivers' peers busy in turn.
     fn drive(&mut self, now: Instant, mut busy: Vec<usize>) {
         let mut forwards: Vec<(usize, str0m::media::MediaData)> = Vec::new();
+        let mut tones: Vec<(usize, TelephoneEvent)> = Vec::new();
         while !busy.is_empty() {
             busy.sort_unstable();
             busy.dedup();
             for &i in &busy {
                 let mut got = Vec::new();
+                let mut ended = Vec::new();
                 poll_peer(
                     &mut self.peers[i],
                     now,
                     &mut self.transmits,
                     &mut self.events,
                     &mut got,
+                    &mut ended,
                 );
                 forwards.extend(got.into_iter().map(|d| (i, d)));
+                tones.extend(ended.into_iter().map(|t| (i, t)));
             }
             busy.clear();
             for (from, data) in forwards.drain(..) {
                 busy.extend(self.forward(now, from, &data));
+            }
+            for (from, tone) in tones.drain(..) {
+                busy.extend(self.forward_dtmf(now, from, tone));
             }
         }
     }
@@ -526,6 +571,72 @@ impl Sfu {
             return written;
         }
         Vec::new()
+    }
+
+    /// A digit that ended on a party's stream goes, as one complete RFC 4733 event, to every
+    /// receiver that hears that party now (the plan's rules: not while the party is muted,
+    /// not to a side on hold), on the slot that carries the party. The shell is told who
+    /// heard it, to deliver the digit as an event too (browsers cannot surface received
+    /// DTMF).
+    fn forward_dtmf(&mut self, now: Instant, from: usize, tone: TelephoneEvent) -> Vec<usize> {
+        const DIGITS: &[u8; 16] = b"0123456789*#ABCD";
+        let Some(digit) = DIGITS.get(tone.event as usize).map(|d| *d as char) else {
+            return Vec::new();
+        };
+        let sender = self.peers[from].key.clone();
+        let source = Source::Party(sender.party.clone());
+        let heard_by: Vec<Party> = self
+            .plans
+            .get(&sender.call)
+            .map(|plan| {
+                plan.iter()
+                    .filter(|(_, heard)| heard.contains(&source))
+                    .map(|(party, _)| party.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // str0m sends an event of 40 ms to 6 s; a browser's tones are 40 ms at least.
+        let event = TelephoneEvent {
+            duration: tone
+                .duration
+                .clamp(Duration::from_millis(40), Duration::from_secs(6)),
+            end: true,
+            ..tone
+        };
+        let mut written = Vec::new();
+        for (i, p) in self.peers.iter_mut().enumerate() {
+            if i == from || p.key.call != sender.call || !p.connected {
+                continue;
+            }
+            if !heard_by.contains(&p.key.party) {
+                continue;
+            }
+            let Some(slot) = p.slots.iter().find(|s| s.source.as_ref() == Some(&source)) else {
+                continue;
+            };
+            let at = MediaTime::new(slot.next_out, Frequency::FORTY_EIGHT_KHZ);
+            let Some(writer) = p.rtc.writer(slot.mid) else {
+                continue;
+            };
+            let Some(pt) = writer
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Opus)
+                .map(|p| p.pt())
+            else {
+                continue;
+            };
+            match writer.telephone_event(event).write(pt, now, at, Vec::new()) {
+                Ok(()) => written.push(i),
+                // A receiver that did not negotiate telephone-event still gets the event.
+                Err(e) => tracing::debug!(error = %e, "DTMF not forwarded on this slot"),
+            }
+        }
+        self.events.push_back(MediaEvent::Dtmf {
+            peer: sender,
+            digit,
+            heard_by,
+        });
+        written
     }
 
     /// Appends a received frame to the party's recording, if the call is recorded and
@@ -693,6 +804,7 @@ fn poll_peer(
     transmits: &mut VecDeque<Transmit>,
     events: &mut VecDeque<MediaEvent>,
     received: &mut Vec<str0m::media::MediaData>,
+    tones: &mut Vec<TelephoneEvent>,
 ) {
     loop {
         if !peer.rtc.is_alive() {
@@ -729,13 +841,9 @@ fn poll_peer(
                     if d.params.spec().codec == Codec::Opus {
                         received.push(d);
                     } else if let CodecExtra::Tele(e) = d.codec_extra
-                        && let Some(digit) =
-                            dtmf_end(e.event, e.end, d.time.numer(), &mut peer.last_dtmf)
+                        && dtmf_end(e.end, d.time.numer(), &mut peer.last_dtmf)
                     {
-                        events.push_back(MediaEvent::Dtmf {
-                            peer: peer.key.clone(),
-                            digit,
-                        });
+                        tones.push(e);
                     }
                 }
                 _ => {}
@@ -803,15 +911,14 @@ fn audio_lines(sdp: &str) -> Vec<(Mid, bool, bool)> {
     out
 }
 
-/// The digit of an RFC 4733 event that ended, once per event: the end report is sent three
-/// times, all with the event's RTP time.
-fn dtmf_end(event: u8, end: bool, time: u64, last: &mut Option<u64>) -> Option<char> {
+/// Whether this RFC 4733 report is the end of an event, once per event: the end report is
+/// sent three times, all with the event's RTP time.
+fn dtmf_end(end: bool, time: u64, last: &mut Option<u64>) -> bool {
     if !end || *last == Some(time) {
-        return None;
+        return false;
     }
     *last = Some(time);
-    const DIGITS: &[u8; 16] = b"0123456789*#ABCD";
-    DIGITS.get(event as usize).map(|d| *d as char)
+    true
 }
 
 #[cfg(test)]
@@ -821,12 +928,11 @@ mod tests {
     #[test]
     fn dtmf_digits_are_reported_once_at_their_end() {
         let mut last = None;
-        assert_eq!(dtmf_end(5, false, 1000, &mut last), None);
-        assert_eq!(dtmf_end(5, true, 1000, &mut last), Some('5'));
+        assert!(!dtmf_end(false, 1000, &mut last));
+        assert!(dtmf_end(true, 1000, &mut last));
         // The end report is sent three times.
-        assert_eq!(dtmf_end(5, true, 1000, &mut last), None);
-        assert_eq!(dtmf_end(11, true, 2000, &mut last), Some('#'));
-        assert_eq!(dtmf_end(200, true, 3000, &mut last), None);
+        assert!(!dtmf_end(true, 1000, &mut last));
+        assert!(dtmf_end(true, 2000, &mut last));
     }
 
     fn slot(mid: &str) -> Slot {

@@ -11,7 +11,7 @@ use baton_media::{
     PeerKey, Recording, Sfu, SfuConfig, ogg,
 };
 use str0m::change::SdpAnswer;
-use str0m::format::{Codec, FormatParams};
+use str0m::format::{Codec, CodecExtra, FormatParams};
 use str0m::media::TelephoneEvent;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
@@ -30,6 +30,8 @@ struct Client {
     hold_frames: usize,
     sent: u64,
     connected: bool,
+    /// RFC 4733 events received (their end, once each), as (RTP time, event).
+    tones: Vec<(u64, u8)>,
 }
 
 struct World {
@@ -107,6 +109,7 @@ impl World {
                 hold_frames: 0,
                 sent: 0,
                 connected: false,
+                tones: Vec::new(),
             },
         );
         Ok(())
@@ -157,6 +160,16 @@ impl World {
                             to_server.push((t.source, t.contents.to_vec()));
                         }
                         Output::Event(Event::Connected) => c.connected = true,
+                        Output::Event(Event::MediaData(d))
+                            if d.params.spec().codec == Codec::Tele =>
+                        {
+                            if let CodecExtra::Tele(e) = d.codec_extra
+                                && e.end
+                                && !c.tones.contains(&(d.time.numer(), e.event))
+                            {
+                                c.tones.push((d.time.numer(), e.event));
+                            }
+                        }
                         Output::Event(Event::MediaData(d)) => {
                             if self.hold.contains(&d.data.to_vec()) {
                                 c.hold_frames += 1;
@@ -254,6 +267,7 @@ fn call(on_hold: bool, agents: Vec<AgentParty>) -> CallState {
         customer_on_hold: on_hold,
         agents,
         muted: Default::default(),
+        record: None,
     }
 }
 
@@ -460,33 +474,74 @@ fn a_silent_browser_is_lost_by_ice_consent() {
     );
 }
 
+/// Ann keys a digit on her microphone's stream.
+fn key_digit(w: &mut World, i: usize, event: u8) {
+    let c = w.clients.get_mut(&a("ann")).unwrap();
+    let writer = c.rtc.writer(c.mic).unwrap();
+    let pt = writer
+        .payload_params()
+        .find(|p| p.spec().codec == Codec::Opus)
+        .unwrap()
+        .pt();
+    let t = MediaTime::new(100_000 + i as u64 * 20_000, Frequency::FORTY_EIGHT_KHZ);
+    let now = w.now;
+    writer
+        .telephone_event(TelephoneEvent {
+            event,
+            end: true,
+            volume: 10,
+            duration: Duration::from_millis(100),
+        })
+        .write(pt, now, t, Vec::new())
+        .unwrap();
+    w.run(300);
+}
+
+#[test]
+fn dtmf_goes_to_whoever_hears_the_sender_and_not_to_a_customer_on_hold() {
+    let mut w = connected_world();
+    for (i, event) in [1u8, 5, 11].into_iter().enumerate() {
+        key_digit(&mut w, i, event);
+    }
+    let heard: Vec<Vec<Party>> = std::iter::from_fn(|| w.sfu.poll_event())
+        .filter_map(|e| match e {
+            MediaEvent::Dtmf { heard_by, .. } => Some(heard_by),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heard, vec![vec![Party::Customer]; 3]);
+    let tones: Vec<u8> = w.clients[&Party::Customer]
+        .tones
+        .iter()
+        .map(|t| t.1)
+        .collect();
+    assert_eq!(tones, [1, 5, 11], "forwarded as RFC 4733 events, in order");
+
+    // On hold the customer hears the hold music, not ann's keypad.
+    w.set_call(call(
+        true,
+        vec![agent("ann", AgentRole::Primary, AgentState::Hold)],
+    ));
+    key_digit(&mut w, 3, 9);
+    let heard: Vec<Vec<Party>> = std::iter::from_fn(|| w.sfu.poll_event())
+        .filter_map(|e| match e {
+            MediaEvent::Dtmf { heard_by, .. } => Some(heard_by),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heard, vec![Vec::<Party>::new()]);
+    assert_eq!(w.clients[&Party::Customer].tones.len(), 3);
+}
+
 #[test]
 fn dtmf_digits_arrive_in_order() {
     let mut w = connected_world();
     for (i, event) in [1u8, 5, 11].into_iter().enumerate() {
-        let c = w.clients.get_mut(&a("ann")).unwrap();
-        let writer = c.rtc.writer(c.mic).unwrap();
-        let pt = writer
-            .payload_params()
-            .find(|p| p.spec().codec == Codec::Opus)
-            .unwrap()
-            .pt();
-        let t = MediaTime::new(100_000 + i as u64 * 20_000, Frequency::FORTY_EIGHT_KHZ);
-        let now = w.now;
-        writer
-            .telephone_event(TelephoneEvent {
-                event,
-                end: true,
-                volume: 10,
-                duration: Duration::from_millis(100),
-            })
-            .write(pt, now, t, Vec::new())
-            .unwrap();
-        w.run(300);
+        key_digit(&mut w, i, event);
     }
     let digits: String = std::iter::from_fn(|| w.sfu.poll_event())
         .filter_map(|e| match e {
-            MediaEvent::Dtmf { peer, digit } if peer.party == a("ann") => Some(digit),
+            MediaEvent::Dtmf { peer, digit, .. } if peer.party == a("ann") => Some(digit),
             _ => None,
         })
         .collect();

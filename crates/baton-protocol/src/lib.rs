@@ -45,4 +45,7 @@ pub mod events {
     /// Baton addition: `[interactionId, {partyId, name, typing}]`, `partyId` `customer`
     /// for the customer.
     pub const ON_TYPING: &str = "ON_TYPING";
+    /// `[interactionId, {partyId, digit}]`: a digit keyed by a party this agent hears on
+    /// the call. Baton addition: a browser cannot surface received DTMF.
+    pub const ON_DTMF: &str = "ON_DTMF";
 }

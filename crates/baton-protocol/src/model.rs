@@ -240,6 +240,28 @@ pub struct InteractionData {
     /// widget can count down. Project addition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ring_deadline: Option<Millis>,
+    /// This agent's microphone is muted on the call (`setCallMute`).
+    #[serde(default)]
+    pub call_muted: bool,
+    /// The call is being recorded (`setCallRecording`, or the recording policy of its
+    /// service, tenant or server).
+    #[serde(default)]
+    pub call_recording: bool,
+}
+
+/// A DTMF digit keyed on a call, as the interaction logs it (docs/voice.md, "DTMF"). The
+/// digit itself only where the tenant's `dtmfLog` is `digits`: callers key in PINs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DtmfRecord {
+    /// Who keyed it: `customer` or the agent's id (as in `parties`).
+    pub party_id: String,
+    pub at: Millis,
+    /// The digit (`0`-`9`, `*`, `#`, `A`-`D`). Stored sealed with the data key when the
+    /// server has one; absent when the tenant logs only that digits were keyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digit: Option<String>,
 }
 
 wire_enum!(
@@ -368,6 +390,9 @@ pub struct InteractionSummary {
     pub disposition_id: Option<String>,
     #[serde(default)]
     pub notes: Vec<Note>,
+    /// DTMF keyed on the call, oldest first (docs/voice.md, "DTMF").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dtmf: Vec<DtmfRecord>,
 }
 
 /// Meta of `ON_REQUEST_TRANSFER_DATA`.

@@ -195,12 +195,14 @@ impl Application {
                     live_interactions = snapshot.interactions.len(),
                     "restored state"
                 );
-                let live_calls: Vec<_> = snapshot
-                    .interactions
-                    .iter()
-                    .filter_map(|i| crate::media::call_state(i).map(|c| (i.id.clone(), Some(c))))
-                    .collect();
                 let core = Core::restore(core_config(&server_key), snapshot, clock.now());
+                let live_calls: Vec<_> = core
+                    .interactions()
+                    .filter_map(|i| {
+                        let state = crate::media::call_state(i, core.record_policy(i))?;
+                        Some((i.id.clone(), Some(state)))
+                    })
+                    .collect();
                 let outlet: Arc<dyn crate::engine::Outlet> = hub.clone();
                 let (mut engine, jobs) =
                     Engine::new(core, store.clone(), outlet, metrics.clone(), clock);
@@ -211,6 +213,7 @@ impl Application {
                         live_calls,
                         recordings.clone(),
                         clock,
+                        settings.data_cipher.clone(),
                     )
                     .await
                     .map_err(StartError::Media)?;
@@ -390,6 +393,8 @@ pub async fn seed(state: &AppState, config: &ConfigFile) -> Result<(), String> {
                     transfer_data_timeout_ms: s.transfer_data_timeout_ms,
                     transfer_data_max_bytes: s.transfer_data_max_bytes,
                     retention_secs: s.retention_secs,
+                    dtmf_log: None,
+                    record_calls: None,
                 },
                 Extra::default(),
             )

@@ -403,7 +403,10 @@ impl Engine {
                 .interactions
                 .iter()
                 .filter(|i| i.channel == baton_protocol::Channel::Voice)
-                .map(|i| (i.id.clone(), crate::media::call_state(i)))
+                .map(|i| {
+                    let policy = self.core.record_policy(i);
+                    (i.id.clone(), crate::media::call_state(i, policy))
+                })
                 .collect();
         }
         (batch, applied)

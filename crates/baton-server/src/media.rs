@@ -12,12 +12,15 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use baton_core::{Command, Interaction, InteractionId, PartyState};
+use baton_core::{
+    AgentId, CallMediaChange, Command, Digit, Interaction, InteractionId, PartyState,
+};
 use baton_media::{
     AgentParty, AgentRole, AgentState, CallState, MediaError, MediaEvent, Party, PeerKey, Sfu,
     SfuConfig,
 };
 use baton_protocol::{ApiError, Channel, ErrorCode, PartyRole};
+use baton_store::{DataCipher, cipher};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -241,9 +244,9 @@ impl MediaHandle {
     }
 }
 
-/// The call state of a voice interaction as the core has it; `None` when it is not a
-/// live call (completed, or not voice).
-pub fn call_state(i: &Interaction) -> Option<CallState> {
+/// The call state of a voice interaction as the core has it, with its recording policy
+/// (`Core::record_policy`); `None` when it is not a live call (completed, or not voice).
+pub fn call_state(i: &Interaction, record: Option<bool>) -> Option<CallState> {
     if i.channel != Channel::Voice || i.completed_at.is_some() {
         return None;
     }
@@ -269,6 +272,7 @@ pub fn call_state(i: &Interaction) -> Option<CallState> {
             })
             .collect(),
         muted: Default::default(),
+        record,
     })
 }
 
@@ -280,6 +284,7 @@ pub async fn start(
     calls: Vec<(InteractionId, Option<CallState>)>,
     recordings: Arc<RecordingStore>,
     clock: Clock,
+    cipher: Option<DataCipher>,
 ) -> std::io::Result<MediaHandle> {
     let mut sockets = Vec::new();
     for ip in &settings.addresses {
@@ -305,10 +310,14 @@ pub async fn start(
     for socket in &sockets {
         tokio::spawn(read_socket(socket.clone(), dgram_tx.clone()));
     }
+    let (commands, to_engine) = mpsc::unbounded_channel();
+    tokio::spawn(report_to_engine(engine.clone(), to_engine));
     let shell = Shell {
         engine,
+        commands,
         recordings,
         clock,
+        cipher,
     };
     let test_loss_percent = Arc::new(std::sync::atomic::AtomicU32::new(0));
     tokio::spawn(run(
@@ -443,8 +452,53 @@ fn handle_job(sfu: &mut Sfu, job: Job) {
 /// What the media task hands its results to.
 struct Shell {
     engine: EngineHandle,
+    /// Changes the interaction carries (mute, recording, DTMF), to the engine in order.
+    commands: mpsc::UnboundedSender<Command>,
     recordings: Arc<RecordingStore>,
     clock: Clock,
+    /// Seals DTMF digits for the interaction's log.
+    cipher: Option<DataCipher>,
+}
+
+/// The associated data of a sealed DTMF digit: its interaction, so a sealed digit cannot
+/// be moved to another call's log.
+pub fn dtmf_aad(interaction: &str) -> Vec<u8> {
+    format!("dtmf:{interaction}").into_bytes()
+}
+
+/// The interaction's DTMF log as the admin reads it: each kept digit opened (a digit that
+/// does not open, say under a removed key, is left out).
+pub fn open_dtmf_log(
+    data_cipher: Option<&DataCipher>,
+    summary: &mut baton_protocol::InteractionSummary,
+) {
+    let aad = dtmf_aad(&summary.id);
+    for record in &mut summary.dtmf {
+        record.digit = record
+            .digit
+            .take()
+            .and_then(|stored| cipher::open_stored(data_cipher, stored, &aad).ok());
+    }
+}
+
+/// Hands the media plane's changes to the engine one after another, so digits keyed in a
+/// row are logged and delivered in that order. A change to a call that has just ended is
+/// refused by the engine and dropped.
+async fn report_to_engine(engine: EngineHandle, mut commands: mpsc::UnboundedReceiver<Command>) {
+    while let Some(command) = commands.recv().await {
+        if let Err(e) = engine.call(command, Extra::default()).await {
+            tracing::debug!(error = %e.message, "call media change not applied");
+        }
+    }
+}
+
+impl Shell {
+    fn report(&self, call: String, change: CallMediaChange) {
+        let _ = self.commands.send(Command::CallMedia {
+            interaction: InteractionId(call),
+            change,
+        });
+    }
 }
 
 /// A lost customer browser is the customer hanging up (docs/voice.md, faults); a lost
@@ -489,9 +543,12 @@ fn on_event(shell: &Shell, event: MediaEvent) {
                 });
             }
         }
-        MediaEvent::Dtmf { peer, digit } => {
+        MediaEvent::Dtmf {
+            peer,
+            digit,
+            heard_by,
+        } => {
             // The digit itself is not logged: callers key in PINs and card numbers.
-            let _ = digit;
             tracing::info!(
                 target: "baton::ops",
                 event = "dtmf",
@@ -499,6 +556,41 @@ fn on_event(shell: &Shell, event: MediaEvent) {
                 party = %peer.party,
                 "DTMF digit received"
             );
+            let stored = cipher::seal(
+                shell.cipher.as_ref(),
+                &digit.to_string(),
+                &dtmf_aad(&peer.call),
+            );
+            let change = CallMediaChange::Dtmf {
+                party_id: party_id(&peer.party),
+                digit: Digit(digit),
+                stored,
+                heard_by: heard_by
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        Party::Agent(a) => Some(AgentId(a)),
+                        Party::Customer => None,
+                    })
+                    .collect(),
+            };
+            shell.report(peer.call, change);
         }
+        MediaEvent::Muted { peer, muted } => {
+            if let Party::Agent(agent) = peer.party {
+                let agent = AgentId(agent);
+                shell.report(peer.call, CallMediaChange::Muted { agent, muted });
+            }
+        }
+        MediaEvent::RecordingChanged { call, on } => {
+            shell.report(call, CallMediaChange::Recording { on });
+        }
+    }
+}
+
+/// A party as the interaction's `parties` name it: `customer` or the agent's id.
+fn party_id(party: &Party) -> String {
+    match party {
+        Party::Customer => "customer".to_owned(),
+        Party::Agent(a) => a.clone(),
     }
 }

@@ -187,6 +187,7 @@ impl Router {
             Command::CustomerMessage { interaction, .. }
             | Command::CustomerHangup { interaction }
             | Command::CustomerTyping { interaction, .. }
+            | Command::CallMedia { interaction, .. }
             | Command::PostAttachment { interaction, .. } => {
                 self.interaction_tenant(interaction).await?
             }
@@ -263,7 +264,8 @@ fn admin_tenant(admin: &AdminCommand) -> &TenantId {
         | AdminCommand::SetAgentDisabled { tenant, .. }
         | AdminCommand::DeleteAgent { tenant, .. }
         | AdminCommand::EndSession { tenant, .. }
-        | AdminCommand::UpdateSettings { tenant, .. } => tenant,
+        | AdminCommand::UpdateSettings { tenant, .. }
+        | AdminCommand::SetServiceRecording { tenant, .. } => tenant,
         AdminCommand::Directory(directory) => match directory {
             DirectoryCommand::SetNotReadyReasons { tenant, .. }
             | DirectoryCommand::SetDidNumbers { tenant, .. }

@@ -79,16 +79,25 @@ impl Core {
                 username,
                 supervisor,
             } => self.set_supervisor(&tenant, &username, supervisor),
+            AdminCommand::SetServiceRecording {
+                tenant,
+                service,
+                record_calls,
+            } => self.set_service_recording(&tenant, &service, record_calls),
             AdminCommand::UpdateSettings {
                 tenant,
                 transfer_data_timeout_ms,
                 transfer_data_max_bytes,
                 retention_secs,
+                dtmf_log,
+                record_calls,
             } => self.update_settings(
                 tenant,
                 transfer_data_timeout_ms,
                 transfer_data_max_bytes,
                 retention_secs,
+                dtmf_log,
+                record_calls,
             ),
         }
     }
@@ -217,6 +226,7 @@ impl Core {
                 dispositions: Default::default(),
                 max_queue_length: None,
                 max_queue_wait_ms: None,
+                record_calls: None,
             },
         );
         self.mark_service(&id);
@@ -340,6 +350,8 @@ impl Core {
         transfer_data_timeout_ms: Option<u64>,
         transfer_data_max_bytes: Option<usize>,
         retention_secs: Option<u64>,
+        dtmf_log: Option<DtmfLog>,
+        record_calls: Option<bool>,
     ) -> CoreResult {
         self.require_tenant(&tenant)?;
         if let Some(t) = transfer_data_timeout_ms
@@ -367,6 +379,12 @@ impl Core {
         }
         if let Some(v) = retention_secs {
             t.settings.retention_secs = v;
+        }
+        if let Some(v) = dtmf_log {
+            t.settings.dtmf_log = v;
+        }
+        if record_calls.is_some() {
+            t.settings.record_calls = record_calls;
         }
         let settings = t.settings;
         self.mark_tenant(&tenant);

@@ -144,6 +144,12 @@ impl Core {
         self.queues.pending_interactions.insert(id.clone());
     }
 
+    /// Marks an interaction for the next commit without showing it to its parties again
+    /// (a change no view carries, like a DTMF log entry).
+    pub(crate) fn mark_interaction(&mut self, id: &InteractionId) {
+        self.changes.interactions.insert(id.clone());
+    }
+
     /// Marks an agent for the store only: for changes neither routing nor views see.
     pub(crate) fn mark_agent(&mut self, id: &AgentId) {
         self.changes.agents.insert(id.clone());

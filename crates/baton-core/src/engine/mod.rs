@@ -321,6 +321,10 @@ impl Core {
                 interaction,
                 typing,
             } => Some(self.customer_typing(&interaction, typing)),
+            Command::CallMedia {
+                interaction,
+                change,
+            } => Some(self.call_media(&interaction, change)),
             Command::Admin(admin) => Some(self.admin(admin)),
             Command::Tick => {
                 self.fire_due_timers();

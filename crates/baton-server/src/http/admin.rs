@@ -291,9 +291,32 @@ pub struct UpdateSettings {
     #[schema(minimum = 1, maximum = 1048576)]
     transfer_data_max_bytes: Option<usize>,
     retention_secs: Option<u64>,
+    /// What an interaction keeps of DTMF keyed on its call (docs/voice.md, "DTMF").
+    dtmf_log: Option<DtmfLogName>,
+    /// The tenant's calls are recorded from their start (`true`) or only when an agent
+    /// records them (`false`). Until set, the server's `[media] record_calls` applies; a
+    /// service may override it.
+    record_calls: Option<bool>,
 }
 
-/// Changes a tenant's transfer-data settings; answers all three.
+/// `count`: who keyed a digit and when; `digits`: the digits too, sealed with the data key.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum DtmfLogName {
+    Count,
+    Digits,
+}
+
+impl From<DtmfLogName> for baton_core::DtmfLog {
+    fn from(name: DtmfLogName) -> Self {
+        match name {
+            DtmfLogName::Count => Self::Count,
+            DtmfLogName::Digits => Self::Digits,
+        }
+    }
+}
+
+/// Changes a tenant's settings (transfer data, retention, calls); answers them all.
 #[utoipa::path(put, path = "/api/v1/admin/tenants/{tenant}/settings", request_body = UpdateSettings, security(("admin" = [])),
     params(("tenant" = String, Path)),
     responses((status = 200, body = UpdateSettings), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -308,6 +331,8 @@ async fn update_settings(
         transfer_data_timeout_ms: body.transfer_data_timeout_ms,
         transfer_data_max_bytes: body.transfer_data_max_bytes,
         retention_secs: body.retention_secs,
+        dtmf_log: body.dtmf_log.map(Into::into),
+        record_calls: body.record_calls,
     };
     Ok(Json(admin(&state, command, Extra::default()).await?))
 }
@@ -363,10 +388,11 @@ async fn get_interaction(
             "no such interaction",
         ));
     };
-    let summary: InteractionSummary = state
+    let mut summary: InteractionSummary = state
         .engine
         .query(Query::InteractionSummary(Box::new(stored)))
         .await?;
+    crate::media::open_dtmf_log(state.settings.data_cipher.as_ref(), &mut summary);
     Ok(Json(summary))
 }
 

@@ -14,6 +14,7 @@ pub mod headers;
 pub mod ingress;
 pub mod ops;
 pub mod queues;
+pub mod recording_policy;
 pub mod recordings;
 pub mod sessions;
 pub mod supervisor;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingress::router())
         .merge(grants::router())
         .merge(queues::router())
+        .merge(recording_policy::router())
         .merge(ops::router())
         .merge(agent_ws::router())
         .merge(customer_ws::router())

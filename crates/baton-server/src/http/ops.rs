@@ -162,7 +162,7 @@ impl Modify for Security {
         super::sessions::login, super::sessions::supervisor_login, super::sessions::logout,
         super::ingress::create_interaction, super::ingress::list_services, super::ingress::post_message, super::ingress::hangup,
         super::customer_state::customer_state,
-        super::grants::create_grant, super::queues::set_queue_limits,
+        super::grants::create_grant, super::queues::set_queue_limits, super::recording_policy::set_recording_policy,
         super::supervisor::overview, super::supervisor::stats, super::supervisor::handoffs, super::supervisor::set_agent_state,
         super::supervisor::set_supervisor,
         super::attachments::upload, super::attachments::download,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod attachments;
 mod bench;
+mod call_media;
 mod cluster;
 mod cluster_security;
 mod cluster_shards;

@@ -7,8 +7,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use baton_media::str0m::change::{SdpAnswer, SdpPendingOffer};
-use baton_media::str0m::format::Codec;
-use baton_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use baton_media::str0m::format::{Codec, CodecExtra, FormatParams};
+use baton_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, TelephoneEvent};
 use baton_media::str0m::net::{Protocol, Receive};
 use baton_media::str0m::{Candidate, Event, Input, Output, Rtc};
 use futures_util::{SinkExt, StreamExt};
@@ -17,29 +17,38 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
-const KEY: &str = "k1:4242424242424242424242424242424242424242424242424242424242424242";
+pub(crate) const KEY: &str = "k1:4242424242424242424242424242424242424242424242424242424242424242";
 
 /// A browser's peer connection on a real UDP socket, its microphone sending the hold
-/// music's packets every 20 ms once connected.
-struct Browser {
+/// music's packets every 20 ms once connected; it offers `telephone-event/48000` as
+/// browsers do, and can key DTMF digits.
+pub(crate) struct Browser {
     rtc: Rtc,
     socket: UdpSocket,
     addr: SocketAddr,
     mic: Mid,
-    connected: bool,
+    pub(crate) connected: bool,
     sent: u64,
     pending: Option<SdpPendingOffer>,
+    /// RFC 4733 events received, each once at its end: (RTP time, event code).
+    pub(crate) tones: Vec<(u64, u8)>,
 }
 
 impl Browser {
-    fn new() -> (Self, String) {
+    pub(crate) fn new() -> (Self, String) {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
         let addr = socket.local_addr().unwrap();
-        let mut rtc = Rtc::builder()
-            .clear_codecs()
-            .enable_opus(true, false)
-            .build(Instant::now());
+        let mut config = Rtc::builder().clear_codecs().enable_opus(true, false);
+        config.codec_config().add_config(
+            101.into(),
+            None,
+            Codec::Tele,
+            Frequency::FORTY_EIGHT_KHZ,
+            None,
+            FormatParams::parse_line("0-16"),
+        );
+        let mut rtc = config.build(Instant::now());
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut change = rtc.sdp_api();
         let mic = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -53,11 +62,12 @@ impl Browser {
             connected: false,
             sent: 0,
             pending: Some(pending),
+            tones: Vec::new(),
         };
         (browser, offer.to_sdp_string())
     }
 
-    fn answered(&mut self, sdp: &str) {
+    pub(crate) fn answered(&mut self, sdp: &str) {
         let pending = self.pending.take().unwrap();
         self.rtc
             .sdp_api()
@@ -100,14 +110,45 @@ impl Browser {
                     let _ = self.socket.send_to(&t.contents, t.destination);
                 }
                 Output::Event(Event::Connected) => self.connected = true,
+                Output::Event(Event::MediaData(d)) => {
+                    if let CodecExtra::Tele(e) = d.codec_extra
+                        && e.end
+                        && !self.tones.contains(&(d.time.numer(), e.event))
+                    {
+                        self.tones.push((d.time.numer(), e.event));
+                    }
+                }
                 Output::Event(_) => {}
             }
         }
     }
 }
 
+impl Browser {
+    /// Keys one digit (RFC 4733 event code: 0-9, 10 `*`, 11 `#`) as a browser's
+    /// `RTCDTMFSender` does: 100 ms of tone on the microphone's stream.
+    pub(crate) fn key(&mut self, event: u8) {
+        let w = self.rtc.writer(self.mic).unwrap();
+        let pt = w
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .unwrap()
+            .pt();
+        let t = MediaTime::new(self.sent * 960, Frequency::FORTY_EIGHT_KHZ);
+        let tone = TelephoneEvent {
+            event,
+            end: true,
+            volume: 10,
+            duration: Duration::from_millis(100),
+        };
+        w.telephone_event(tone)
+            .write(pt, Instant::now(), t, Vec::new())
+            .unwrap();
+    }
+}
+
 /// Runs the browsers for `ms` of real time, each speaking every 20 ms once connected.
-async fn talk(browsers: &mut [&mut Browser], ms: u64) {
+pub(crate) async fn talk(browsers: &mut [&mut Browser], ms: u64) {
     let music = baton_media::ogg::opus_packets(baton_media::HOLD_MUSIC).unwrap();
     let end = Instant::now() + Duration::from_millis(ms);
     let mut next_frame = Instant::now();
@@ -124,12 +165,17 @@ async fn talk(browsers: &mut [&mut Browser], ms: u64) {
     }
 }
 
-type CustomerSocket =
+pub(crate) type CustomerSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A customer socket's answer to one op, and the socket: the customer's audio lasts as
 /// long as it is open.
-async fn customer_op(app: &TestApp, token: &str, op: &str, args: Value) -> (Value, CustomerSocket) {
+pub(crate) async fn customer_op(
+    app: &TestApp,
+    token: &str,
+    op: &str,
+    args: Value,
+) -> (Value, CustomerSocket) {
     let url = format!("ws://{}/ws/customer?token={token}", app.addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let frame = json!({"op": op, "args": args, "id": 5}).to_string();
@@ -297,7 +343,7 @@ async fn without_media_recording_ops_answer_14() {
 }
 
 /// Waits until the interaction lists `n` recordings (files are written off the media task).
-async fn wait_for_recordings(app: &TestApp, id: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_for_recordings(app: &TestApp, id: &str, n: usize) -> Vec<Value> {
     let path = format!("/api/v1/interactions/{id}/recordings");
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
