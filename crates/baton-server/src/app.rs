@@ -489,7 +489,7 @@ async fn seed_desk(
     t: &crate::settings::TenantConfig,
 ) -> Result<(), String> {
     use baton_core::DirectoryCommand as D;
-    use baton_core::directory::{DidInput, DispositionInput};
+    use baton_core::directory::DidInput;
     let tenant = TenantId(t.name.clone());
     let mut commands: Vec<(String, D)> = Vec::new();
     if let Some(reasons) = &t.not_ready_reasons {
@@ -527,14 +527,7 @@ async fn seed_desk(
                 service: s.name.clone(),
                 use_dispositions: s.use_dispositions.unwrap_or(!list.is_empty()),
                 require_disposition: s.require_disposition.unwrap_or(false),
-                dispositions: list
-                    .into_iter()
-                    .map(|d| DispositionInput {
-                        code: d.code,
-                        name: d.name,
-                        kind: d.kind,
-                    })
-                    .collect(),
+                dispositions: list.into_iter().map(Into::into).collect(),
             },
         ));
     }

@@ -250,13 +250,27 @@ pub struct TeamConfig {
     pub supervisors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// One disposition of a service, as the config file and the admin API
+/// (`PUT …/services/{service}/dispositions`) both give it.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DispositionEntry {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: baton_protocol::DispositionType,
+}
+
+impl From<DispositionEntry> for baton_core::directory::DispositionInput {
+    fn from(d: DispositionEntry) -> Self {
+        Self {
+            code: d.code,
+            name: d.name,
+            kind: d.kind,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
