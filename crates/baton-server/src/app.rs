@@ -12,6 +12,7 @@ use baton_store::{Batch, Credential, PostgresStore, SqliteStore, Store};
 use crate::auth;
 use crate::engine::{Clock, Engine, EngineHandle, Extra};
 use crate::hub::Hub;
+use crate::idle::IdleTimeout;
 use crate::login_guard::{LoginGuard, PasswordWorkers};
 use crate::metrics::Metrics;
 use crate::query::Query;
@@ -296,6 +297,9 @@ impl Application {
         let engine_task = self.engine_task;
         let purge = tokio::spawn(purge_loop(self.state.clone()));
         let router = crate::http::router(self.state.clone());
+        let idle_timeout =
+            std::time::Duration::from_millis(self.state.settings.limits.http_idle_timeout_ms);
+        // The outer no-op `tap_io`s: axum gives `ConnectInfo<SocketAddr>` to `TapIo` listeners.
         let result = match &self.state.settings.tls {
             None => {
                 // Small frames must not wait for Nagle's algorithm (up to 40 ms each).
@@ -303,7 +307,7 @@ impl Application {
                     let _ = tcp.set_nodelay(true);
                 });
                 axum::serve(
-                    listener,
+                    IdleTimeout::new(listener, idle_timeout).tap_io(|_| {}),
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)
@@ -311,8 +315,9 @@ impl Application {
             }
             // Same server, same shutdown; only the listener differs (see `tls`).
             Some(tls) => {
+                let listener = crate::tls::listener(self.listener, tls);
                 axum::serve(
-                    crate::tls::listener(self.listener, tls),
+                    IdleTimeout::new(listener, idle_timeout).tap_io(|_| {}),
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)

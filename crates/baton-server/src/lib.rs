@@ -17,6 +17,7 @@
 //! - [`cluster`]: cluster mode: the engine lease in PostgreSQL, NATS between nodes.
 //! - [`cluster_auth`]: signatures on what nodes send the engine.
 //! - [`metrics`]: counters exposed in Prometheus text at `/metrics`.
+//! - [`idle`]: closes HTTP connections that go `http_idle_timeout_ms` without being served.
 //! - [`tls`]: HTTPS and WSS on the listen address; PEM loading; the demo's self-signed certificate.
 //! - [`app`]: [`Application`], which wires it all and runs until a shutdown future resolves.
 
@@ -30,6 +31,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod idle;
 pub mod login_guard;
 pub mod media;
 pub mod metrics;

@@ -61,6 +61,11 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a new WebSocket may take to say hello.
     pub hello_timeout_ms: u64,
+    /// How long an HTTP request may take to arrive, headers and body, counted from the
+    /// connection's opening or the request's first byte; also how long a response may stall
+    /// unread. Slower connections are closed. Quiet keep-alive connections and open
+    /// WebSockets are not timed (see `idle`).
+    pub http_idle_timeout_ms: u64,
     /// CRM records (`addInteractionAssociatedObject`, `startCall`'s objects) one interaction
     /// holds; more get `payload_too_large`.
     pub max_associated_objects: usize,
@@ -82,6 +87,7 @@ impl Default for Limits {
             password_hash_queue: 64,
             max_connections: 20_000,
             hello_timeout_ms: 10_000,
+            http_idle_timeout_ms: 60_000,
             max_associated_objects: 100,
         }
     }
