@@ -325,9 +325,15 @@ impl Application {
             }
         };
         purge.abort();
+        // axum's graceful shutdown does not see upgraded connections: close the sockets.
+        self.state.hub.close_all();
         drop(self.state);
         if let Some(task) = engine_task {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+            match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+                Ok(_) => tracing::info!("engine stopped"),
+                // Something still holds a handle to it: exiting loses nothing committed.
+                Err(_) => tracing::warn!("the engine did not stop within 5 s; exiting anyway"),
+            }
         }
         drop(self.data_lock);
         result.map_err(|source| StartError::Bind {

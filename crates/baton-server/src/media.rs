@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{Clock, EngineHandle, Extra};
+use crate::engine::{Clock, EngineHandle, Extra, WeakEngineHandle};
 use crate::recordings::RecordingStore;
 
 /// `[media]` in `baton.toml`.
@@ -255,7 +255,7 @@ pub async fn start(
         tokio::spawn(read_socket(socket.clone(), dgram_tx.clone()));
     }
     let shell = Shell {
-        engine,
+        engine: engine.downgrade(),
         recordings,
         clock,
     };
@@ -374,7 +374,9 @@ fn handle_job(sfu: &mut Sfu, job: Job) {
 
 /// What the media task hands its results to.
 struct Shell {
-    engine: EngineHandle,
+    /// Weak: the engine holds this task's job queue, so a strong handle here would keep
+    /// both running after shutdown.
+    engine: WeakEngineHandle,
     recordings: Arc<RecordingStore>,
     clock: Clock,
 }
@@ -411,8 +413,9 @@ fn on_event(shell: &Shell, event: MediaEvent) {
         }
         MediaEvent::Lost(key) => {
             tracing::info!(call = key.call, party = %key.party, "media lost (ICE consent)");
-            if key.party == Party::Customer {
-                let engine = engine.clone();
+            if key.party == Party::Customer
+                && let Some(engine) = engine.upgrade()
+            {
                 tokio::spawn(async move {
                     let hangup = Command::CustomerHangup {
                         interaction: InteractionId(key.call),

@@ -404,8 +404,14 @@ async fn connections_that_are_not_served_in_time_are_closed_but_websockets_stay(
     });
     // Connected and silent.
     let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    assert!(closed_by_server(&mut silent).await, "a silent connection stays open");
-    assert!(trickling.await.unwrap(), "a trickling request is never cut off");
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent connection stays open"
+    );
+    assert!(
+        trickling.await.unwrap(),
+        "a trickling request is never cut off"
+    );
 
     // A keep-alive connection quiet between requests is kept: a client reusing it must
     // not race a close.
@@ -419,12 +425,21 @@ async fn connections_that_are_not_served_in_time_are_closed_but_websockets_stay(
             .await
             .unwrap()
             .unwrap();
-        assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &answer[..n]);
+        assert!(
+            answer[..n].starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            &answer[..n]
+        );
         tokio::time::sleep(Duration::from_millis(2_500)).await;
     }
 
     // A WebSocket idle for longer than the timeout is still served.
     alice.client.get_agent_state().await.unwrap();
-    let r = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
