@@ -257,9 +257,9 @@ pub struct TeamConfig {
 }
 
 /// One disposition of a service, as the config file and the admin API
-/// (`PUT …/services/{service}/dispositions`) both give it.
+/// (`PUT …/services/{service}/dispositions`) both give it. Other fields are ignored, so a
+/// list read from the API (each entry with its `id`) can be put back as it is.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DispositionEntry {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub code: String,
