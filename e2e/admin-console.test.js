@@ -16,9 +16,11 @@ test('the admin console creates an agent who can then log in', (t) => withBaton(
   const page = await env.newPage(`${server.base}/admin/`, 'admin');
   assert.ok(await page.locator('#work').isHidden(), 'nothing to do without a token');
 
-  // A wrong token: the API refuses, and the console says so.
+  // A wrong token: the console says so at once, and the API refuses each action.
   await page.getByTestId('admin-token').fill('not-the-token');
   await page.getByTestId('admin-token-save').click();
+  await waitFor('the token check', async () => (await page.getByTestId('admin-token-state').getAttribute('data-checked')) === 'refused');
+  assert.match(await page.getByTestId('admin-token-state').textContent(), /refused the token/);
   await page.getByTestId('admin-tenant').fill('north');
   await page.getByTestId('admin-tenant-create').click();
   assert.match(await result(page, 1), /failed \(401, invalid_token/);
@@ -27,6 +29,8 @@ test('the admin console creates an agent who can then log in', (t) => withBaton(
   await page.getByTestId('admin-token').fill(ADMIN_TOKEN);
   await page.getByTestId('admin-token-save').click();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('baton.admin.token')), ADMIN_TOKEN);
+  await waitFor('the token check', async () => (await page.getByTestId('admin-token-state').getAttribute('data-checked')) === 'accepted');
+  assert.match(await page.getByTestId('admin-token-state').textContent(), /accepted the token/);
   await page.getByTestId('admin-tenant-create').click();
   assert.match(await result(page, 2), /Create tenant north: done \(201\)/);
   // The same again is a conflict, reported with the API's words.

@@ -2,7 +2,7 @@
 // session token (no new login), and calls made while offline are answered afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBaton, widget, waitFor } from './helpers.js';
+import { withBaton, widget, waitFor, waitText } from './helpers.js';
 
 test('the widget rides out a server restart without a new login', (t) => withBaton(t, async (env) => {
   const alice = await env.agentPage('alice');
@@ -28,6 +28,8 @@ test('a second login of the same agent ends the first widget, which does not fig
   const first = await env.agentPage('alice');
   const second = await env.agentPage('alice');
   await widget(first).getByTestId('login-form').waitFor({ timeout: 10000 });
+  // The first CRM hears of it too (ON_LOGOUT "forced"): its header stops saying "Connected".
+  await waitText(first.getByTestId('sdk-status'), 'Logged out');
   // Give a misbehaving widget time to reconnect and steal the session back.
   await new Promise((r) => setTimeout(r, 3000));
   const st = await second.evaluate(() => window.crmApp.adApi.getAgentState());

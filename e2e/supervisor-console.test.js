@@ -17,6 +17,8 @@ test('the supervisor console shows queues, live interactions and a hand-off chai
   const { server } = env;
   // Bob has no supervisor role: refused.
   const refused = await env.newPage(`${server.base}/supervisor/`, 'supervisor-bob');
+  // The login says what it does: the console's session is its own (it once said the widget's ended).
+  assert.match(await refused.getByTestId('sup-login-note').textContent(), /widget stays logged in/);
   await login(refused, 'bob');
   await waitText(refused.getByTestId('sup-error'), 'no supervisor role');
 

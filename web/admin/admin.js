@@ -15,6 +15,7 @@ function showToken() {
   const has = !!token();
   $('token-state').textContent = has ? 'A token is set for this tab.' : 'Paste the admin token (BATON_ADMIN_TOKEN) to begin.';
   $('work').hidden = !has;
+  delete $('token-state').dataset.checked;
 }
 
 /** One REST call; resolves `{ok, status, body}`. */
@@ -81,7 +82,21 @@ on('token-form', async () => {
   try { sessionStorage.setItem(TOKEN_KEY, $('token').value.trim()); } catch { /* private mode */ }
   $('token').value = '';
   showToken();
+  await checkToken();
 });
+
+/**
+ * Says at once whether the server takes the token, instead of at the first action. The
+ * admin API has no tenant-free read, so it asks for a tenant that cannot exist: the token
+ * is checked before the path, so a good token gets 404 and a bad one 401.
+ */
+async function checkToken() {
+  const r = await api('GET', '/admin/tenants/-/teams');
+  $('token-state').textContent = r.status === 401
+    ? 'The server refused the token: check it and paste it again.'
+    : r.status === 404 || r.ok ? 'The server accepted the token.' : `A token is set for this tab (the check answered ${r.status}).`;
+  $('token-state').dataset.checked = r.status === 401 ? 'refused' : 'accepted';
+}
 
 $('token-forget').addEventListener('click', () => {
   try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* ignore */ }

@@ -1057,6 +1057,7 @@
 
   function onEvent(name, args, rid) {
     var a0 = args[0];
+    var forcedLogout = false;
     switch (name) {
       case 'ON_LOGIN':
         if (a0) {
@@ -1116,6 +1117,9 @@
           stop();
           showNotice('You were logged out: this agent logged in somewhere else.');
           showLoginError('Logged out because this agent logged in elsewhere.');
+          // The server's ON_LOGOUT "forced" follows on the socket just closed: tell the host
+          // after this error, as the server would have.
+          forcedLogout = true;
         } else if (a0) {
           console.warn('Baton: server error', a0);
           showNotice('The server reported a problem: ' + errorWords(a0) + '.');
@@ -1125,6 +1129,7 @@
         break;
     }
     relayEvent(name, args, rid);
+    if (forcedLogout) relayEvent('ON_LOGOUT', ['forced']);
     render();
   }
 

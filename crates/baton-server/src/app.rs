@@ -12,6 +12,7 @@ use baton_store::{Batch, Credential, PostgresStore, SqliteStore, Store};
 use crate::auth;
 use crate::engine::{Clock, Engine, EngineHandle, Extra};
 use crate::hub::Hub;
+use crate::idle::IdleTimeout;
 use crate::login_guard::{LoginGuard, PasswordWorkers};
 use crate::metrics::Metrics;
 use crate::query::Query;
@@ -299,6 +300,9 @@ impl Application {
         let engine_task = self.engine_task;
         let purge = tokio::spawn(purge_loop(self.state.clone()));
         let router = crate::http::router(self.state.clone());
+        let idle_timeout =
+            std::time::Duration::from_millis(self.state.settings.limits.http_idle_timeout_ms);
+        // The outer no-op `tap_io`s: axum gives `ConnectInfo<SocketAddr>` to `TapIo` listeners.
         let result = match &self.state.settings.tls {
             None => {
                 // Small frames must not wait for Nagle's algorithm (up to 40 ms each).
@@ -306,7 +310,7 @@ impl Application {
                     let _ = tcp.set_nodelay(true);
                 });
                 axum::serve(
-                    listener,
+                    IdleTimeout::new(listener, idle_timeout).tap_io(|_| {}),
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)
@@ -314,8 +318,9 @@ impl Application {
             }
             // Same server, same shutdown; only the listener differs (see `tls`).
             Some(tls) => {
+                let listener = crate::tls::listener(self.listener, tls);
                 axum::serve(
-                    crate::tls::listener(self.listener, tls),
+                    IdleTimeout::new(listener, idle_timeout).tap_io(|_| {}),
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)
@@ -323,9 +328,15 @@ impl Application {
             }
         };
         purge.abort();
+        // axum's graceful shutdown does not see upgraded connections: close the sockets.
+        self.state.hub.close_all();
         drop(self.state);
         if let Some(task) = engine_task {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+            match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+                Ok(_) => tracing::info!("engine stopped"),
+                // Something still holds a handle to it: exiting loses nothing committed.
+                Err(_) => tracing::warn!("the engine did not stop within 5 s; exiting anyway"),
+            }
         }
         drop(self.data_lock);
         result.map_err(|source| StartError::Bind {
@@ -494,7 +505,7 @@ async fn seed_desk(
     t: &crate::settings::TenantConfig,
 ) -> Result<(), String> {
     use baton_core::DirectoryCommand as D;
-    use baton_core::directory::{DidInput, DispositionInput};
+    use baton_core::directory::DidInput;
     let tenant = TenantId(t.name.clone());
     let mut commands: Vec<(String, D)> = Vec::new();
     if let Some(reasons) = &t.not_ready_reasons {
@@ -532,14 +543,7 @@ async fn seed_desk(
                 service: s.name.clone(),
                 use_dispositions: s.use_dispositions.unwrap_or(!list.is_empty()),
                 require_disposition: s.require_disposition.unwrap_or(false),
-                dispositions: list
-                    .into_iter()
-                    .map(|d| DispositionInput {
-                        code: d.code,
-                        name: d.name,
-                        kind: d.kind,
-                    })
-                    .collect(),
+                dispositions: list.into_iter().map(Into::into).collect(),
             },
         ));
     }

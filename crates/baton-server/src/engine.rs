@@ -125,7 +125,32 @@ pub enum EngineHandle {
     Remote(Arc<crate::cluster::Remote>),
 }
 
+/// An [`EngineHandle`] that does not keep the engine running: for tasks the engine itself
+/// keeps alive (the media plane), which would otherwise hold it past shutdown.
+#[derive(Clone)]
+pub enum WeakEngineHandle {
+    Local(mpsc::WeakSender<Job>),
+    Remote(Arc<crate::cluster::Remote>),
+}
+
+impl WeakEngineHandle {
+    /// The handle, unless the engine has stopped.
+    pub fn upgrade(&self) -> Option<EngineHandle> {
+        match self {
+            WeakEngineHandle::Local(tx) => tx.upgrade().map(EngineHandle::Local),
+            WeakEngineHandle::Remote(remote) => Some(EngineHandle::Remote(remote.clone())),
+        }
+    }
+}
+
 impl EngineHandle {
+    pub fn downgrade(&self) -> WeakEngineHandle {
+        match self {
+            EngineHandle::Local(tx) => WeakEngineHandle::Local(tx.downgrade()),
+            EngineHandle::Remote(remote) => WeakEngineHandle::Remote(remote.clone()),
+        }
+    }
+
     /// Sends a command whose answer goes to `reply`.
     pub async fn submit(
         &self,

@@ -220,6 +220,25 @@ impl Hub {
         }
     }
 
+    /// Closes every socket with 1001 "going away" (the server is stopping), so their tasks
+    /// end and release the engine; widgets and chat pages reconnect to the next server.
+    pub fn close_all(&self) {
+        let peers = self.lock();
+        let all = peers
+            .agents
+            .values()
+            .chain(peers.customers.values().map(|(_, p)| p));
+        for peer in all {
+            if peer
+                .tx
+                .try_send(Outbound::Close(1001, "server shutting down"))
+                .is_err()
+            {
+                peer.kill.notify_one();
+            }
+        }
+    }
+
     /// A request was answered: one fewer pending.
     pub fn answered(&self, id: u64) {
         if let Some(peer) = self.lock().agents.get(&id) {

@@ -19,6 +19,7 @@
 //! - [`metrics`]: counters exposed in Prometheus text at `/metrics`.
 //! - [`ice`]: the `voiceConfig` pages get: STUN/TURN servers (TURN credentials minted from
 //!   coturn's shared secret) and the call-quality thresholds.
+//! - [`idle`]: closes HTTP connections that go `http_idle_timeout_ms` without being served.
 //! - [`tls`]: HTTPS and WSS on the listen address; PEM loading; the demo's self-signed certificate.
 //! - [`app`]: [`Application`], which wires it all and runs until a shutdown future resolves.
 
@@ -33,6 +34,7 @@ pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod ice;
+pub mod idle;
 pub mod login_guard;
 pub mod media;
 pub mod metrics;

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{Clock, EngineHandle, Extra};
+use crate::engine::{Clock, EngineHandle, Extra, WeakEngineHandle};
 use crate::recordings::RecordingStore;
 
 /// `[media]` in `baton.toml`.
@@ -311,9 +311,9 @@ pub async fn start(
         tokio::spawn(read_socket(socket.clone(), dgram_tx.clone()));
     }
     let (commands, to_engine) = mpsc::unbounded_channel();
-    tokio::spawn(report_to_engine(engine.clone(), to_engine));
+    tokio::spawn(report_to_engine(engine.downgrade(), to_engine));
     let shell = Shell {
-        engine,
+        engine: engine.downgrade(),
         commands,
         recordings,
         clock,
@@ -451,7 +451,9 @@ fn handle_job(sfu: &mut Sfu, job: Job) {
 
 /// What the media task hands its results to.
 struct Shell {
-    engine: EngineHandle,
+    /// Weak: the engine holds this task's job queue, so a strong handle here would keep
+    /// both running after shutdown.
+    engine: WeakEngineHandle,
     /// Changes the interaction carries (mute, recording, DTMF), to the engine in order.
     commands: mpsc::UnboundedSender<Command>,
     recordings: Arc<RecordingStore>,
@@ -483,9 +485,16 @@ pub fn open_dtmf_log(
 
 /// Hands the media plane's changes to the engine one after another, so digits keyed in a
 /// row are logged and delivered in that order. A change to a call that has just ended is
-/// refused by the engine and dropped.
-async fn report_to_engine(engine: EngineHandle, mut commands: mpsc::UnboundedReceiver<Command>) {
+/// refused by the engine and dropped. Holds the engine weakly, like the media task: once
+/// the engine has stopped there is nothing to report to.
+async fn report_to_engine(
+    engine: WeakEngineHandle,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
     while let Some(command) = commands.recv().await {
+        let Some(engine) = engine.upgrade() else {
+            break;
+        };
         if let Err(e) = engine.call(command, Extra::default()).await {
             tracing::debug!(error = %e.message, "call media change not applied");
         }
@@ -533,8 +542,9 @@ fn on_event(shell: &Shell, event: MediaEvent) {
         }
         MediaEvent::Lost(key) => {
             tracing::info!(call = key.call, party = %key.party, "media lost (ICE consent)");
-            if key.party == Party::Customer {
-                let engine = engine.clone();
+            if key.party == Party::Customer
+                && let Some(engine) = engine.upgrade()
+            {
                 tokio::spawn(async move {
                     let hangup = Command::CustomerHangup {
                         interaction: InteractionId(key.call),

@@ -62,6 +62,11 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a new WebSocket may take to say hello.
     pub hello_timeout_ms: u64,
+    /// How long an HTTP request may take to arrive, headers and body, counted from the
+    /// connection's opening or the request's first byte; also how long a response may stall
+    /// unread. Slower connections are closed. Quiet keep-alive connections and open
+    /// WebSockets are not timed (see `idle`).
+    pub http_idle_timeout_ms: u64,
     /// CRM records (`addInteractionAssociatedObject`, `startCall`'s objects) one interaction
     /// holds; more get `payload_too_large`.
     pub max_associated_objects: usize,
@@ -83,6 +88,7 @@ impl Default for Limits {
             password_hash_queue: 64,
             max_connections: 20_000,
             hello_timeout_ms: 10_000,
+            http_idle_timeout_ms: 60_000,
             max_associated_objects: 100,
         }
     }
@@ -251,13 +257,27 @@ pub struct TeamConfig {
     pub supervisors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// One disposition of a service, as the config file and the admin API
+/// (`PUT …/services/{service}/dispositions`) both give it. Other fields are ignored, so a
+/// list read from the API (each entry with its `id`) can be put back as it is.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DispositionEntry {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: baton_protocol::DispositionType,
+}
+
+impl From<DispositionEntry> for baton_core::directory::DispositionInput {
+    fn from(d: DispositionEntry) -> Self {
+        Self {
+            code: d.code,
+            name: d.name,
+            kind: d.kind,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

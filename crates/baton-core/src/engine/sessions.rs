@@ -124,6 +124,11 @@ impl Core {
                         ))],
                     ),
                 });
+                // The host CRM learns of the logout as of any other (docs/protocol.md).
+                self.out.push(Effect::Send {
+                    to: Recipient::Agent(old_conn),
+                    frame: ServerFrame::event(events::ON_LOGOUT, vec![arg(&"forced")]),
+                });
                 self.out.push(Effect::Close { conn: old_conn });
                 self.connections.close(old_conn);
             }

@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use baton_core::directory::{DidInput, DispositionInput};
+use baton_core::directory::DidInput;
 use baton_core::{AdminCommand, Command, DirectoryCommand, DirectoryRead, TenantId};
-use baton_protocol::{ApiError, DispositionType};
+use baton_protocol::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::engine::Extra;
 use crate::error::HttpResult;
 use crate::query::Query;
+use crate::settings::DispositionEntry;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -256,16 +257,6 @@ async fn get_teams(
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
-pub struct DispositionBody {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    code: String,
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    name: String,
-    #[serde(rename = "type")]
-    kind: DispositionType,
-}
-
-#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Dispositions {
     /// Default: true when dispositions are given.
@@ -274,7 +265,7 @@ pub struct Dispositions {
     #[serde(default)]
     require_disposition: bool,
     #[serde(default)]
-    dispositions: Vec<DispositionBody>,
+    dispositions: Vec<DispositionEntry>,
 }
 
 /// Replaces a service's dispositions (the service by name or id). Each disposition's id is
@@ -295,15 +286,7 @@ async fn put_dispositions(
             .use_dispositions
             .unwrap_or(!body.dispositions.is_empty()),
         require_disposition: body.require_disposition,
-        dispositions: body
-            .dispositions
-            .into_iter()
-            .map(|d| DispositionInput {
-                code: d.code,
-                name: d.name,
-                kind: d.kind,
-            })
-            .collect(),
+        dispositions: body.dispositions.into_iter().map(Into::into).collect(),
     };
     change(&state, command).await
 }

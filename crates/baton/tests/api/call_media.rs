@@ -9,7 +9,7 @@ use baton_client::Event;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::recording::{Browser, CustomerSocket, KEY, customer_op, talk, wait_for_recordings};
+use crate::recording::{Browser, KEY, talk, wait_for_recordings};
 
 /// A connected voice call with both browsers' audio up.
 async fn call_with_audio(

@@ -54,6 +54,9 @@ async fn a_session_starts_not_ready_and_a_second_login_ends_the_first() {
     let _second = app.agent("acme", "alice", None).await;
     let e = first.expect("ON_SERVER_ERROR").await;
     assert_eq!(e.arg(0)["code"], 100);
+    // And a logout, as protocol.md lists it, so the first tab's CRM stops saying "connected".
+    let e = first.expect("ON_LOGOUT").await;
+    assert_eq!(e.arg(0), "forced");
     // The first session's token no longer works.
     let err = connect(&app.ws_url(), ConnectOptions::new(first.token.clone()))
         .await

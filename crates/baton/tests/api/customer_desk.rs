@@ -7,12 +7,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// A customer's socket and every frame it received.
 struct Customer {
-    ws: Socket,
+    ws: CustomerSocket,
     seen: Vec<Value>,
 }
 

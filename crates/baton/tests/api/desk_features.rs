@@ -33,6 +33,20 @@ async fn support_dispositions(app: &TestApp, tenant: &str) {
     .await;
 }
 
+#[tokio::test]
+async fn dispositions_read_from_the_api_can_be_put_back_as_they_are() {
+    let app = spawn_app().await;
+    app.tenant("acme", &[("alice", "1001")]).await;
+    support_dispositions(&app, "acme").await;
+    let path = "/api/v1/admin/tenants/acme/services/Support/dispositions";
+    let (s, listed) = app.get(path, Some(ADMIN)).await;
+    assert_eq!(s, 200, "{listed}");
+    assert!(listed["dispositions"][0]["id"].is_string(), "{listed}");
+    put_ok(&app, path, listed.clone()).await;
+    let (_, again) = app.get(path, Some(ADMIN)).await;
+    assert_eq!(again, listed);
+}
+
 /// Alice (ready, no integration) gets a chat of `service`; answers its id.
 async fn chat_with_alice(app: &TestApp, t: &Tenant, alice: &mut Agent, service: &str) -> String {
     alice.ready().await;

@@ -392,3 +392,37 @@ impl Agent {
         id
     }
 }
+
+/// A raw customer WebSocket, as the chat page opens it.
+pub type CustomerSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A customer socket's answer to one op, and the socket: whatever the op started (a call's
+/// audio, say) lasts as long as the socket is open.
+pub async fn customer_op(
+    app: &TestApp,
+    token: &str,
+    op: &str,
+    args: Value,
+) -> (Value, CustomerSocket) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    const OP_ID: u64 = 5;
+    let url = format!("ws://{}/ws/customer?token={token}", app.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let frame = json!({"op": op, "args": args, "id": OP_ID}).to_string();
+    ws.send(Message::text(frame)).await.unwrap();
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["id"] == OP_ID {
+                return (v["result"].clone(), ws);
+            }
+        }
+    }
+}

@@ -360,3 +360,86 @@ async fn the_hello_answer_carries_the_message_and_frame_limits() {
         json!({"maxMessageChars": 1234, "maxFrameBytes": 4096})
     );
 }
+
+/// Reads from a raw TCP connection until the server closes it; `false` if it stays open
+/// longer than `WAIT`.
+async fn closed_by_server(tcp: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let until = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(until, tcp.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn connections_that_are_not_served_in_time_are_closed_but_websockets_stay() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    // Longer than a login's password check takes here: a request's handling counts too.
+    s.limits.http_idle_timeout_ms = 2_000;
+    let app = spawn_with(dir, s).await;
+    app.tenant("acme", &[("alice", "1001")]).await;
+    let alice = app.agent("acme", "alice", None).await;
+
+    // Slowloris: headers a line at a time, never finished.
+    let mut trickle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let trickling = tokio::spawn(async move {
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if trickle.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    // Connected and silent.
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent connection stays open"
+    );
+    assert!(
+        trickling.await.unwrap(),
+        "a trickling request is never cut off"
+    );
+
+    // A keep-alive connection quiet between requests is kept: a client reusing it must
+    // not race a close.
+    let mut kept = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    for _ in 0..2 {
+        kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 512];
+        let n = tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read(&mut kept, &mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            answer[..n].starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            &answer[..n]
+        );
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+    }
+
+    // A WebSocket idle for longer than the timeout is still served.
+    alice.client.get_agent_state().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

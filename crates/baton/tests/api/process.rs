@@ -147,6 +147,70 @@ async fn an_offer_committed_before_a_sigkill_still_brings_its_data_after_restart
 }
 
 #[tokio::test]
+async fn sigterm_mid_chat_stops_the_engine_cleanly_and_a_restart_keeps_the_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut server = start(&dir, Some(&log)).await;
+    let app = &server.app;
+    let mut alice = app.agent("acme", "alice", None).await;
+    alice.ready().await;
+    let tenant = Tenant {
+        name: "acme".into(),
+        ingress: INGRESS.into(),
+    };
+    let (id, customer) = app.customer(&tenant, "chat", "Sales", "Carl").await;
+    alice.accept_next().await;
+    alice
+        .client
+        .send_chat_message("before the restart", Some(&id))
+        .await
+        .unwrap();
+
+    // SAFETY: a plain kill(2) of our own child.
+    assert_eq!(
+        unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
+        0
+    );
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    // The media plane once held the engine open until a 5 s timeout gave up on it.
+    assert!(text.contains("engine stopped"), "{text}");
+    assert!(!text.contains("did not stop"), "{text}");
+
+    let mut server = start(&dir, None).await;
+    let (status, body) = server
+        .app
+        .get(
+            &format!("/api/v1/interactions/{id}/customer-state"),
+            Some(&customer),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        customer_sees(&server.app, &customer, "before the restart").await,
+        "the transcript lost the agent's message"
+    );
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+/// Opens the customer's socket and reads until a frame contains `text`; `false` if none
+/// does within `WAIT`.
+async fn customer_sees(app: &TestApp, token: &str, text: &str) -> bool {
+    use futures_util::StreamExt;
+    let url = format!("ws://{}/ws/customer?token={token}", app.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let until = tokio::time::Instant::now() + WAIT;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, ws.next()).await {
+        if msg.to_text().is_ok_and(|t| t.contains(text)) {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test]
 async fn logs_never_contain_passwords_tokens_or_transfer_data() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("baton.log");

@@ -11,9 +11,7 @@ use baton_media::str0m::format::{Codec, CodecExtra, FormatParams};
 use baton_media::str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, TelephoneEvent};
 use baton_media::str0m::net::{Protocol, Receive};
 use baton_media::str0m::{Candidate, Event, Input, Output, Rtc};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -162,36 +160,6 @@ pub(crate) async fn talk(browsers: &mut [&mut Browser], ms: u64) {
             b.step(now, due, &music);
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-pub(crate) type CustomerSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A customer socket's answer to one op, and the socket: the customer's audio lasts as
-/// long as it is open.
-pub(crate) async fn customer_op(
-    app: &TestApp,
-    token: &str,
-    op: &str,
-    args: Value,
-) -> (Value, CustomerSocket) {
-    let url = format!("ws://{}/ws/customer?token={token}", app.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let frame = json!({"op": op, "args": args, "id": 5}).to_string();
-    ws.send(Message::text(frame)).await.unwrap();
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["id"] == 5 {
-                return (v["result"].clone(), ws);
-            }
-        }
     }
 }
 

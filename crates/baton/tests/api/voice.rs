@@ -6,9 +6,7 @@ use std::time::Instant;
 
 use baton_media::str0m::media::{Direction, MediaKind};
 use baton_media::str0m::{Candidate, Rtc};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -29,27 +27,6 @@ fn browser_offer() -> String {
 
 fn code(r: Result<Value, baton_client::ClientError>) -> Option<u32> {
     r.unwrap_err().api().map(|e| e.code)
-}
-
-/// A customer socket's answer to one op with an id.
-async fn customer_op(app: &TestApp, token: &str, op: &str, args: Value) -> Value {
-    let url = format!("ws://{}/ws/customer?token={token}", app.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let frame = json!({"op": op, "args": args, "id": 77}).to_string();
-    ws.send(Message::text(frame)).await.unwrap();
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["id"] == 77 {
-                return v["result"].clone();
-            }
-        }
-    }
 }
 
 #[tokio::test]
@@ -144,10 +121,10 @@ async fn parties_of_a_live_call_get_an_ice_lite_answer_and_others_a_clear_error(
     assert_eq!(code(r), Some(3));
 
     // The customer's socket: the same offer is answered; a bad one is refused.
-    let r = customer_op(&app, &customer, "voiceOffer", json!([offer])).await;
+    let (r, _) = customer_op(&app, &customer, "voiceOffer", json!([offer])).await;
     assert_eq!(r["status"], "success", "{r}");
     assert!(r["data"]["sdp"].as_str().unwrap().contains("a=ice-lite"));
-    let r = customer_op(&app, &customer, "voiceOffer", json!(["not sdp"])).await;
+    let (r, _) = customer_op(&app, &customer, "voiceOffer", json!(["not sdp"])).await;
     assert_eq!(r["error"]["code"], 3, "{r}");
 
     // After the agent leaves, the call has no live agent: no audio for them.
@@ -246,7 +223,7 @@ async fn each_page_gets_turn_credentials_minted_from_the_shared_secret_that_expi
 
     // The customer's page gets its own.
     let (id, customer) = app.customer(&t, "voice", "Sales", "Carol").await;
-    let r = customer_op(&app, &customer, "voiceConfig", json!([])).await;
+    let (r, _socket) = customer_op(&app, &customer, "voiceConfig", json!([])).await;
     let turn = &r["data"]["iceServers"][1];
     let username = turn["username"].as_str().unwrap();
     assert!(username.ends_with(&format!(":customer-{id}")), "{username}");
