@@ -300,8 +300,9 @@ impl Application {
         let engine_task = self.engine_task;
         let purge = tokio::spawn(purge_loop(self.state.clone()));
         let router = crate::http::router(self.state.clone());
-        let idle_timeout =
-            std::time::Duration::from_millis(self.state.settings.limits.http_idle_timeout_ms);
+        let limits = &self.state.settings.limits;
+        let idle_timeout = std::time::Duration::from_millis(limits.http_idle_timeout_ms);
+        let max_open = limits.max_http_connections;
         // The outer no-op `tap_io`s: axum gives `ConnectInfo<SocketAddr>` to `TapIo` listeners.
         let result = match &self.state.settings.tls {
             None => {
@@ -310,7 +311,7 @@ impl Application {
                     let _ = tcp.set_nodelay(true);
                 });
                 axum::serve(
-                    IdleTimeout::new(listener, idle_timeout).tap_io(|_| {}),
+                    IdleTimeout::new(listener, idle_timeout, max_open).tap_io(|_| {}),
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)
@@ -320,7 +321,7 @@ impl Application {
             Some(tls) => {
                 let listener = crate::tls::listener(self.listener, tls);
                 axum::serve(
-                    IdleTimeout::new(listener, idle_timeout).tap_io(|_| {}),
+                    IdleTimeout::new(listener, idle_timeout, max_open).tap_io(|_| {}),
                     router.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(shutdown)

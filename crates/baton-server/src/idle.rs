@@ -10,6 +10,10 @@
 //! reuses it cannot race a close), and a connection that becomes a WebSocket (the server
 //! writes `101 Switching Protocols`) leaves the clock for good: its `hello_timeout_ms` and
 //! send-queue limits take over.
+//!
+//! The same listener caps how many connections are open at once
+//! (`[limits] max_http_connections`): past the cap it stops accepting, so further clients
+//! wait in the kernel's accept queue instead of each costing a file descriptor.
 
 use std::future::Future;
 use std::io;
@@ -17,19 +21,28 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
-/// A listener whose connections close when a request takes longer than `timeout` to arrive.
+/// A listener whose connections close when a request takes longer than `timeout` to arrive,
+/// and that holds at most `max_connections` open at once.
 pub struct IdleTimeout<L> {
     inner: L,
     timeout: Duration,
+    open: Arc<Semaphore>,
 }
 
 impl<L> IdleTimeout<L> {
-    pub fn new(inner: L, timeout: Duration) -> Self {
-        Self { inner, timeout }
+    pub fn new(inner: L, timeout: Duration, max_connections: usize) -> Self {
+        Self {
+            inner,
+            timeout,
+            open: Arc::new(Semaphore::new(max_connections.max(1))),
+        }
     }
 }
 
@@ -41,8 +54,21 @@ where
     type Addr = L::Addr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let slot = match self.open.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                tracing::warn!(
+                    "max_http_connections reached: new connections wait until one closes"
+                );
+                self.open
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed")
+            }
+        };
         let (io, addr) = self.inner.accept().await;
-        (IdleIo::new(io, self.timeout), addr)
+        (IdleIo::new(io, self.timeout, slot), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -59,16 +85,19 @@ pub struct IdleIo<I> {
     armed: bool,
     /// The connection is a WebSocket now: no deadline ever again.
     upgraded: bool,
+    /// This connection's place under `max_http_connections`, given back when it closes.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl<I> IdleIo<I> {
-    fn new(io: I, timeout: Duration) -> Self {
+    fn new(io: I, timeout: Duration, slot: OwnedSemaphorePermit) -> Self {
         Self {
             io,
             timeout,
             deadline: Box::pin(tokio::time::sleep(timeout)),
             armed: true,
             upgraded: false,
+            _slot: slot,
         }
     }
 

@@ -67,6 +67,11 @@ pub struct Limits {
     /// unread. Slower connections are closed. Quiet keep-alive connections and open
     /// WebSockets are not timed (see `idle`).
     pub http_idle_timeout_ms: u64,
+    /// TCP connections a node holds open at once, WebSockets included; more wait in the
+    /// kernel's accept queue until one closes, so a flood of connections costs no more
+    /// file descriptors than this. Keep it above `max_connections` plus the customers'
+    /// socket pool, and below the process's open-file limit.
+    pub max_http_connections: usize,
     /// CRM records (`addInteractionAssociatedObject`, `startCall`'s objects) one interaction
     /// holds; more get `payload_too_large`.
     pub max_associated_objects: usize,
@@ -89,6 +94,7 @@ impl Default for Limits {
             max_connections: 20_000,
             hello_timeout_ms: 10_000,
             http_idle_timeout_ms: 60_000,
+            max_http_connections: 32_768,
             max_associated_objects: 100,
         }
     }

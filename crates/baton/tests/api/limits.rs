@@ -443,3 +443,58 @@ async fn connections_that_are_not_served_in_time_are_closed_but_websockets_stay(
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// Sends `GET /healthz` on `tcp` and says whether the answer came within `within`.
+async fn served(tcp: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if tcp
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = [0u8; 512];
+    matches!(
+        tokio::time::timeout(within, tcp.read(&mut answer)).await,
+        Ok(Ok(n)) if answer[..n].starts_with(b"HTTP/1.1 200")
+    )
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.limits.max_http_connections = 4;
+    let app = spawn_with(dir, s).await;
+
+    // Keep-alive connections, each served once and held open, until one is not served:
+    // the test client's own pooled connection may hold a place too.
+    let mut held = Vec::new();
+    let mut waiting = None;
+    for _ in 0..6 {
+        let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        if served(&mut tcp, Duration::from_millis(1_500)).await {
+            held.push(tcp);
+        } else {
+            waiting = Some(tcp);
+            break;
+        }
+    }
+    let mut waiting = waiting.expect("a fifth connection is not served while four are open");
+    assert!(!held.is_empty() && held.len() <= 4, "{} served", held.len());
+
+    // One closes: the waiting connection is accepted and its request answered.
+    drop(held.pop());
+    use tokio::io::AsyncReadExt;
+    let mut answer = [0u8; 512];
+    let n = tokio::time::timeout(WAIT, waiting.read(&mut answer))
+        .await
+        .expect("served once a place is free")
+        .unwrap();
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &answer[..n]
+    );
+}
