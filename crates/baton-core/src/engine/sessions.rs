@@ -140,7 +140,9 @@ impl Core {
         }
         let now = self.now;
         let agent = self.agents.get_mut(&agent_id).expect("checked");
-        if previous.is_none() {
+        // A new session starts not ready (PROTOCOL.md), also when it takes over an older
+        // one: only the same session reconnecting keeps the state the agent chose.
+        if previous.as_ref().is_none_or(|old| old.session != session) {
             agent.chosen = ChosenState::NotReady { reason: None };
             agent.idle_since = now;
         }

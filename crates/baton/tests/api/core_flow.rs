@@ -51,7 +51,19 @@ async fn a_session_starts_not_ready_and_a_second_login_ends_the_first() {
         first.client.get_agent_state().await.unwrap().state.as_str(),
         "not_ready"
     );
-    let _second = app.agent("acme", "alice", None).await;
+    first.ready().await;
+    // A new session starts not ready even when it takes over one that was ready.
+    let second = app.agent("acme", "alice", None).await;
+    assert_eq!(
+        second
+            .client
+            .get_agent_state()
+            .await
+            .unwrap()
+            .state
+            .as_str(),
+        "not_ready"
+    );
     let e = first.expect("ON_SERVER_ERROR").await;
     assert_eq!(e.arg(0)["code"], 100);
     // And a logout, as protocol.md lists it, so the first tab's CRM stops saying "connected".
