@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
             "/agent/communicator/adapters/api.js",
             get(|| async { file("sdk/adapi.js") }),
         )
+        // Browsers ask for it whatever the page says.
+        .route("/favicon.ico", get(|| async { file("favicon.svg") }))
         .route(
             "/{*path}",
             get(|Path(path): Path<String>| async move { file(&path) }),
