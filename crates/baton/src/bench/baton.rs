@@ -99,7 +99,8 @@ impl BatonAgents {
         channel: &str,
         k: usize,
     ) -> Result<Answered, String> {
-        let (id, customer_token) = new_interaction(rest, tenant, channel, target::SERVICE, k).await?;
+        let (id, customer_token) =
+            new_interaction(rest, tenant, channel, target::SERVICE, k).await?;
         let holder = within("routing", self.routed.expect(&id)).await?;
         self.clients[holder]
             .accept_interaction(Some(&id))

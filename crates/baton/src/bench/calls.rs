@@ -227,7 +227,11 @@ async fn run_party(mut io: PartyIo, mut control: Control) {
     loop {
         let rtc_due = io.flush(counting);
         let frame_due = (sending != SILENT).then_some(next_frame);
-        let wake = rtc_due.into_iter().chain(frame_due).min().unwrap_or_else(far);
+        let wake = rtc_due
+            .into_iter()
+            .chain(frame_due)
+            .min()
+            .unwrap_or_else(far);
         tokio::select! {
             r = io.socket.recv_from(&mut buf) => {
                 if let Ok((n, source)) = r {
@@ -356,44 +360,88 @@ struct SfuCalls {
     _customers: Vec<CustomerSocket>,
 }
 
-/// One call, set up through the server and offered by both parties; its two peers ready
-/// to be driven.
-struct CallPeers {
+/// What starts a party's task: the round control, the clock, and the count of peer
+/// connections that are connected.
+#[derive(Clone)]
+struct Drive {
+    control: Control,
+    base: Instant,
+    connected: Arc<AtomicUsize>,
+    /// Parties in all, to spread their sending over the frame interval.
+    parties: usize,
+}
+
+type Party = (JoinHandle<()>, Arc<Mutex<Tally>>);
+
+impl Drive {
+    /// Starts driving party `i`.
+    fn spawn(&self, i: usize, socket: UdpSocket, local: SocketAddr, link: Link) -> Party {
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let io = PartyIo {
+            socket,
+            local,
+            link,
+            tally: tally.clone(),
+            base: self.base,
+            phase: phase(i, self.parties),
+        };
+        (tokio::spawn(run_party(io, self.control.clone())), tally)
+    }
+
+    fn web_rtc(&self, rtc: Rtc, mic: Mid) -> Link {
+        Link::WebRtc {
+            rtc,
+            mic,
+            frames: 0,
+            connected: self.connected.clone(),
+        }
+    }
+}
+
+/// One call, set up through the server, both parties offered and driven.
+struct Call {
     customer: CustomerSocket,
     /// The interaction and its customer token, to hang up at the end.
     hangup: (String, String),
-    peers: [(UdpSocket, SocketAddr, Rtc, Mid); 2],
+    parties: [Party; 2],
 }
 
+/// Call `k`: a customer calls in, an agent accepts, and each offers on its socket; each
+/// party is driven from the moment it has the server's answer, as a browser would be.
 async fn set_up_call(
     agents: &BatonAgents,
     rest: &Rest,
     server_customer_ws: &str,
     tenant: &target::Tenant,
     k: usize,
-) -> Result<CallPeers, String> {
+    drive: &Drive,
+) -> Result<Call, String> {
     let call = agents.answer(rest, tenant, "voice", k).await?;
-    let (customer_socket, customer_local) = loopback_socket().await?;
-    let (mut customer_rtc, customer_mic, offer, pending) = browser_peer(customer_local)?;
+    let (socket, local) = loopback_socket().await?;
+    let (mut rtc, mic, offer, pending) = browser_peer(local)?;
     let url = format!("{server_customer_ws}{}", call.customer_token);
     let (reply, customer) = customer_offer(&url, &offer).await?;
-    accept_answer(&mut customer_rtc, pending, &reply)?;
+    accept_answer(&mut rtc, pending, &reply)?;
+    let customer_party = drive.spawn(2 * k, socket, local, drive.web_rtc(rtc, mic));
 
-    let (agent_socket, agent_local) = loopback_socket().await?;
-    let (mut agent_rtc, agent_mic, offer, pending) = browser_peer(agent_local)?;
+    let (socket, local) = loopback_socket().await?;
+    let (mut rtc, mic, offer, pending) = browser_peer(local)?;
     let reply = agents
         .client(call.holder)
         .call("voiceOffer", vec![json!(call.id), json!(offer)])
-        .await
-        .map_err(|e| format!("agent voiceOffer: {e}"))?;
-    accept_answer(&mut agent_rtc, pending, &reply)?;
-    Ok(CallPeers {
+        .await;
+    let answered = reply
+        .map_err(|e| format!("agent voiceOffer: {e}"))
+        .and_then(|reply| accept_answer(&mut rtc, pending, &reply));
+    if let Err(e) = answered {
+        customer_party.0.abort();
+        return Err(e);
+    }
+    let agent_party = drive.spawn(2 * k + 1, socket, local, drive.web_rtc(rtc, mic));
+    Ok(Call {
         customer,
         hangup: (call.id, call.customer_token),
-        peers: [
-            (customer_socket, customer_local, customer_rtc, customer_mic),
-            (agent_socket, agent_local, agent_rtc, agent_mic),
-        ],
+        parties: [customer_party, agent_party],
     })
 }
 
@@ -407,30 +455,45 @@ impl SfuCalls {
         control: &Control,
         base: Instant,
         json: bool,
-    ) -> Result<(SfuCalls, Arc<BatonAgents>, Vec<(String, String)>, CallsSetup), String> {
+    ) -> Result<
+        (
+            SfuCalls,
+            Arc<BatonAgents>,
+            Vec<(String, String)>,
+            CallsSetup,
+        ),
+        String,
+    > {
         let started = Instant::now();
         let tenant = target::tenant(rest, 1024, false).await?;
         let names = [tenant.name.clone()];
         let parallel = sys::nproc() * 2;
         say(
             json,
-            format!("calls: creating and logging in {n} agents (one argon2 hash and one verification each)"),
+            format!(
+                "calls: creating and logging in {n} agents (one argon2 hash and one verification each)"
+            ),
         );
         let (usernames, created) =
             target::create_agents(rest, &names, "caller", n, parallel).await?;
         let (tokens, logged_in) = target::login_all(rest, &names, &usernames, parallel).await?;
-        let agents =
-            Arc::new(BatonAgents::connect(&[server.ws_url()], usernames, tokens).await?);
+        let agents = Arc::new(BatonAgents::connect(&[server.ws_url()], usernames, tokens).await?);
         say(json, format!("calls: setting up {n} calls"));
         let calls_started = Instant::now();
         let customer_ws = server.customer_ws_url("");
         let tenant = Arc::new(tenant);
+        let drive = Drive {
+            control: control.clone(),
+            base,
+            connected: Arc::new(AtomicUsize::new(0)),
+            parties: 2 * n,
+        };
         let bar = super::progress(json, "calls", n as u64);
         let set_up = target::parallel(n, SETUP_PARALLEL, |k| {
             let (agents, rest, tenant) = (agents.clone(), rest.clone(), tenant.clone());
-            let (customer_ws, bar) = (customer_ws.clone(), bar.clone());
+            let (customer_ws, bar, drive) = (customer_ws.clone(), bar.clone(), drive.clone());
             async move {
-                let call = set_up_call(&agents, &rest, &customer_ws, &tenant, k).await?;
+                let call = set_up_call(&agents, &rest, &customer_ws, &tenant, k, &drive).await?;
                 bar.inc(1);
                 Ok(call)
             }
@@ -438,32 +501,19 @@ impl SfuCalls {
         .await;
         bar.finish_and_clear();
         agents.stop_routing();
+        // A failed call leaves the parties of the others running; they end with `control`.
         let calls = set_up?;
-        let connected = Arc::new(AtomicUsize::new(0));
+        let connected = drive.connected;
         let mut tasks = Vec::with_capacity(2 * n);
         let mut tallies = Vec::with_capacity(2 * n);
         let mut customers = Vec::with_capacity(n);
         let mut hangups = Vec::with_capacity(n);
-        for (k, call) in calls.into_iter().enumerate() {
+        for call in calls {
             customers.push(call.customer);
             hangups.push(call.hangup);
-            for (p, (socket, local, rtc, mic)) in call.peers.into_iter().enumerate() {
-                let tally = Arc::new(Mutex::new(Tally::default()));
-                tallies.push(tally.clone());
-                let io = PartyIo {
-                    socket,
-                    local,
-                    link: Link::WebRtc {
-                        rtc,
-                        mic,
-                        frames: 0,
-                        connected: connected.clone(),
-                    },
-                    tally,
-                    base,
-                    phase: phase(2 * k + p, 2 * n),
-                };
-                tasks.push(tokio::spawn(run_party(io, control.clone())));
+            for (task, tally) in call.parties {
+                tasks.push(task);
+                tallies.push(tally);
             }
         }
         let deadline = Instant::now() + CONNECT_TIMEOUT;
@@ -542,21 +592,17 @@ impl BareCalls {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("bare forwarder: {e}"))?;
-        let mut tasks = Vec::with_capacity(2 * n);
-        let mut tallies = Vec::with_capacity(2 * n);
-        for (i, (socket, local)) in sockets.into_iter().enumerate() {
-            let tally = Arc::new(Mutex::new(Tally::default()));
-            tallies.push(tally.clone());
-            let io = PartyIo {
-                socket,
-                local,
-                link: Link::Bare { forwarder },
-                tally,
-                base,
-                phase: phase(i, 2 * n),
-            };
-            tasks.push(tokio::spawn(run_party(io, control.clone())));
-        }
+        let drive = Drive {
+            control: control.clone(),
+            base,
+            connected: Arc::new(AtomicUsize::new(0)),
+            parties: 2 * n,
+        };
+        let (tasks, tallies) = sockets
+            .into_iter()
+            .enumerate()
+            .map(|(i, (socket, local))| drive.spawn(i, socket, local, Link::Bare { forwarder }))
+            .unzip();
         Ok(BareCalls {
             tasks,
             tallies,
@@ -583,8 +629,10 @@ pub struct CallsSetup {
 pub struct CallRun {
     pub round: u32,
     pub system: String,
-    /// Frames the parties sent in the round.
+    /// Frames the parties sent in the round (short of the offered rate when this process,
+    /// the load generator, could not keep up).
     pub sent: u64,
+    pub sent_per_sec: f64,
     /// Frames that reached the other party.
     pub forwarded: u64,
     pub lost: u64,
@@ -608,9 +656,10 @@ pub struct CallRun {
 impl CallRun {
     fn line(&self) -> String {
         format!(
-            "round {} {:>9}: {:>8.0} frames/s forwarded, p50 {:.3} ms, p99 {:.3} ms, max {:.1} ms, loss {:.3}% ({} of {}){}",
+            "round {} {:>9}: {:>7.0} frames/s sent, {:>7.0} forwarded, p50 {:.3} ms, p99 {:.3} ms, max {:.1} ms, loss {:.3}% ({} of {}){}",
             self.round,
             self.system,
+            self.sent_per_sec,
             self.per_sec,
             self.p50_ms,
             self.p99_ms,
@@ -630,6 +679,7 @@ impl CallRun {
 #[serde(rename_all = "camelCase")]
 pub struct CallSystem {
     pub system: String,
+    pub sent_per_sec: Option<Spread>,
     pub per_sec: Option<Spread>,
     pub p50_ms: Option<Spread>,
     pub p99_ms: Option<Spread>,
@@ -678,6 +728,7 @@ impl CallsReport {
         let spread = |f: fn(&CallRun) -> Option<f64>| Spread::of(runs.iter().filter_map(|r| f(r)));
         Some(CallSystem {
             system: name.to_owned(),
+            sent_per_sec: spread(|r| Some(r.sent_per_sec)),
             per_sec: spread(|r| Some(r.per_sec)),
             p50_ms: spread(|r| Some(r.p50_ms)),
             p99_ms: spread(|r| Some(r.p99_ms)),
@@ -750,13 +801,14 @@ impl CallsReport {
         );
         let show = |s: &Option<Spread>, d: usize| s.map_or("n/a".into(), |s| s.show(d));
         println!(
-            "| system | frames/s forwarded | p50 ms | p99 ms | loss % | CPU % of a core per call | CPU µs per frame |"
+            "| system | frames/s sent | frames/s forwarded | p50 ms | p99 ms | loss % | CPU % of a core per call | CPU µs per frame |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         for s in &self.systems {
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.system,
+                show(&s.sent_per_sec, 0),
                 show(&s.per_sec, 0),
                 show(&s.p50_ms, 3),
                 show(&s.p99_ms, 3),
@@ -828,6 +880,7 @@ async fn round(
         round,
         system: system.to_owned(),
         sent,
+        sent_per_sec: sent as f64 / duration.as_secs_f64(),
         forwarded,
         lost,
         loss_percent: 100.0 * lost as f64 / sent.max(1) as f64,
@@ -909,13 +962,26 @@ async fn measure(
         say(json, run.line());
         runs.push(run);
         if let Some(bare) = &bare {
-            let run = round(BARE, r, n, args.duration, &control, &bare.tallies, forwarder_cpu).await;
+            let run = round(
+                BARE,
+                r,
+                n,
+                args.duration,
+                &control,
+                &bare.tallies,
+                forwarder_cpu,
+            )
+            .await;
             say(json, run.line());
             runs.push(run);
         }
     }
     control.send_replace(STOP);
-    for t in sfu.tasks.iter().chain(bare.iter().flat_map(|b| b.tasks.iter())) {
+    for t in sfu
+        .tasks
+        .iter()
+        .chain(bare.iter().flat_map(|b| b.tasks.iter()))
+    {
         t.abort();
     }
     if let Some(bare) = bare {

@@ -103,11 +103,11 @@ pub struct BenchArgs {
     /// [default: the system temp dir]. Put it on the disk you want to measure.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Instead of hand-offs: hold this many two-party calls through the media plane (each
-    /// party a WebRTC peer sending a 100-byte frame every 20 ms) and compare forwarding
-    /// with a bare UDP forwarder (`--baselines none` skips it). Uses --rounds, --duration,
-    /// --spawn, --json.
-    #[arg(long, conflicts_with_all = ["url", "cluster", "connections", "backlog", "messages", "encrypt"])]
+    /// Instead of hand-offs: hold this many two-party calls (100 without a number) through
+    /// the media plane, each party a WebRTC peer sending a 100-byte frame every 20 ms, and
+    /// compare forwarding with a bare UDP forwarder (`--baselines none` skips it). Uses
+    /// --rounds, --duration, --spawn, --json.
+    #[arg(long, num_args = 0..=1, default_missing_value = "100", conflicts_with_all = ["url", "cluster", "connections", "backlog", "messages", "encrypt"])]
     pub calls: Option<usize>,
     /// Print one JSON object instead of tables.
     #[arg(long)]

@@ -166,7 +166,10 @@ fn bad_bench_arguments_are_refused_with_a_reason() {
         (&["--nats", "nats://10.1.2.3:4222"][..], "loopback"),
         (&["--calls", "0"][..], "--calls must be"),
         (&["--calls", "5001"][..], "--calls must be"),
-        (&["--calls", "2", "--connections", "5"][..], "cannot be used with"),
+        (
+            &["--calls", "2", "--connections", "5"][..],
+            "cannot be used with",
+        ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_baton"))
             .arg("bench")
