@@ -80,19 +80,48 @@ impl BatonAgents {
         let mut starts = Vec::with_capacity(n);
         let mut customers = Vec::with_capacity(n);
         for k in 0..n {
-            let (id, token) =
-                new_chat(rest, &tenants[k % tenants.len()], target::SERVICE, k).await?;
-            let holder = within("routing", self.routed.expect(&id)).await?;
-            self.clients[holder]
-                .accept_interaction(Some(&id))
-                .await
-                .map_err(|e| format!("acceptInteraction: {e}"))?;
-            starts.push((id.clone(), holder));
-            customers.push((id, token));
+            let tenant = &tenants[k % tenants.len()];
+            let answered = self.answer(rest, tenant, "chat", k).await?;
+            starts.push((answered.id.clone(), answered.holder));
+            customers.push((answered.id, answered.customer_token));
         }
+        self.stop_routing();
+        Ok((starts, customers))
+    }
+
+    /// Brings one customer in through the tenant's ingress on `channel` (service
+    /// [`target::SERVICE`]) and has the agent it is routed to accept it. Several may run at
+    /// once: each waits for its own interaction.
+    pub async fn answer(
+        &self,
+        rest: &Rest,
+        tenant: &Tenant,
+        channel: &str,
+        k: usize,
+    ) -> Result<Answered, String> {
+        let (id, customer_token) =
+            new_interaction(rest, tenant, channel, target::SERVICE, k).await?;
+        let holder = within("routing", self.routed.expect(&id)).await?;
+        self.clients[holder]
+            .accept_interaction(Some(&id))
+            .await
+            .map_err(|e| format!("acceptInteraction: {e}"))?;
+        Ok(Answered {
+            id,
+            customer_token,
+            holder,
+        })
+    }
+
+    /// Setup is over: `ON_NEW_INTERACTION` is no longer waited for.
+    pub fn stop_routing(&self) {
         self.routing.store(false, Ordering::Relaxed);
         self.routed.clear();
-        Ok((starts, customers))
+    }
+
+    /// Agent `i`'s connection.
+    pub fn client(&self, i: usize) -> &Client {
+        &self.clients[i]
     }
 
     /// Has each chain's holder send `messages` chat messages of `bytes` bytes into it, so
@@ -176,10 +205,20 @@ async fn pump(
     }
 }
 
-/// Creates one chat through the tenant's ingress; answers its id and customer token.
-pub async fn new_chat(
+/// An interaction answered by an agent.
+pub struct Answered {
+    pub id: String,
+    pub customer_token: String,
+    /// The agent who accepted it.
+    pub holder: usize,
+}
+
+/// Creates one interaction on `channel` (`chat`, `voice`) through the tenant's ingress;
+/// answers its id and customer token.
+pub async fn new_interaction(
     rest: &Rest,
     tenant: &Tenant,
+    channel: &str,
     service: &str,
     k: usize,
 ) -> Result<(String, String), String> {
@@ -188,7 +227,7 @@ pub async fn new_chat(
             reqwest::Method::POST,
             "/api/v1/interactions",
             Some(&tenant.ingress),
-            Some(json!({"channel": "chat", "service": service,
+            Some(json!({"channel": channel, "service": service,
                         "customer": {"name": format!("Bench customer {k}")}})),
         )
         .await?;
@@ -210,7 +249,7 @@ pub async fn queue_backlog(
     });
     target::parallel(n, 8, |k| {
         let (rest, tenant) = (rest.clone(), tenant.clone());
-        async move { new_chat(&rest, &tenant, target::BACKLOG_SERVICE, k).await }
+        async move { new_interaction(&rest, &tenant, "chat", target::BACKLOG_SERVICE, k).await }
     })
     .await
 }

@@ -11,8 +11,11 @@
 //! - [`nats`]: NATS request-reply over the raw text protocol.
 //! - [`report`]: per-round results, medians and spreads of the ratios, the printed tables.
 //! - [`sys`]: CPU time and RSS from `/proc`.
+//! - [`calls`]: `--calls N`, two-party calls through the media plane against a bare UDP
+//!   forwarder (its own load and report).
 
 mod baton;
+mod calls;
 mod chain;
 mod nats;
 mod relay;
@@ -100,6 +103,12 @@ pub struct BenchArgs {
     /// [default: the system temp dir]. Put it on the disk you want to measure.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Instead of hand-offs: hold this many two-party calls (100 without a number) through
+    /// the media plane, each party a WebRTC peer sending a 100-byte frame every 20 ms, and
+    /// compare forwarding with a bare UDP forwarder (`--baselines none` skips it). Uses
+    /// --rounds, --duration, --spawn, --json.
+    #[arg(long, num_args = 0..=1, default_missing_value = "100", conflicts_with_all = ["url", "cluster", "connections", "backlog", "messages", "encrypt"])]
+    pub calls: Option<usize>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -458,6 +467,9 @@ fn baseline_starts(args: &BenchArgs) -> Vec<Chain> {
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
+    if let Some(n) = args.calls {
+        return calls::run(&args, n).await;
+    }
     if args.agents < 2 {
         return Err("--agents must be at least 2".into());
     }
@@ -502,6 +514,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         data_key: args.encrypt.then(target::new_data_key),
         fixed_mmap: args.connections > 0,
         cluster: None,
+        media_peers: baton_server::media::MediaSettings::default().max_peers,
     };
     let mut report = Report::new(&args, sys::nproc());
 

@@ -139,7 +139,7 @@ impl Spread {
         })
     }
 
-    fn show(&self, digits: usize) -> String {
+    pub fn show(&self, digits: usize) -> String {
         if self.n == 1 {
             return format!("{:.*}", digits, self.median);
         }

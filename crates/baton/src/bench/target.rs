@@ -57,6 +57,8 @@ pub struct ServerOptions {
     pub fixed_mmap: bool,
     /// Start the child as a node of this cluster.
     pub cluster: Option<ClusterNode>,
+    /// `[media] max_peers`: peer connections the media plane takes (two per call).
+    pub media_peers: usize,
 }
 
 /// What every node of a bench cluster shares.
@@ -150,6 +152,10 @@ impl Server {
                 default_max_queue_length: 0,
                 ..Default::default()
             },
+            media: baton_server::media::MediaSettings {
+                max_peers: options.media_peers,
+                ..Default::default()
+            },
             ..Settings::default()
         };
         let runtime = named_runtime(SERVER_THREADS).map_err(|e| e.to_string())?;
@@ -210,8 +216,9 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "[limits]\nmax_frame_bytes = {}\nmax_connections = {}\n{PUBLIC_LIMITS_TOML}",
-                limits.max_frame_bytes, limits.max_connections
+                "[limits]\nmax_frame_bytes = {}\nmax_connections = {}\n{PUBLIC_LIMITS_TOML}\
+                 [media]\nmax_peers = {}\n",
+                limits.max_frame_bytes, limits.max_connections, options.media_peers
             ),
         )
         .map_err(|e| e.to_string())?;
@@ -293,6 +300,16 @@ impl Server {
     pub fn ws_url(&self) -> String {
         format!(
             "ws://{}/ws/agent",
+            self.base
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+        )
+    }
+
+    /// The customer socket of the interaction whose customer token is `token`.
+    pub fn customer_ws_url(&self, token: &str) -> String {
+        format!(
+            "ws://{}/ws/customer?token={token}",
             self.base
                 .trim_start_matches("http://")
                 .trim_end_matches('/')
@@ -482,7 +499,7 @@ pub struct Tenant {
     pub ingress: String,
 }
 
-/// Tenant `bench-<random>` with service `bench` (chat, long ring time-out), integration
+/// Tenant `bench-<random>` with service `bench` (chat and voice, long ring time-out), integration
 /// `bench-crm`, transfer data up to the payload size, and an ingress token; with `backlog`,
 /// also the service `bench-backlog`, which no bench agent serves.
 pub async fn tenant(rest: &Rest, payload_bytes: usize, backlog: bool) -> Result<Tenant, String> {
@@ -497,7 +514,7 @@ pub async fn tenant(rest: &Rest, payload_bytes: usize, backlog: bool) -> Result<
     for service in services {
         rest.admin_post(
             &format!("/api/v1/admin/tenants/{name}/services"),
-            json!({"name": service, "channels": ["chat"], "ringTimeoutMs": 600_000}),
+            json!({"name": service, "channels": ["chat", "voice"], "ringTimeoutMs": 600_000}),
         )
         .await?;
     }

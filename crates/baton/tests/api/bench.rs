@@ -164,6 +164,12 @@ fn bad_bench_arguments_are_refused_with_a_reason() {
         (&["--duration", "0s"][..], "a run lasts"),
         (&["--duration", "soon"][..], "not a duration"),
         (&["--nats", "nats://10.1.2.3:4222"][..], "loopback"),
+        (&["--calls", "0"][..], "--calls must be"),
+        (&["--calls", "5001"][..], "--calls must be"),
+        (
+            &["--calls", "2", "--connections", "5"][..],
+            "cannot be used with",
+        ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_baton"))
             .arg("bench")
@@ -174,4 +180,45 @@ fn bad_bench_arguments_are_refused_with_a_reason() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn calls_go_through_the_media_plane_and_the_bare_forwarder_in_rounds() {
+    let report = bench(&["--calls", "2"]);
+    assert_eq!(report["calls"], 2);
+    let order: Vec<(u64, &str)> = report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["round"].as_u64().unwrap(), r["system"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (1, "baton sfu"),
+            (1, "bare udp"),
+            (2, "baton sfu"),
+            (2, "bare udp")
+        ]
+    );
+    for run in report["runs"].as_array().unwrap() {
+        // Frames really crossed: sent by one party's peer connection, received by the other's.
+        assert!(run["sent"].as_u64().unwrap() > 0, "{run:#}");
+        assert!(run["forwarded"].as_u64().unwrap() > 0, "{run:#}");
+        assert!(run["forwarded"].as_u64() <= run["sent"].as_u64(), "{run:#}");
+        for figure in ["p50Ms", "p99Ms", "maxMs", "perSec"] {
+            assert!(run[figure].as_f64().unwrap() > 0.0, "{figure}: {run:#}");
+        }
+        assert!(run["p50Ms"].as_f64() <= run["p99Ms"].as_f64(), "{run:#}");
+        assert!(run["cpuSecs"].is_number(), "{run:#}");
+    }
+    for name in ["baton sfu", "bare udp"] {
+        let s = system(&report, name);
+        for figure in ["p50Ms", "p99Ms", "perSec", "lossPercent"] {
+            assert_eq!(s[figure]["n"], 2, "{name} {figure}: {s:#}");
+        }
+    }
+    assert_eq!(report["ratio"]["p99"]["n"], 2, "{report:#}");
+    // Two calls are no judge of the 1,000-call target.
+    assert!(report.get("targetMet").is_none(), "{report:#}");
 }
