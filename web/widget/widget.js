@@ -174,7 +174,9 @@
 
   var host = {
     origin: null,
-    // Fixed by the widget's URL: the handshake cannot change it.
+    // Fixed by the widget's URL: the handshake cannot change it. Without one (Bright
+    // Pattern's key is optional) the server picks the tenant's one integration that lists
+    // the host's origin (decision 0025).
     integrationKey: embedded ? (params.get('integrationKey') || null) : null,
     accepted: false,
     refused: null,
@@ -222,6 +224,7 @@
   }
 
   function refusalMessage() {
+    if (!host.integrationKey) return 'This page (' + host.origin + ') is not allowed to use an integration of this tenant.';
     return 'This page (' + host.origin + ') is not allowed to use integration "' + host.integrationKey + '".';
   }
 
@@ -232,14 +235,6 @@
     if (m.type === 'baton:hello') {
       if (host.origin === null) {
         host.origin = ev.origin;
-        if (!host.integrationKey) {
-          host.refused = { code: 1, name: 'not_enough_privileges',
-            message: 'An embedded agent desktop needs an integration key (InitOptions.integrationKey).' };
-          console.error('Baton: ' + host.refused.message);
-          postHost(refusalPayload());
-          render();
-          return;
-        }
         // Only now, with the host's origin known, may a saved session be resumed.
         resumeSaved();
         var w = hostKnownWaiters; hostKnownWaiters = [];
