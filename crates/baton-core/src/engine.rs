@@ -1012,7 +1012,7 @@ impl Core {
                 Ok(serde_json::to_value(state).expect("json"))
             }
             Method::AcceptInteraction { id } => {
-                let id = self.pick(&agent, id, |p| p.state == PartyState::Ringing)?;
+                let id = self.pick_offer(&agent, id)?;
                 self.accept(&id, &agent)
             }
             Method::RejectInteraction { id } => {
@@ -1211,6 +1211,34 @@ impl Core {
                 "several interactions fit: give the interaction id",
             )),
         }
+    }
+
+    /// The offer `acceptInteraction` takes: without an id, Bright Pattern's "current
+    /// interaction" is the active one if it rings, else the offer that has rung longest (not
+    /// an error when several ring); otherwise as `pick`.
+    fn pick_offer(&self, agent: &AgentId, id: Option<String>) -> CoreResult<InteractionId> {
+        let ringing = |p: &AgentParty| p.state == PartyState::Ringing;
+        let ringing_party = |i: &InteractionId| {
+            self.interactions
+                .get(i)
+                .and_then(|x| x.party(agent))
+                .filter(|p| ringing(p))
+        };
+        let active_rings = self.agents[agent]
+            .active_interaction
+            .as_ref()
+            .is_some_and(|a| ringing_party(a).is_some());
+        if id.is_none() && !active_rings {
+            let oldest = self
+                .agent_interaction_ids(agent)
+                .into_iter()
+                .filter_map(|i| ringing_party(&i).map(|p| (p.joined_at, i.clone())))
+                .min();
+            if let Some((_, oldest)) = oldest {
+                return Ok(oldest);
+            }
+        }
+        self.pick(agent, id, ringing)
     }
 
     pub(crate) fn set_active(&mut self, agent: &AgentId, id: &InteractionId) {
