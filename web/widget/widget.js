@@ -165,6 +165,8 @@
     stateSince: Date.now(), // when the agent state last changed (for the state timer)
     wrapSince: {},     // interactionId -> when this agent's party went to wrap-up
     typing: {},        // interactionId -> {name, customer} while someone else types
+    drafts: {},        // interactionId -> unsent chat text, while another chat is shown
+    draftFor: null,    // the interaction whose draft the chat input shows
     reasons: ['Break', 'Lunch', 'Meeting', 'Training'], // not-ready reasons (the tenant's list when it has one)
     beeps: 0,          // ring sounds played (read by tests through __batonWidget)
     notifications: 0,  // browser notifications shown
@@ -450,6 +452,22 @@
     c.resolve(m.value === null ? undefined : m.value);
   }
 
+  /**
+   * The chat input is shared by every chat, so it shows the active chat's own draft: what the
+   * agent typed (or a host suggested) for one chat is kept for it, never shown under another.
+   */
+  function syncDraft() {
+    var input = $('chat-input');
+    var ix = active();
+    var id = ix && ix.channel === 'chat' ? ix.id : null;
+    if (id === S.draftFor) return;
+    if (S.draftFor !== null && S.interactions.has(S.draftFor) && input.value) S.drafts[S.draftFor] = input.value;
+    else if (S.draftFor !== null) delete S.drafts[S.draftFor];
+    input.value = (id !== null && S.drafts[id]) || '';
+    if (id !== null) delete S.drafts[id];
+    S.draftFor = id;
+  }
+
   /** Puts `text` in the chat input of the (active) chat interaction. */
   function suggestChatMessage(text, allowOverwrite, id) {
     var ix = id ? S.interactions.get(id) : active();
@@ -457,6 +475,7 @@
     if (ix.channel !== 'chat') return errResult(15, 'not_suitable_state', 'the interaction is not a chat');
     if (typeof text !== 'string') return errResult(3, 'invalid_args', 'message must be a string');
     if (S.activeId !== ix.id) { S.activeId = ix.id; render(); }
+    syncDraft();
     var input = $('chat-input');
     if (input.value && !allowOverwrite) return errResult(15, 'not_suitable_state', 'the agent is already typing a message');
     input.value = text;
@@ -922,6 +941,7 @@
       missedNotice();
     }
     delete S.ringSeen[id]; delete S.wrapSince[id]; delete S.typing[id]; delete S.answered[id];
+    delete S.drafts[id];
     S.interactions.delete(id);
     S.order = S.order.filter(function (x) { return x !== id; });
     if (S.activeId === id) S.activeId = null;
@@ -1197,6 +1217,7 @@
       clearSession();
       S.interactions = new Map(); S.order = []; S.activeId = null; S.transfers = new Map();
       S.loaded = {}; S.typing = {}; S.lastMissed = null;
+      S.drafts = {}; S.draftFor = null; $('chat-input').value = '';
       hideNotice();
       render();
     };
@@ -1376,7 +1397,12 @@
     var tooLong = overLimit(text);
     if (tooLong) { showNotice(tooLong, true); return; } // the text stays in the input
     stopTyping();
-    call('sendChatMessage', text, ix.id).then(report('send the message')).then(function (r) { if (r.status === 'success') $('chat-input').value = ''; });
+    call('sendChatMessage', text, ix.id).then(report('send the message')).then(function (r) {
+      if (r.status !== 'success') return;
+      // The agent may have switched chats meanwhile: clear only the sent chat's draft.
+      if (S.draftFor === ix.id) $('chat-input').value = '';
+      else delete S.drafts[ix.id];
+    });
   });
   /** Why `text` cannot be sent as a chat message under the server's limits, or null. */
   function overLimit(text) {
@@ -1522,6 +1548,7 @@
 
     renderIncoming();
     renderList();
+    syncDraft();
     renderActive();
     renderTeam();
     renderTransfers();
