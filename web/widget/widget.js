@@ -644,14 +644,26 @@
    * when the agent's part ends. What is heard follows the call's state on the server.
    */
   var VOICE_WORDS = { connecting: 'Connecting audio…', connected: 'Audio connected', failed: 'Audio lost', closed: 'Audio closed' };
-  var softphone = { sent: null, error: '' };
+  var softphone = { sent: null, error: '', afterLogin: false };
 
-  /** `ON_SOFTPHONE_STATUS_CHANGE`: the browser phone is usable (logged in, WebRTC, a microphone). */
+  /**
+   * `ON_SOFTPHONE_STATUS_CHANGE`: the browser phone is usable (logged in, WebRTC, a
+   * microphone). As on Bright Pattern it follows `ON_LOGIN` (the host learns of the agent
+   * first), and a logout tells a host that heard `true` that the phone is gone (`false`).
+   */
   function reportSoftphone() {
     var ready = !!(S.connected && window.RTCPeerConnection && navigator.mediaDevices) && !softphone.error;
     var key = ready + '|' + softphone.error;
-    if (!S.connected) { softphone.sent = null; return; }
-    if ((embedded && !host.accepted) || softphone.sent === key) return;
+    if (!S.connected) {
+      // A reconnect stays quiet (the next ON_LOGIN reports again); a logout does not.
+      if (S.stopped && softphone.sent && softphone.sent.indexOf('true|') === 0) {
+        relayEvent('ON_SOFTPHONE_STATUS_CHANGE', [false, 'logged out']);
+      }
+      softphone.sent = null;
+      softphone.afterLogin = false;
+      return;
+    }
+    if (!softphone.afterLogin || (embedded && !host.accepted) || softphone.sent === key) return;
     softphone.sent = key;
     relayEvent('ON_SOFTPHONE_STATUS_CHANGE', ready ? [true] : [false, softphone.error || 'this browser has no WebRTC']);
   }
@@ -952,6 +964,7 @@
     var a0 = args[0];
     switch (name) {
       case 'ON_LOGIN':
+        softphone.afterLogin = true; // reported by the render after this event's relay
         if (a0) {
           S.agentId = a0.agentId || S.agentId;
           S.displayName = a0.displayName || S.displayName;
@@ -961,6 +974,7 @@
         break;
       case 'ON_LOGOUT':
         stop();
+        reportSoftphone(); // the phone goes before the agent does
         if (a0 === 'forced') showNotice('You were logged out: this agent logged in somewhere else.');
         else clearSession();
         showLoginError(a0 === 'forced' ? 'Logged out because this agent logged in elsewhere.' : '');
