@@ -112,7 +112,10 @@ async fn a_rejected_offer_goes_to_the_next_agent() {
 async fn accepting_without_an_id_takes_the_offer_that_has_rung_longest() {
     let app = spawn_app().await;
     let t = app
-        .tenant("acme", &[("alice", "1001"), ("bob", "1002"), ("carol", "1003")])
+        .tenant(
+            "acme",
+            &[("alice", "1001"), ("bob", "1002"), ("carol", "1003")],
+        )
         .await;
     let mut alice = app.agent("acme", "alice", None).await;
     // Bob and Carol each answer a chat, then both blind-transfer theirs to Alice.

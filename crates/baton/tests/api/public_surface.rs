@@ -283,7 +283,10 @@ async fn a_hello_without_a_key_speaks_for_the_one_integration_listing_its_page()
             break v;
         }
     };
-    assert_eq!(config["result"]["data"]["recordUrl"], "/crm/{id}", "{config}");
+    assert_eq!(
+        config["result"]["data"]["recordUrl"], "/crm/{id}",
+        "{config}"
+    );
     drop(ws);
     // A second integration for the same page makes "no key" ambiguous: refused, named.
     let (s, body) = app
