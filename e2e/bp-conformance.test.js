@@ -49,9 +49,12 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
   assert.equal(state.agentId, loginState.agentId);
   assert.equal(typeof state.sessionId, 'string');
 
-  // The browser is the phone: ready once logged in.
+  // The browser is the phone: ready once logged in, told after ON_LOGIN.
   await waitFor('ON_SOFTPHONE_STATUS_CHANGE', async () => (await eventsOf(page, 'ON_SOFTPHONE_STATUS_CHANGE')).length > 0);
   assert.deepEqual(await eventsOf(page, 'ON_SOFTPHONE_STATUS_CHANGE'), [[true]]);
+  const order = () => page.evaluate(() => window.conf.events.map((e) => e.event)
+    .filter((n) => n === 'ON_LOGIN' || n === 'ON_LOGOUT' || n === 'ON_SOFTPHONE_STATUS_CHANGE'));
+  assert.deepEqual(await order(), ['ON_LOGIN', 'ON_SOFTPHONE_STATUS_CHANGE']);
 
   // The widget sits in the side panel at a usable width.
   const width = await page.locator('iframe[data-testid="baton-widget-frame"]').evaluate((f) => f.getBoundingClientRect().width);
@@ -137,6 +140,9 @@ test('a Bright Pattern host: getLoginState answers at once, login() logs in, eve
 
   await callOk(page, 'logout');
   await waitFor('ON_LOGOUT()', async () => (await eventsOf(page, 'ON_LOGOUT')).some((a) => a.length === 0));
+  // The phone goes with the agent: [false] before ON_LOGOUT.
+  assert.deepEqual(await eventsOf(page, 'ON_SOFTPHONE_STATUS_CHANGE'), [[true], [false, 'logged out']]);
+  assert.deepEqual(await order(), ['ON_LOGIN', 'ON_SOFTPHONE_STATUS_CHANGE', 'ON_SOFTPHONE_STATUS_CHANGE', 'ON_LOGOUT']);
 }));
 
 test('standalone: login() through the API with a hidden widget; a wrong password answers an error', (t) => withBaton(t, async (env) => {

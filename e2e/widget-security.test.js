@@ -1,6 +1,7 @@
-// The widget's side of host security: an embedded widget needs an integration key that the
-// handshake cannot change, and a saved session is only resumed by the same host page
-// (origin and integration key), never by a page that frames the standalone widget.
+// The widget's side of host security: an embedded widget's integration (its key, or without
+// one the tenant's one integration listing its host) cannot be changed by the handshake, and
+// a saved session is only resumed by the same host page (origin and integration key), never
+// by a page that frames the standalone widget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -10,14 +11,39 @@ import { withBaton, widget, waitFor, waitText, startHostPages, PASSWORD } from '
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-test('an embedded widget without an integration key refuses the page', (t) => withBaton(t, async (env) => {
-  const page = await env.crmPage('alice');
-  const refusal = await page.evaluate(() => new Promise((resolve) => {
-    const api = new window.Baton.AdApi({ mountRoot: document.body });
-    api.on('ON_HOST_REFUSED', resolve);
-  }));
+test('a host page without an integration key (optional in Bright Pattern) speaks for the one integration listing its origin', (t) => withBaton(t, async (env) => {
+  const host = await startHostPages(env.server.base);
+  t.after(() => host.close());
+  const r = await env.server.admin('POST', '/admin/tenants/demo/integrations', {
+    integrationKey: 'bp-conf', name: 'BP conformance', allowedOrigins: [host.origin],
+  });
+  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r));
+  const c = await env.server.admin('PUT', '/admin/tenants/demo/integrations/bp-conf/config', { recordUrl: '/bp/{id}' });
+  assert.ok(c.status === 200 || c.status === 204, JSON.stringify(c));
+  const open = async (label) => {
+    const page = await env.newPage(`${host.origin}/bp-conformance.html?tenant=demo&server=${encodeURIComponent(env.server.base)}`, label);
+    await waitFor('the host page loaded the SDK', () => page.evaluate(() => window.conf && window.conf.ready));
+    assert.equal(await page.evaluate(() => window.conf.api.integrationKey), null);
+    return page;
+  };
+  const page = await open('no-key');
+  const login = (p) => p.evaluate((pw) => window.conf.api.login({ username: 'alice', password: pw }), PASSWORD);
+  assert.deepEqual(await login(page), { status: 'success', data: null });
+  const config = await page.evaluate(() => window.conf.api.getConfig());
+  assert.equal(config.status, 'success', JSON.stringify(config));
+  assert.equal(config.data.recordUrl, '/bp/{id}');
+
+  // A second integration for the same origin makes the page ambiguous: refused, both named.
+  const r2 = await env.server.admin('POST', '/admin/tenants/demo/integrations', {
+    integrationKey: 'bp-conf-2', name: 'BP conformance 2', allowedOrigins: [host.origin],
+  });
+  assert.ok(r2.status === 200 || r2.status === 201, JSON.stringify(r2));
+  const other = await open('no-key-ambiguous');
+  const refused = other.evaluate(() => new Promise((resolve) => window.conf.api.on('ON_HOST_REFUSED', resolve)));
+  await login(other);
+  const refusal = await refused;
   assert.equal(refusal.code, 1);
-  assert.match(refusal.message, /integration key/);
+  assert.match(refusal.message, /bp-conf, bp-conf-2/);
 }));
 
 test('the handshake cannot replace the integration key of the widget URL', (t) => withBaton(t, async (env) => {

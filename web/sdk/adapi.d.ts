@@ -405,7 +405,11 @@ export interface EventHandlers {
 export type EventName = keyof EventHandlers;
 
 export interface InitOptions {
-  /** The integration key registered on the server for this CRM (required by Baton; its allowed origins are checked). */
+  /**
+   * The integration key registered on the server for this CRM; its allowed origins are checked.
+   * Optional as in Bright Pattern: without it the page speaks for the one integration of the
+   * agent's tenant that lists its origin (refused when none or several do).
+   */
   integrationKey?: string;
   /** An existing iframe (or selector) to use for the widget instead of creating one. */
   adcFrame?: HTMLIFrameElement | string;

@@ -601,8 +601,9 @@
       origin: global.location.origin,
     };
     this._refused = info;
-    logError('Baton: the server refused this page (' + info.origin + ') for integration "' +
-      info.integrationKey + '": ' + info.message);
+    logError('Baton: the server refused this page (' + info.origin + ') for ' +
+      (info.integrationKey == null ? 'its tenant\'s integrations' : 'integration "' + info.integrationKey + '"') +
+      ': ' + info.message);
     var q = this._queue.concat(this._localQueue); this._queue = []; this._localQueue = [];
     for (var i = 0; i < q.length; i++) this._settle(q[i].id, errorResult(info.code, info.message));
     var self = this;

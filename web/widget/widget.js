@@ -165,6 +165,8 @@
     stateSince: Date.now(), // when the agent state last changed (for the state timer)
     wrapSince: {},     // interactionId -> when this agent's party went to wrap-up
     typing: {},        // interactionId -> {name, customer} while someone else types
+    drafts: {},        // interactionId -> unsent chat text, while another chat is shown
+    draftFor: null,    // the interaction whose draft the chat input shows
     reasons: ['Break', 'Lunch', 'Meeting', 'Training'], // not-ready reasons (the tenant's list when it has one)
     beeps: 0,          // ring sounds played (read by tests through __batonWidget)
     notifications: 0,  // browser notifications shown
@@ -174,7 +176,9 @@
 
   var host = {
     origin: null,
-    // Fixed by the widget's URL: the handshake cannot change it.
+    // Fixed by the widget's URL: the handshake cannot change it. Without one (Bright
+    // Pattern's key is optional) the server picks the tenant's one integration that lists
+    // the host's origin (decision 0025).
     integrationKey: embedded ? (params.get('integrationKey') || null) : null,
     accepted: false,
     refused: null,
@@ -222,6 +226,7 @@
   }
 
   function refusalMessage() {
+    if (!host.integrationKey) return 'This page (' + host.origin + ') is not allowed to use an integration of this tenant.';
     return 'This page (' + host.origin + ') is not allowed to use integration "' + host.integrationKey + '".';
   }
 
@@ -232,14 +237,6 @@
     if (m.type === 'baton:hello') {
       if (host.origin === null) {
         host.origin = ev.origin;
-        if (!host.integrationKey) {
-          host.refused = { code: 1, name: 'not_enough_privileges',
-            message: 'An embedded agent desktop needs an integration key (InitOptions.integrationKey).' };
-          console.error('Baton: ' + host.refused.message);
-          postHost(refusalPayload());
-          render();
-          return;
-        }
         // Only now, with the host's origin known, may a saved session be resumed.
         resumeSaved();
         var w = hostKnownWaiters; hostKnownWaiters = [];
@@ -455,6 +452,22 @@
     c.resolve(m.value === null ? undefined : m.value);
   }
 
+  /**
+   * The chat input is shared by every chat, so it shows the active chat's own draft: what the
+   * agent typed (or a host suggested) for one chat is kept for it, never shown under another.
+   */
+  function syncDraft() {
+    var input = $('chat-input');
+    var ix = active();
+    var id = ix && ix.channel === 'chat' ? ix.id : null;
+    if (id === S.draftFor) return;
+    if (S.draftFor !== null && S.interactions.has(S.draftFor) && input.value) S.drafts[S.draftFor] = input.value;
+    else if (S.draftFor !== null) delete S.drafts[S.draftFor];
+    input.value = (id !== null && S.drafts[id]) || '';
+    if (id !== null) delete S.drafts[id];
+    S.draftFor = id;
+  }
+
   /** Puts `text` in the chat input of the (active) chat interaction. */
   function suggestChatMessage(text, allowOverwrite, id) {
     var ix = id ? S.interactions.get(id) : active();
@@ -462,6 +475,7 @@
     if (ix.channel !== 'chat') return errResult(15, 'not_suitable_state', 'the interaction is not a chat');
     if (typeof text !== 'string') return errResult(3, 'invalid_args', 'message must be a string');
     if (S.activeId !== ix.id) { S.activeId = ix.id; render(); }
+    syncDraft();
     var input = $('chat-input');
     if (input.value && !allowOverwrite) return errResult(15, 'not_suitable_state', 'the agent is already typing a message');
     input.value = text;
@@ -630,15 +644,27 @@
    * when the agent's part ends. What is heard follows the call's state on the server.
    */
   var VOICE_WORDS = { connecting: 'Connecting audio…', connected: 'Audio connected', failed: 'Audio lost', closed: 'Audio closed' };
-  var softphone = { sent: null, error: '' };
+  var softphone = { sent: null, error: '', afterLogin: false };
 
-  /** `ON_SOFTPHONE_STATUS_CHANGE`: the browser phone is usable (logged in, WebRTC, a microphone). */
+  /**
+   * `ON_SOFTPHONE_STATUS_CHANGE`: the browser phone is usable (logged in, WebRTC, a
+   * microphone). As on Bright Pattern it follows `ON_LOGIN` (the host learns of the agent
+   * first), and a logout tells a host that heard `true` that the phone is gone (`false`).
+   */
   function reportSoftphone() {
     var ready = !!(S.connected && window.RTCPeerConnection && navigator.mediaDevices) && !softphone.error;
     var key = ready + '|' + softphone.error;
     reportCapabilities();
-    if (!S.connected) { softphone.sent = null; return; }
-    if ((embedded && !host.accepted) || softphone.sent === key) return;
+    if (!S.connected) {
+      // A reconnect stays quiet (the next ON_LOGIN reports again); a logout does not.
+      if (S.stopped && softphone.sent && softphone.sent.indexOf('true|') === 0) {
+        relayEvent('ON_SOFTPHONE_STATUS_CHANGE', [false, 'logged out']);
+      }
+      softphone.sent = null;
+      softphone.afterLogin = false;
+      return;
+    }
+    if (!softphone.afterLogin || (embedded && !host.accepted) || softphone.sent === key) return;
     softphone.sent = key;
     relayEvent('ON_SOFTPHONE_STATUS_CHANGE', ready ? [true] : [false, softphone.error || 'this browser has no WebRTC']);
   }
@@ -1049,6 +1075,7 @@
       missedNotice();
     }
     delete S.ringSeen[id]; delete S.wrapSince[id]; delete S.typing[id]; delete S.answered[id];
+    delete S.drafts[id];
     S.interactions.delete(id);
     S.order = S.order.filter(function (x) { return x !== id; });
     if (S.activeId === id) S.activeId = null;
@@ -1060,6 +1087,7 @@
     var forcedLogout = false;
     switch (name) {
       case 'ON_LOGIN':
+        softphone.afterLogin = true; // reported by the render after this event's relay
         if (a0) {
           S.agentId = a0.agentId || S.agentId;
           S.displayName = a0.displayName || S.displayName;
@@ -1069,6 +1097,7 @@
         break;
       case 'ON_LOGOUT':
         stop();
+        reportSoftphone(); // the phone goes before the agent does
         if (a0 === 'forced') showNotice('You were logged out: this agent logged in somewhere else.');
         else clearSession();
         showLoginError(a0 === 'forced' ? 'Logged out because this agent logged in elsewhere.' : '');
@@ -1329,6 +1358,7 @@
       clearSession();
       S.interactions = new Map(); S.order = []; S.activeId = null; S.transfers = new Map();
       S.loaded = {}; S.typing = {}; S.lastMissed = null;
+      S.drafts = {}; S.draftFor = null; $('chat-input').value = '';
       hideNotice();
       render();
     };
@@ -1509,7 +1539,12 @@
     var tooLong = overLimit(text);
     if (tooLong) { showNotice(tooLong, true); return; } // the text stays in the input
     stopTyping();
-    call('sendChatMessage', text, ix.id).then(report('send the message')).then(function (r) { if (r.status === 'success') $('chat-input').value = ''; });
+    call('sendChatMessage', text, ix.id).then(report('send the message')).then(function (r) {
+      if (r.status !== 'success') return;
+      // The agent may have switched chats meanwhile: clear only the sent chat's draft.
+      if (S.draftFor === ix.id) $('chat-input').value = '';
+      else delete S.drafts[ix.id];
+    });
   });
   /** Why `text` cannot be sent as a chat message under the server's limits, or null. */
   function overLimit(text) {
@@ -1655,6 +1690,7 @@
 
     renderIncoming();
     renderList();
+    syncDraft();
     renderActive();
     renderTeam();
     renderTransfers();

@@ -14,6 +14,11 @@ pub enum Query {
         tenant: TenantId,
         key: String,
     },
+    /// The keys of a tenant's integrations that list this origin (a hello without a key).
+    IntegrationsAllowing {
+        tenant: TenantId,
+        origin: String,
+    },
     TenantExists(TenantId),
     AgentExists {
         tenant: TenantId,
@@ -71,6 +76,14 @@ pub fn answer(core: &Core, query: &Query) -> Value {
             json!(origins)
         }
         Query::Integration { tenant, key } => json!(core.integration(tenant, key).cloned()),
+        Query::IntegrationsAllowing { tenant, origin } => {
+            let keys: Vec<&String> = core
+                .integrations()
+                .filter(|i| &i.tenant == tenant && i.allowed_origins.contains(origin))
+                .map(|i| &i.key)
+                .collect();
+            json!(keys)
+        }
         Query::TenantExists(tenant) => json!(core.tenant(tenant).is_some()),
         Query::AgentExists { tenant, username } => {
             json!(core.agent_by_username(tenant, username).is_some())

@@ -218,6 +218,7 @@ impl Router {
             | Query::Gauges
             | Query::Ping => return Ok(Route::Every),
             Query::Integration { tenant, .. }
+            | Query::IntegrationsAllowing { tenant, .. }
             | Query::TenantExists(tenant)
             | Query::AgentExists { tenant, .. }
             | Query::SupervisorOverview(tenant, _)

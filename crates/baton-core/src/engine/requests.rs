@@ -41,7 +41,7 @@ impl Core {
             }
             Method::GetInteractionsState => Ok(self.interactions_state(&agent)),
             Method::AcceptInteraction { id } => {
-                let id = self.pick(&agent, id, |p| p.state == PartyState::Ringing)?;
+                let id = self.pick_offer(&agent, id)?;
                 self.accept(&id, &agent)
             }
             Method::RejectInteraction { id } => {
@@ -151,6 +151,34 @@ impl Core {
             } => self.start_chat(&agent, channel, address, objects),
             Method::StartEmail { .. } => self.start_email(),
         }
+    }
+
+    /// The offer `acceptInteraction` takes: without an id, Bright Pattern's "current
+    /// interaction" is the active one if it rings, else the offer that has rung longest (not
+    /// an error when several ring); otherwise as `pick`.
+    fn pick_offer(&self, agent: &AgentId, id: Option<String>) -> CoreResult<InteractionId> {
+        let ringing = |p: &AgentParty| p.state == PartyState::Ringing;
+        let ringing_party = |i: &InteractionId| {
+            self.interactions
+                .get(i)
+                .and_then(|x| x.party(agent))
+                .filter(|p| ringing(p))
+        };
+        let active_rings = self.agents[agent]
+            .active_interaction
+            .as_ref()
+            .is_some_and(|a| ringing_party(a).is_some());
+        if id.is_none() && !active_rings {
+            let oldest = self
+                .agent_interaction_ids(agent)
+                .into_iter()
+                .filter_map(|i| ringing_party(&i).map(|p| (p.joined_at, i.clone())))
+                .min();
+            if let Some((_, oldest)) = oldest {
+                return Ok(oldest);
+            }
+        }
+        self.pick(agent, id, ringing)
     }
 
     /// Resolves the interaction a method acts on: the given id (which must be the agent's),

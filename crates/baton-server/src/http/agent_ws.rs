@@ -271,7 +271,12 @@ async fn check_hello(
             "this agent is disabled or deleted",
         ));
     }
-    if let Some(key) = &hello.integration_key {
+    let integration_key = match (hello.integration_key, &hello.host_origin) {
+        (Some(key), _) => Some(key),
+        (None, Some(host)) => Some(integration_for_origin(state, &session.tenant, host).await?),
+        (None, None) => None,
+    };
+    if let Some(key) = &integration_key {
         let integration: Option<baton_core::Integration> = state
             .engine
             .query(Query::Integration {
@@ -304,26 +309,52 @@ async fn check_hello(
     Ok(HelloOk {
         agent: session.agent,
         session: session.session,
-        integration_key: hello.integration_key,
+        integration_key,
         expires_at: session.expires_at,
     })
 }
 
+/// The integration a host page without an `integrationKey` speaks for (Bright Pattern's key
+/// is optional): the one integration of the agent's tenant that lists the page's origin.
+/// The allow-list still decides: an origin no integration lists is refused, and one that
+/// several list is refused too, since the page's `getConfig` and outcomes would be ambiguous
+/// (decision 0025).
+async fn integration_for_origin(
+    state: &AppState,
+    tenant: &baton_core::TenantId,
+    host: &str,
+) -> Result<String, ApiError> {
+    let keys: Vec<String> = state
+        .engine
+        .query(Query::IntegrationsAllowing {
+            tenant: tenant.clone(),
+            origin: host.to_owned(),
+        })
+        .await?;
+    match <[String; 1]>::try_from(keys) {
+        Ok([key]) => Ok(key),
+        Err(keys) if keys.is_empty() => Err(ApiError::new(
+            ErrorCode::NotEnoughPrivileges,
+            format!("host origin {host} is not allowed for any integration of this tenant"),
+        )),
+        Err(keys) => Err(ApiError::new(
+            ErrorCode::NotEnoughPrivileges,
+            format!(
+                "host origin {host} is allowed for several integrations ({}); name one with integrationKey",
+                keys.join(", ")
+            ),
+        )),
+    }
+}
+
 /// The host page a hello claims must be one it can stand for (issue 12, widget takeover):
-/// a claim needs an integration key (the tenant's list of host pages is per key), and only
-/// Baton's own widget may report a page other than its socket's origin; a CRM page's
+/// only Baton's own widget may report a page other than its socket's origin; a CRM page's
 /// script speaks for its own origin only. (A client that is not a browser can send any
 /// `Origin`; it already holds the agent's token, so there is nothing for it to take over.)
 fn check_host_claim(hello: &HelloArgs, origin: &SocketOrigin) -> Result<(), ApiError> {
     let Some(host) = &hello.host_origin else {
         return Ok(());
     };
-    if hello.integration_key.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::NotEnoughPrivileges,
-            "a hello that names a hostOrigin must name its integrationKey",
-        ));
-    }
     match origin {
         SocketOrigin::Foreign(socket) if socket != host => Err(ApiError::new(
             ErrorCode::NotEnoughPrivileges,

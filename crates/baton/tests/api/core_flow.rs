@@ -120,6 +120,73 @@ async fn a_rejected_offer_goes_to_the_next_agent() {
     assert_eq!(offer.arg(0)["id"], id.as_str());
 }
 
+/// Bright Pattern's `acceptInteraction()` without an id takes "the current interaction":
+/// with several offers ringing (and the active one not among them) that is the offer that
+/// has rung longest, not an `invalid_args`; the active one comes first when it rings.
+#[tokio::test]
+async fn accepting_without_an_id_takes_the_offer_that_has_rung_longest() {
+    let app = spawn_app().await;
+    let t = app
+        .tenant(
+            "acme",
+            &[("alice", "1001"), ("bob", "1002"), ("carol", "1003")],
+        )
+        .await;
+    let mut alice = app.agent("acme", "alice", None).await;
+    // Bob and Carol each answer a chat, then both blind-transfer theirs to Alice.
+    let mut chats = Vec::new();
+    for name in ["bob", "carol"] {
+        let mut agent = app.agent("acme", name, None).await;
+        agent.ready().await;
+        let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
+        agent.accept_next().await;
+        agent
+            .client
+            .set_agent_state("not_ready", None)
+            .await
+            .unwrap();
+        chats.push((agent, id));
+    }
+    for (agent, id) in &chats {
+        agent
+            .client
+            .blind_transfer("alice", None, Some(id))
+            .await
+            .unwrap();
+        alice.expect("ON_NEW_INTERACTION").await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (first, second) = (chats[0].1.clone(), chats[1].1.clone());
+    let state_of = async |alice: &Agent, id: &str| {
+        let all = alice
+            .client
+            .call("getInteractionsState", vec![])
+            .await
+            .unwrap();
+        let list = all["interactions"].as_array().unwrap().clone();
+        let found = list.into_iter().find(|i| i["id"] == id).unwrap();
+        found["state"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(state_of(&alice, &first).await, "ringing");
+    assert_eq!(state_of(&alice, &second).await, "ringing");
+
+    alice.client.accept_interaction(None).await.unwrap();
+    assert_eq!(state_of(&alice, &first).await, "connected");
+    assert_eq!(state_of(&alice, &second).await, "ringing");
+
+    // The active interaction, when it rings, is the current one.
+    alice
+        .client
+        .call("switchActiveInteraction", vec![json!(second)])
+        .await
+        .unwrap();
+    alice.client.accept_interaction(None).await.unwrap();
+    assert_eq!(state_of(&alice, &second).await, "connected");
+    // Nothing rings any more: the old answer stays.
+    let err = alice.client.accept_interaction(None).await.unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorCode::NotSuitableState));
+}
+
 #[tokio::test]
 async fn an_unanswered_offer_rings_out_to_the_next_agent() {
     let app = spawn_app().await;

@@ -136,14 +136,24 @@ fn pages_have_no_inline_script_or_style() {
     }
 }
 
-/// The nested-frame takeover of issue 12 starts with a hello that names a host page and no
-/// integration key; the hello is refused, whoever sends it. A CRM page's own socket speaks
-/// for its own origin only; Baton's widget (own origin) still reports its host page.
+/// The nested-frame takeover of issue 12 starts with a hello that names a stranger's page
+/// as its host and no integration key; the hello is refused, whoever sends it, because
+/// without a key the host page must still be one the tenant's integrations list. A CRM
+/// page's own socket speaks for its own origin only; Baton's widget (own origin) still
+/// reports its host page.
 #[tokio::test]
-async fn a_hello_claiming_a_host_page_needs_a_key_and_the_right_socket() {
+async fn a_hello_claiming_a_host_page_needs_an_allowed_origin_and_the_right_socket() {
     let app = spawn_app().await;
     app.tenant("acme", &[("alice", "1001"), ("bob", "1002")])
         .await;
+    let (s, _) = app
+        .post(
+            "/api/v1/admin/tenants/acme/integrations",
+            Some(ADMIN),
+            json!({"integrationKey": "solo", "name": "Solo", "allowedOrigins": ["https://solo.example"]}),
+        )
+        .await;
+    assert_eq!(s, 201);
     let token = app.login("acme", "alice").await;
     let own = format!("http://{}", app.addr);
     let hello = |key: Option<&str>, host: Option<&str>| json!({"op":"hello","args":{"token":token,"integrationKey":key,"hostOrigin":host,"protocol":1}});
@@ -151,26 +161,20 @@ async fn a_hello_claiming_a_host_page_needs_a_key_and_the_right_socket() {
         (
             Some(own.as_str()),
             None,
-            Some("https://crm.example.com"),
-            "widget without a key",
-        ),
-        (
-            Some(own.as_str()),
-            None,
             Some("https://evil.example"),
             "foreign frame without a key",
         ),
         (
-            None,
+            Some(own.as_str()),
             None,
             Some("https://crm.example.com"),
-            "not a browser, no key",
+            "widget without a key, two integrations list the host",
         ),
         (
-            Some("https://crm.example.com"),
             None,
-            Some("https://crm.example.com"),
-            "CRM page, no key",
+            None,
+            Some("https://evil.example"),
+            "not a browser, no key, unlisted host",
         ),
         (
             Some("https://crm.example.com"),
@@ -178,13 +182,20 @@ async fn a_hello_claiming_a_host_page_needs_a_key_and_the_right_socket() {
             Some(own.as_str()),
             "CRM page claiming Baton as host",
         ),
+        (
+            Some("https://crm.example.com"),
+            None,
+            Some(own.as_str()),
+            "CRM page claiming Baton as host, no key",
+        ),
     ] {
         let v = hello_from(&app, origin, hello(key, host)).await;
         assert_eq!(v["id"], 0, "{why}: {v}");
         assert_eq!(v["result"]["error"]["code"], 1, "{why}: {v}");
     }
-    // The legitimate shapes still pass: the widget in an allowed CRM, the CRM's own script,
-    // a standalone widget (no host page at all) and a server-side client.
+    // The legitimate shapes still pass: the widget in an allowed CRM, the CRM's own script
+    // (with or without Bright Pattern's optional key), a standalone widget (no host page at
+    // all) and a server-side client.
     for (origin, key, host, why) in [
         (
             Some(own.as_str()),
@@ -193,10 +204,28 @@ async fn a_hello_claiming_a_host_page_needs_a_key_and_the_right_socket() {
             "widget in the CRM",
         ),
         (
+            Some(own.as_str()),
+            None,
+            Some("https://solo.example"),
+            "widget in the CRM, no key",
+        ),
+        (
             Some("https://crm.example.com"),
             Some("crm"),
             Some("https://crm.example.com"),
             "CRM page",
+        ),
+        (
+            Some("https://solo.example"),
+            None,
+            Some("https://solo.example"),
+            "CRM page, no key",
+        ),
+        (
+            None,
+            None,
+            Some("https://solo.example"),
+            "not a browser, no key",
         ),
         (Some(own.as_str()), None, None, "standalone widget"),
         (None, None, None, "server-side client"),
@@ -204,6 +233,74 @@ async fn a_hello_claiming_a_host_page_needs_a_key_and_the_right_socket() {
         let v = hello_from(&app, origin, hello(key, host)).await;
         assert_eq!(v["result"]["status"], "success", "{why}: {v}");
     }
+}
+
+/// Bright Pattern's `integrationKey` is optional: a host page without one speaks for the one
+/// integration of the agent's tenant that lists its origin (its `getConfig` is that
+/// integration's), and is refused when several do, naming them (decision 0025).
+#[tokio::test]
+async fn a_hello_without_a_key_speaks_for_the_one_integration_listing_its_page() {
+    let app = spawn_app().await;
+    app.tenant("acme", &[("alice", "1001")]).await;
+    let crm = "https://solo.example";
+    let (s, _) = app
+        .post(
+            "/api/v1/admin/tenants/acme/integrations",
+            Some(ADMIN),
+            json!({"integrationKey": "solo", "name": "Solo", "allowedOrigins": [crm]}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, body) = app
+        .put(
+            "/api/v1/admin/tenants/acme/integrations/solo/config",
+            Some(ADMIN),
+            json!({"recordUrl": "/crm/{id}"}),
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s} {body}");
+    let token = app.login("acme", "alice").await;
+    let own = format!("http://{}", app.addr);
+    let open = async || {
+        let mut req = app.ws_url().into_client_request().unwrap();
+        req.headers_mut().insert("Origin", own.parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let hello = json!({"op":"hello","args":{"token":token,"hostOrigin":crm,"protocol":1}});
+        ws.send(Message::text(hello.to_string())).await.unwrap();
+        let v = first_json(&mut ws).await;
+        (ws, v)
+    };
+    let (mut ws, v) = open().await;
+    assert_eq!(v["result"]["status"], "success", "{v}");
+    ws.send(Message::text(
+        json!({"id": 1, "op": "getConfig", "args": []}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let config = loop {
+        let v = first_json(&mut ws).await;
+        if v["id"] == 1 {
+            break v;
+        }
+    };
+    assert_eq!(
+        config["result"]["data"]["recordUrl"], "/crm/{id}",
+        "{config}"
+    );
+    drop(ws);
+    // A second integration for the same page makes "no key" ambiguous: refused, named.
+    let (s, body) = app
+        .post(
+            "/api/v1/admin/tenants/acme/integrations",
+            Some(ADMIN),
+            json!({"integrationKey": "solo2", "name": "Solo 2", "allowedOrigins": [crm]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (_ws, v) = open().await;
+    assert_eq!(v["result"]["error"]["code"], 1, "{v}");
+    let message = v["result"]["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("solo, solo2"), "{message}");
 }
 
 // ----- customers: grants and limits --------------------------------------------------------
