@@ -45,7 +45,7 @@ impl Core {
                 self.accept(&id, &agent)
             }
             Method::RejectInteraction { id } => {
-                let id = self.pick(&agent, id, |p| p.state == PartyState::Ringing)?;
+                let id = self.pick_offer(&agent, id)?;
                 self.offer_failed(&id, &agent, "rejected");
                 Ok(serde_json::Value::Null)
             }
@@ -153,7 +153,7 @@ impl Core {
         }
     }
 
-    /// The offer `acceptInteraction` takes: without an id, Bright Pattern's "current
+    /// The offer `acceptInteraction` and `rejectInteraction` take: without an id, Bright Pattern's "current
     /// interaction" is the active one if it rings, else the offer that has rung longest (not
     /// an error when several ring); otherwise as `pick`.
     fn pick_offer(&self, agent: &AgentId, id: Option<String>) -> CoreResult<InteractionId> {

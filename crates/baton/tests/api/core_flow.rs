@@ -126,37 +126,7 @@ async fn a_rejected_offer_goes_to_the_next_agent() {
 #[tokio::test]
 async fn accepting_without_an_id_takes_the_offer_that_has_rung_longest() {
     let app = spawn_app().await;
-    let t = app
-        .tenant(
-            "acme",
-            &[("alice", "1001"), ("bob", "1002"), ("carol", "1003")],
-        )
-        .await;
-    let mut alice = app.agent("acme", "alice", None).await;
-    // Bob and Carol each answer a chat, then both blind-transfer theirs to Alice.
-    let mut chats = Vec::new();
-    for name in ["bob", "carol"] {
-        let mut agent = app.agent("acme", name, None).await;
-        agent.ready().await;
-        let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
-        agent.accept_next().await;
-        agent
-            .client
-            .set_agent_state("not_ready", None)
-            .await
-            .unwrap();
-        chats.push((agent, id));
-    }
-    for (agent, id) in &chats {
-        agent
-            .client
-            .blind_transfer("alice", None, Some(id))
-            .await
-            .unwrap();
-        alice.expect("ON_NEW_INTERACTION").await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (first, second) = (chats[0].1.clone(), chats[1].1.clone());
+    let (mut alice, first, second, _chats) = two_transfers_ringing_for_alice(&app).await;
     let state_of = async |alice: &Agent, id: &str| {
         let all = alice
             .client
@@ -462,4 +432,68 @@ async fn admin_routes_need_the_admin_token() {
         )
         .await;
     assert_eq!(s, 409, "{body}");
+}
+
+/// Bob and Carol each answer a chat, then both blind-transfer theirs to Alice, Bob's first:
+/// Alice, Bob's chat, Carol's chat, and Bob and Carol (whose sockets must stay open).
+async fn two_transfers_ringing_for_alice(
+    app: &TestApp,
+) -> (Agent, String, String, Vec<(Agent, String)>) {
+    let t = app
+        .tenant(
+            "acme",
+            &[("alice", "1001"), ("bob", "1002"), ("carol", "1003")],
+        )
+        .await;
+    let mut alice = app.agent("acme", "alice", None).await;
+    // Bob and Carol each answer a chat, then both blind-transfer theirs to Alice.
+    let mut chats = Vec::new();
+    for name in ["bob", "carol"] {
+        let mut agent = app.agent("acme", name, None).await;
+        agent.ready().await;
+        let (id, _) = app.customer(&t, "chat", "Sales", "Carl").await;
+        agent.accept_next().await;
+        agent
+            .client
+            .set_agent_state("not_ready", None)
+            .await
+            .unwrap();
+        chats.push((agent, id));
+    }
+    for (agent, id) in &chats {
+        agent
+            .client
+            .blind_transfer("alice", None, Some(id))
+            .await
+            .unwrap();
+        alice.expect("ON_NEW_INTERACTION").await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (first, second) = (chats[0].1.clone(), chats[1].1.clone());
+    (alice, first, second, chats)
+}
+
+#[tokio::test]
+async fn rejecting_without_an_id_refuses_the_offer_accepting_would_take() {
+    let app = spawn_app().await;
+    let (mut alice, first, second, _chats) = two_transfers_ringing_for_alice(&app).await;
+    alice.client.reject_interaction(None).await.unwrap();
+    let removed = alice.expect("ON_INTERACTION_REMOVED").await;
+    assert_eq!(removed.arg(0), first.as_str());
+    alice
+        .expect_none("ON_INTERACTION_REMOVED", Duration::from_millis(300))
+        .await;
+    alice.client.accept_interaction(None).await.unwrap();
+    let all = alice
+        .client
+        .call("getInteractionsState", vec![])
+        .await
+        .unwrap();
+    let second_state = all["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == second.as_str())
+        .map(|i| i["state"].clone());
+    assert_eq!(second_state, Some(json!("connected")));
 }
