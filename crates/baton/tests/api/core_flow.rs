@@ -126,7 +126,7 @@ async fn a_rejected_offer_goes_to_the_next_agent() {
 #[tokio::test]
 async fn accepting_without_an_id_takes_the_offer_that_has_rung_longest() {
     let app = spawn_app().await;
-    let (mut alice, first, second, _chats) = two_transfers_ringing_for_alice(&app).await;
+    let (alice, first, second, _chats) = two_transfers_ringing_for_alice(&app).await;
     let state_of = async |alice: &Agent, id: &str| {
         let all = alice
             .client
