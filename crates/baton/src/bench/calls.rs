@@ -74,7 +74,8 @@ type Tallies = Vec<Arc<Mutex<Tally>>>;
 enum Link {
     /// A peer connection to the media plane, sending on its microphone m-line.
     WebRtc {
-        rtc: Rtc,
+        /// Boxed: an `Rtc` is large and `Bare` is one address.
+        rtc: Box<Rtc>,
         mic: Mid,
         /// Frames written so far, for the RTP time.
         frames: u64,
@@ -390,7 +391,7 @@ impl Drive {
 
     fn web_rtc(&self, rtc: Rtc, mic: Mid) -> Link {
         Link::WebRtc {
-            rtc,
+            rtc: Box::new(rtc),
             mic,
             frames: 0,
             connected: self.connected.clone(),
