@@ -22,6 +22,10 @@ use str0m::media::{Frequency, MediaTime, Mid, TelephoneEvent};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
+mod peers;
+
+use peers::{PeerId, Peers};
+
 use crate::ogg_writer::OggOpusWriter;
 use crate::plan::{AgentState, CallState, Party, Plan, Source, plan};
 use crate::{MediaError, ogg};
@@ -132,13 +136,15 @@ struct Peer {
     connected: bool,
     /// The RFC 4733 event whose end was already reported (events repeat their end packet).
     last_dtmf: Option<u64>,
+    /// Where its datagrams came from, as far as [`Peers`] remembers (its routing index).
+    addresses: Vec<SocketAddr>,
 }
 
 /// The forwarding unit of one server.
 pub struct Sfu {
     config: SfuConfig,
     hold_music: Arc<Vec<Vec<u8>>>,
-    peers: Vec<Peer>,
+    peers: Peers,
     calls: HashMap<String, CallState>,
     plans: HashMap<String, Plan>,
     /// Mutes by call: the core does not keep them; they end with the call.
@@ -159,7 +165,7 @@ impl Sfu {
         Ok(Self {
             config,
             hold_music: Arc::new(ogg::opus_packets(hold_music)?),
-            peers: Vec::new(),
+            peers: Peers::default(),
             calls: HashMap::new(),
             plans: HashMap::new(),
             muted: HashMap::new(),
@@ -202,18 +208,19 @@ impl Sfu {
                 }
             }
         }
-        self.peers.retain_mut(|p| {
-            let keep = p.key.call != call
-                || self
-                    .calls
-                    .get(call)
-                    .is_some_and(|s| is_party(s, &p.key.party));
-            if !keep {
+        for id in self.peers.of_call(call) {
+            let Some(p) = self.peers.get(id) else {
+                continue;
+            };
+            let keep = self
+                .calls
+                .get(call)
+                .is_some_and(|s| is_party(s, &p.key.party));
+            if !keep && let Some(mut p) = self.peers.remove(id) {
                 tracing::debug!(call, party = %p.key.party, "media peer closed: no longer on the call");
                 p.rtc.disconnect();
             }
-            keep
-        });
+        }
         self.replan(now, call);
     }
 
@@ -334,7 +341,7 @@ impl Sfu {
         if !is_party(state, &key.party) {
             return Err(MediaError::NotInCall);
         }
-        let replacing = self.peers.iter().position(|p| p.key == key);
+        let replacing = self.peers.id_of(&key);
         if replacing.is_none() && self.peers.len() >= self.config.max_peers {
             return Err(MediaError::TooManyPeers(self.config.max_peers));
         }
@@ -370,6 +377,7 @@ impl Sfu {
             due: now,
             connected: false,
             last_dtmf: None,
+            addresses: Vec::new(),
         };
         // Which m-lines carry what, from the server's side: str0m tells `MediaAdded` only
         // once DTLS is up, and the slots are needed before.
@@ -394,13 +402,10 @@ impl Sfu {
             ));
         }
         peer.slots.truncate(self.config.slots);
-        match replacing {
-            Some(i) => {
-                self.peers[i].rtc.disconnect();
-                self.peers[i] = peer;
-            }
-            None => self.peers.push(peer),
+        if let Some(mut old) = replacing.and_then(|id| self.peers.remove(id)) {
+            old.rtc.disconnect();
         }
+        self.peers.insert(peer);
         let call = key.call.clone();
         self.replan(now, &call);
         Ok(answer_sdp)
@@ -411,8 +416,8 @@ impl Sfu {
     pub fn add_remote_candidate(&mut self, key: &PeerKey, line: &str) -> Result<(), MediaError> {
         let peer = self
             .peers
-            .iter_mut()
-            .find(|p| &p.key == key)
+            .id_of(key)
+            .and_then(|id| self.peers.get_mut(id))
             .ok_or(MediaError::NoPeer)?;
         let line = line.strip_prefix("a=").unwrap_or(line);
         let c = Candidate::from_sdp_string(line)
@@ -424,13 +429,22 @@ impl Sfu {
     /// The party hung up its peer connection (or its socket closed); `call: None` closes
     /// the party's connections on every call (an agent's socket closed).
     pub fn close_peer(&mut self, call: Option<&str>, party: &Party) {
-        self.peers.retain_mut(|p| {
-            let hit = &p.key.party == party && call.is_none_or(|c| c == p.key.call);
-            if hit {
+        let ids = match call {
+            Some(call) => self
+                .peers
+                .id_of(&PeerKey {
+                    call: call.to_owned(),
+                    party: party.clone(),
+                })
+                .into_iter()
+                .collect(),
+            None => self.peers.of_party(party),
+        };
+        for id in ids {
+            if let Some(mut p) = self.peers.remove(id) {
                 p.rtc.disconnect();
             }
-            !hit
-        });
+        }
     }
 
     /// Live peer connections.
@@ -446,6 +460,9 @@ impl Sfu {
         destination: SocketAddr,
         datagram: &[u8],
     ) {
+        let Some(&first_byte) = datagram.first() else {
+            return;
+        };
         let Ok(contents) = datagram.try_into() else {
             return;
         };
@@ -458,39 +475,39 @@ impl Sfu {
                 contents,
             },
         );
-        let Some(i) = self.peers.iter().position(|p| p.rtc.accepts(&input)) else {
+        let Some(id) = self.peers.route(source, first_byte, &input) else {
             tracing::trace!(%source, "no media peer accepts this datagram");
             return;
         };
-        if let Err(e) = self.peers[i].rtc.handle_input(input) {
-            tracing::debug!(error = %e, party = %self.peers[i].key.party, "media input refused");
+        if let Some(p) = self.peers.get_mut(id)
+            && let Err(e) = p.rtc.handle_input(input)
+        {
+            tracing::debug!(error = %e, party = %p.key.party, "media input refused");
         }
-        self.drive(now, vec![i]);
+        self.drive(now, vec![id]);
     }
 
     /// Time passed: timers of peers that are due, and the hold music's next frame.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let mut due = Vec::new();
-        for (i, p) in self.peers.iter_mut().enumerate() {
-            if p.due <= now {
-                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
-                    tracing::debug!(error = %e, party = %p.key.party, "media timeout refused");
-                }
-                due.push(i);
+        let mut due = self.peers.due(now);
+        for &id in &due {
+            if let Some(p) = self.peers.get_mut(id)
+                && let Err(e) = p.rtc.handle_input(Input::Timeout(now))
+            {
+                tracing::debug!(error = %e, party = %p.key.party, "media timeout refused");
             }
         }
         if self.next_hold_tick.is_some_and(|t| t <= now) {
             due.extend(self.play_hold_music(now));
         }
         self.drive(now, due);
-        self.peers.retain(|p| p.rtc.is_alive());
     }
 
     /// When to call [`Sfu::handle_timeout`] next.
     pub fn next_timeout(&self) -> Option<Instant> {
         self.peers
-            .iter()
-            .map(|p| p.due)
+            .next_due()
+            .into_iter()
             .chain(self.next_hold_tick)
             .min()
     }
@@ -504,24 +521,31 @@ impl Sfu {
     }
 
     /// Polls the given peers until they are quiet, forwarding the frames they received,
-    /// which makes the receivers' peers busy in turn.
-    fn drive(&mut self, now: Instant, mut busy: Vec<usize>) {
-        let mut forwards: Vec<(usize, str0m::media::MediaData)> = Vec::new();
-        let mut tones: Vec<(usize, TelephoneEvent)> = Vec::new();
+    /// which makes the receivers' peers busy in turn. Peers found dead are dropped.
+    fn drive(&mut self, now: Instant, mut busy: Vec<PeerId>) {
+        let mut forwards: Vec<(PeerId, str0m::media::MediaData)> = Vec::new();
+        let mut tones: Vec<(PeerId, TelephoneEvent)> = Vec::new();
+        let mut polled = BTreeSet::new();
         while !busy.is_empty() {
             busy.sort_unstable();
             busy.dedup();
             for &i in &busy {
+                let Some(peer) = self.peers.get_mut(i) else {
+                    continue;
+                };
+                let was = peer.due;
                 let mut got = Vec::new();
                 let mut ended = Vec::new();
                 poll_peer(
-                    &mut self.peers[i],
+                    peer,
                     now,
                     &mut self.transmits,
                     &mut self.events,
                     &mut got,
                     &mut ended,
                 );
+                self.peers.reschedule(i, was);
+                polled.insert(i);
                 forwards.extend(got.into_iter().map(|d| (i, d)));
                 tones.extend(ended.into_iter().map(|t| (i, t)));
             }
@@ -533,11 +557,23 @@ impl Sfu {
                 busy.extend(self.forward_dtmf(now, from, tone));
             }
         }
+        for id in polled {
+            if self.peers.get(id).is_some_and(|p| !p.rtc.is_alive()) {
+                self.peers.remove(id);
+            }
+        }
     }
 
     /// Writes one received frame into every slot that carries its sender.
-    fn forward(&mut self, now: Instant, from: usize, data: &str0m::media::MediaData) -> Vec<usize> {
-        let sender = &self.peers[from];
+    fn forward(
+        &mut self,
+        now: Instant,
+        from: PeerId,
+        data: &str0m::media::MediaData,
+    ) -> Vec<PeerId> {
+        let Some(sender) = self.peers.get(from) else {
+            return Vec::new();
+        };
         if Some(data.mid) != sender.mic {
             return Vec::new();
         }
@@ -546,8 +582,11 @@ impl Sfu {
         if data.params.spec().codec == Codec::Opus {
             self.record(&call, &sender.key.party.clone(), data);
             let mut written = Vec::new();
-            for (i, p) in self.peers.iter_mut().enumerate() {
-                if i == from || p.key.call != call || !p.connected {
+            for i in self.peers.of_call(&call) {
+                let Some(p) = self.peers.get_mut(i) else {
+                    continue;
+                };
+                if i == from || !p.connected {
                     continue;
                 }
                 if let Some(slot) = p
@@ -578,12 +617,14 @@ impl Sfu {
     /// not to a side on hold), on the slot that carries the party. The shell is told who
     /// heard it, to deliver the digit as an event too (browsers cannot surface received
     /// DTMF).
-    fn forward_dtmf(&mut self, now: Instant, from: usize, tone: TelephoneEvent) -> Vec<usize> {
+    fn forward_dtmf(&mut self, now: Instant, from: PeerId, tone: TelephoneEvent) -> Vec<PeerId> {
         const DIGITS: &[u8; 16] = b"0123456789*#ABCD";
         let Some(digit) = DIGITS.get(tone.event as usize).map(|d| *d as char) else {
             return Vec::new();
         };
-        let sender = self.peers[from].key.clone();
+        let Some(sender) = self.peers.get(from).map(|p| p.key.clone()) else {
+            return Vec::new();
+        };
         let source = Source::Party(sender.party.clone());
         let heard_by: Vec<Party> = self
             .plans
@@ -604,8 +645,11 @@ impl Sfu {
             ..tone
         };
         let mut written = Vec::new();
-        for (i, p) in self.peers.iter_mut().enumerate() {
-            if i == from || p.key.call != sender.call || !p.connected {
+        for i in self.peers.of_call(&sender.call) {
+            let Some(p) = self.peers.get_mut(i) else {
+                continue;
+            };
+            if i == from || !p.connected {
                 continue;
             }
             if !heard_by.contains(&p.key.party) {
@@ -662,10 +706,13 @@ impl Sfu {
     }
 
     /// Writes the next hold-music packet into every slot that carries it.
-    fn play_hold_music(&mut self, now: Instant) -> Vec<usize> {
+    fn play_hold_music(&mut self, now: Instant) -> Vec<PeerId> {
         let mut written = Vec::new();
         let music = self.hold_music.clone();
-        for (i, p) in self.peers.iter_mut().enumerate() {
+        for i in self.peers.hearing_hold_music() {
+            let Some(p) = self.peers.get_mut(i) else {
+                continue;
+            };
             if !p.connected {
                 continue;
             }
@@ -686,7 +733,7 @@ impl Sfu {
                 }
             }
         }
-        self.next_hold_tick = self.any_hold_music().then(|| {
+        self.next_hold_tick = self.peers.any_hears_hold_music().then(|| {
             // Keep the 20 ms cadence from the previous tick, not from when we woke.
             let prev = self.next_hold_tick.unwrap_or(now);
             let next = prev + FRAME;
@@ -699,12 +746,6 @@ impl Sfu {
         written
     }
 
-    fn any_hold_music(&self) -> bool {
-        self.peers
-            .iter()
-            .any(|p| p.slots.iter().any(|s| s.source == Some(Source::HoldMusic)))
-    }
-
     /// Recomputes the call's plan and gives each receiver's slots to what it hears.
     fn replan(&mut self, now: Instant, call: &str) {
         let Some(state) = self.calls.get(call) else {
@@ -712,12 +753,17 @@ impl Sfu {
             return;
         };
         let plan = plan(state);
-        for p in self.peers.iter_mut().filter(|p| p.key.call == call) {
+        for id in self.peers.of_call(call) {
+            let Some(p) = self.peers.get_mut(id) else {
+                continue;
+            };
             let heard = plan.get(&p.key.party).cloned().unwrap_or_default();
             assign_slots(&mut p.slots, &heard, &p.key);
+            let hears_hold_music = p.slots.iter().any(|s| s.source == Some(Source::HoldMusic));
+            self.peers.set_hears_hold_music(id, hears_hold_music);
         }
         self.plans.insert(call.to_owned(), plan);
-        if self.next_hold_tick.is_none() && self.any_hold_music() {
+        if self.next_hold_tick.is_none() && self.peers.any_hears_hold_music() {
             self.next_hold_tick = Some(now);
         }
     }

@@ -37,13 +37,21 @@ struct Client {
 struct World {
     now: Instant,
     sfu: Sfu,
-    clients: HashMap<Party, Client>,
+    clients: HashMap<PeerKey, Client>,
     hold: Vec<Vec<u8>>,
     next_port: u16,
 }
 
 fn server() -> SocketAddr {
     SERVER.parse().unwrap()
+}
+
+/// The party's peer on [`CALL`].
+fn on_call(party: Party) -> PeerKey {
+    PeerKey {
+        call: CALL.into(),
+        party,
+    }
 }
 
 impl World {
@@ -68,8 +76,13 @@ impl World {
         self.sfu.set_call(self.now, CALL, Some(state));
     }
 
-    /// A browser of `party` offers and is answered.
+    /// A browser of `party` on [`CALL`] offers and is answered.
     fn join(&mut self, party: Party, tag: u8) -> Result<(), MediaError> {
+        self.join_on(on_call(party), tag)
+    }
+
+    /// A browser of `key.party` on `key.call` offers and is answered.
+    fn join_on(&mut self, key: PeerKey, tag: u8) -> Result<(), MediaError> {
         self.next_port += 1;
         let addr: SocketAddr = format!("10.0.1.{tag}:{}", self.next_port).parse().unwrap();
         let mut config = Rtc::builder().clear_codecs().enable_opus(true, false);
@@ -88,18 +101,14 @@ impl World {
         change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         let (offer, pending) = change.apply().unwrap();
-        let key = PeerKey {
-            call: CALL.into(),
-            party: party.clone(),
-        };
         let answer = self
             .sfu
-            .accept_offer(self.now, key, &offer.to_sdp_string())?;
+            .accept_offer(self.now, key.clone(), &offer.to_sdp_string())?;
         rtc.sdp_api()
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .unwrap();
         self.clients.insert(
-            party,
+            key,
             Client {
                 addr,
                 rtc,
@@ -208,7 +217,7 @@ impl World {
 
     /// Which tags `party` heard since last asked, with how many frames; and hold frames.
     fn take_heard(&mut self, party: &Party) -> (Vec<u8>, usize) {
-        let c = self.clients.get_mut(party).unwrap();
+        let c = self.clients.get_mut(&on_call(party.clone())).unwrap();
         // A source is heard if most of the period's frames came through (not a stray one
         // from just before a change).
         let tags = c
@@ -461,7 +470,7 @@ fn the_peer_limit_is_kept() {
 fn a_silent_browser_is_lost_by_ice_consent() {
     let mut w = connected_world();
     // The customer's browser vanishes: nothing more from it.
-    let gone = w.clients.remove(&Party::Customer).unwrap();
+    let gone = w.clients.remove(&on_call(Party::Customer)).unwrap();
     drop(gone);
     w.run(40_000);
     let events: Vec<_> = std::iter::from_fn(|| w.sfu.poll_event()).collect();
@@ -474,9 +483,75 @@ fn a_silent_browser_is_lost_by_ice_consent() {
     );
 }
 
+#[test]
+fn frames_reach_only_the_parties_of_their_own_call() {
+    let mut w = connected_world();
+    let other = "call-2";
+    w.sfu.set_call(
+        w.now,
+        other,
+        Some(call(
+            false,
+            vec![agent("bob", AgentRole::Primary, AgentState::Connected)],
+        )),
+    );
+    let other_customer = PeerKey {
+        call: other.into(),
+        party: Party::Customer,
+    };
+    let bob = PeerKey {
+        call: other.into(),
+        party: a("bob"),
+    };
+    const OTHER_CUSTOMER_TAG: u8 = 4;
+    w.join_on(other_customer.clone(), OTHER_CUSTOMER_TAG)
+        .unwrap();
+    w.join_on(bob.clone(), BOB_TAG).unwrap();
+    w.run(1000);
+    for c in w.clients.values_mut() {
+        c.heard.clear();
+    }
+    w.run(1000);
+    // Every frame heard, not only most: one stray frame from the other call would show.
+    let heard =
+        |w: &World, key: &PeerKey| -> Vec<u8> { w.clients[key].heard.keys().copied().collect() };
+    assert_eq!(heard(&w, &on_call(Party::Customer)), [ANN_TAG]);
+    assert_eq!(heard(&w, &on_call(a("ann"))), [CUSTOMER_TAG]);
+    assert_eq!(heard(&w, &other_customer), [BOB_TAG]);
+    assert_eq!(heard(&w, &bob), [OTHER_CUSTOMER_TAG]);
+    assert!(
+        w.clients[&bob].heard[&OTHER_CUSTOMER_TAG] >= 45,
+        "{:?}",
+        w.clients[&bob].heard
+    );
+
+    // The first call ends: the second goes on, its peers untouched.
+    w.sfu.set_call(w.now, CALL, None);
+    assert_eq!(w.sfu.peer_count(), 2);
+    w.run(1000);
+    assert_eq!(heard(&w, &bob), [OTHER_CUSTOMER_TAG]);
+}
+
+#[test]
+fn a_datagram_from_an_address_no_ice_check_came_from_reaches_no_peer() {
+    let mut w = connected_world();
+    let stranger: SocketAddr = "10.0.9.9:9999".parse().unwrap();
+    // An RTP-looking datagram (RFC 7983: 128–191) and a STUN-looking one no peer owns.
+    let mut rtp = vec![0x80, 111, 0, 1];
+    rtp.extend([0; 20]);
+    w.sfu.handle_receive(w.now, stranger, server(), &rtp);
+    w.sfu
+        .handle_receive(w.now, stranger, server(), &[0, 1, 0, 0]);
+    w.sfu.handle_receive(w.now, stranger, server(), &[]);
+    assert_eq!(w.sfu.poll_transmit(), None);
+    // The call goes on.
+    w.run(1000);
+    assert_eq!(w.take_heard(&Party::Customer), (vec![ANN_TAG], 0));
+}
+
 /// Ann keys a digit on her microphone's stream.
 fn key_digit(w: &mut World, i: usize, event: u8) {
-    let c = w.clients.get_mut(&a("ann")).unwrap();
+    let c = w.clients.get_mut(&on_call(a("ann"))).unwrap();
     let writer = c.rtc.writer(c.mic).unwrap();
     let pt = writer
         .payload_params()
@@ -510,7 +585,7 @@ fn dtmf_goes_to_whoever_hears_the_sender_and_not_to_a_customer_on_hold() {
         })
         .collect();
     assert_eq!(heard, vec![vec![Party::Customer]; 3]);
-    let tones: Vec<u8> = w.clients[&Party::Customer]
+    let tones: Vec<u8> = w.clients[&on_call(Party::Customer)]
         .tones
         .iter()
         .map(|t| t.1)
@@ -530,7 +605,7 @@ fn dtmf_goes_to_whoever_hears_the_sender_and_not_to_a_customer_on_hold() {
         })
         .collect();
     assert_eq!(heard, vec![Vec::<Party>::new()]);
-    assert_eq!(w.clients[&Party::Customer].tones.len(), 3);
+    assert_eq!(w.clients[&on_call(Party::Customer)].tones.len(), 3);
 }
 
 #[test]

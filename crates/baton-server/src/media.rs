@@ -337,6 +337,9 @@ pub async fn start(
     })
 }
 
+/// Datagrams handled in one turn of the media task before its timers and sends.
+const DATAGRAM_BATCH: usize = 64;
+
 struct Datagram {
     source: SocketAddr,
     destination: SocketAddr,
@@ -390,7 +393,14 @@ async fn run(
                 None => return,
             },
             Some(d) = datagrams.recv() => {
-                sfu.handle_receive(Instant::now(), d.source, d.destination, &d.bytes);
+                let now = Instant::now();
+                sfu.handle_receive(now, d.source, d.destination, &d.bytes);
+                // What else has arrived is taken too, a bounded batch, before the timers
+                // and the sends: the channel drains as fast as the SFU can work.
+                for _ in 1..DATAGRAM_BATCH {
+                    let Ok(d) = datagrams.try_recv() else { break };
+                    sfu.handle_receive(now, d.source, d.destination, &d.bytes);
+                }
             }
             _ = tokio::time::sleep_until(wake) => {}
         }
