@@ -9,7 +9,7 @@ use baton_client::Event;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::recording::{Browser, KEY, talk, wait_for_recordings};
+use crate::recording::{Browser, KEY, connect_call_audio, talk, wait_for_recordings};
 
 /// A connected voice call with both browsers' audio up.
 async fn call_with_audio(
@@ -21,23 +21,8 @@ async fn call_with_audio(
     let (id, customer) = app.customer(t, "voice", service, "Carol").await;
     alice.expect("ON_NEW_INTERACTION").await;
     alice.client.accept_interaction(Some(&id)).await.unwrap();
-    let (mut agent_browser, offer) = Browser::new();
-    let answer = alice
-        .client
-        .call("voiceOffer", vec![json!(id), json!(offer)])
-        .await
-        .unwrap();
-    agent_browser.answered(answer["sdp"].as_str().unwrap());
-    let (mut customer_browser, offer) = Browser::new();
-    let (r, socket) = customer_op(app, &customer, "voiceOffer", json!([offer])).await;
-    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
-    for _ in 0..50 {
-        talk(&mut [&mut agent_browser, &mut customer_browser], 100).await;
-        if agent_browser.connected && customer_browser.connected {
-            break;
-        }
-    }
-    assert!(agent_browser.connected && customer_browser.connected);
+    let (agent_browser, customer_browser, socket) =
+        connect_call_audio(app, alice, &id, &customer).await;
     (id, customer, agent_browser, customer_browser, socket)
 }
 

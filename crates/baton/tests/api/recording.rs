@@ -195,27 +195,8 @@ async fn a_recorded_call_gives_each_party_a_sealed_file_of_the_call_s_length_for
         .await;
     assert_eq!(r.unwrap_err().api().map(|e| e.code), Some(15));
 
-    let (mut agent_browser, offer) = Browser::new();
-    let answer = alice
-        .client
-        .call("voiceOffer", vec![json!(id), json!(offer)])
-        .await
-        .unwrap();
-    agent_browser.answered(answer["sdp"].as_str().unwrap());
-    let (mut customer_browser, offer) = Browser::new();
-    let (r, _customer_socket) = customer_op(&app, &customer, "voiceOffer", json!([offer])).await;
-    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
-    for _ in 0..50 {
-        talk(&mut [&mut agent_browser, &mut customer_browser], 100).await;
-        if agent_browser.connected && customer_browser.connected {
-            break;
-        }
-    }
-    assert!(agent_browser.connected, "agent's browser: ICE and DTLS up");
-    assert!(
-        customer_browser.connected,
-        "customer's browser: ICE and DTLS up"
-    );
+    let (mut agent_browser, mut customer_browser, _customer_socket) =
+        connect_call_audio(&app, &alice, &id, &customer).await;
 
     // Only a party may turn it on.
     let r = bob
@@ -384,4 +365,37 @@ async fn record_calls_records_every_call_until_hang_up_and_retention_removes_the
     wait_for_recordings(&app, &id, 0).await;
     let folder = app.data_dir.path().join("recordings").join(&id);
     assert!(!folder.exists(), "the interaction's folder goes too");
+}
+
+/// Both parties of an answered call offer audio, and talk until ICE and DTLS are up on
+/// both: the agent's browser, the customer's, and the customer's socket (the customer's
+/// audio lasts as long as it is open).
+pub(crate) async fn connect_call_audio(
+    app: &TestApp,
+    alice: &Agent,
+    id: &str,
+    customer: &str,
+) -> (Browser, Browser, CustomerSocket) {
+    let (mut agent_browser, offer) = Browser::new();
+    let answer = alice
+        .client
+        .call("voiceOffer", vec![json!(id), json!(offer)])
+        .await
+        .unwrap();
+    agent_browser.answered(answer["sdp"].as_str().unwrap());
+    let (mut customer_browser, offer) = Browser::new();
+    let (r, socket) = customer_op(app, customer, "voiceOffer", json!([offer])).await;
+    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
+    for _ in 0..50 {
+        talk(&mut [&mut agent_browser, &mut customer_browser], 100).await;
+        if agent_browser.connected && customer_browser.connected {
+            break;
+        }
+    }
+    assert!(agent_browser.connected, "agent's browser: ICE and DTLS up");
+    assert!(
+        customer_browser.connected,
+        "customer's browser: ICE and DTLS up"
+    );
+    (agent_browser, customer_browser, socket)
 }
