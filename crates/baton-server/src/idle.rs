@@ -34,6 +34,8 @@ pub struct IdleTimeout<L> {
     inner: L,
     timeout: Duration,
     open: Arc<Semaphore>,
+    /// The cap was hit and said so: said once per time the node is full, not per client.
+    full: bool,
 }
 
 impl<L> IdleTimeout<L> {
@@ -42,6 +44,7 @@ impl<L> IdleTimeout<L> {
             inner,
             timeout,
             open: Arc::new(Semaphore::new(max_connections.max(1))),
+            full: false,
         }
     }
 }
@@ -55,11 +58,16 @@ where
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let slot = match self.open.clone().try_acquire_owned() {
-            Ok(slot) => slot,
+            Ok(slot) => {
+                self.full = false;
+                slot
+            }
             Err(_) => {
-                tracing::warn!(
-                    "max_http_connections reached: new connections wait until one closes"
-                );
+                if !std::mem::replace(&mut self.full, true) {
+                    tracing::warn!(
+                        "max_http_connections reached: new connections wait until one closes"
+                    );
+                }
                 self.open
                     .clone()
                     .acquire_owned()
