@@ -69,8 +69,8 @@ test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, 
 
     await widget(alice).getByTestId('incoming').waitFor();
     await sdkOk(alice, 'acceptInteraction', id);
-    await waitFor('the customer has audio', async () => (await customer.getByTestId('call-status').getAttribute('data-state')) === 'connected');
-    await waitFor('alice has audio', async () => (await widget(alice).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await waitFor('the customer has audio', async () => (await customer.getByTestId('call-status').getAttribute('data-state')) === 'connected', 30000);
+    await waitFor('alice has audio', async () => (await widget(alice).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected', 30000);
 
     // Connected: each hears the other.
     await expectHears(customer, 'customer', ['alice']);
@@ -107,7 +107,7 @@ test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, 
     await sdkOk(alice, 'blindTransfer', 'bob', undefined, id);
     await widget(bob).getByTestId('incoming').waitFor();
     await sdkOk(bob, 'acceptInteraction', id);
-    await waitFor('bob has audio', async () => (await widget(bob).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await waitFor('bob has audio', async () => (await widget(bob).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected', 30000);
     await expectHears(customer, 'customer', ['bob']);
     await expectHears(widgetFrame(bob), 'bob', ['customer']);
     assert.equal(await customer.evaluate(() => window.batonCall.remoteTracks().length), 4, 'the customer was not renegotiated');
@@ -118,7 +118,7 @@ test('call audio follows the call: connected, DTMF, hold, mute, blind transfer, 
     await sdkOk(bob, 'inviteToCallConference', 'dave', null, id);
     await widget(dave).getByTestId('incoming').waitFor();
     await sdkOk(dave, 'acceptInteraction', id);
-    await waitFor('dave has audio', async () => (await widget(dave).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await waitFor('dave has audio', async () => (await widget(dave).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected', 30000);
     await expectHears(customer, 'customer', ['bob', 'dave']);
     await expectHears(widgetFrame(bob), 'bob', ['customer', 'dave']);
     await expectHears(widgetFrame(dave), 'dave', ['customer', 'bob']);

@@ -55,7 +55,7 @@ test('quality alerts on real packet loss, device changes and a live microphone s
     const id = await waitFor('the call id', () => conv.getAttribute('data-interaction-id'));
     await widget(alice).getByTestId('incoming').waitFor();
     await sdkOk(alice, 'acceptInteraction', id);
-    await waitFor('alice has audio', async () => (await widget(alice).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected');
+    await waitFor('alice has audio', async () => (await widget(alice).getByTestId('call-audio-status').getAttribute('data-state')) === 'connected', 30000);
     await expectHears(customer, 'customer', ['alice']);
     await expectHears(widgetFrame(alice), 'alice', ['customer']);
     await new Promise((r) => setTimeout(r, 3000));
