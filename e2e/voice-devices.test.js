@@ -34,6 +34,10 @@ test('quality alerts on real packet loss, device changes and a live microphone s
       return page;
     }
     const alice = await open('alice', `${server.base}/demo-crm/?agent=alice`);
+    // A microphone remembered from another day and unplugged since: calls still get audio,
+    // from the default microphone.
+    await alice.evaluate(() => localStorage.setItem('baton.microphone', 'an-unplugged-headset'));
+    await alice.reload();
     await alice.evaluate((names) => {
       window.__seen = [];
       names.forEach((n) => window.crmApp.adApi.on(n, (...a) => { window.__seen.push([n, ...a]); }));

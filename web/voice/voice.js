@@ -153,7 +153,13 @@
     var ready = Promise.resolve(opts.signal('voiceConfig', [])).then(function (config) {
       config = config || {};
       monitor = new QualityMonitor(thresholdsOf(config.quality, opts.quality));
-      return microphone(opts.deviceId).then(function (stream) {
+      // A remembered microphone may be gone (a headset unplugged since): the call still
+      // gets audio from the default one rather than none.
+      var opened = microphone(opts.deviceId).catch(function (e) {
+        if (!opts.deviceId) throw e;
+        return microphone('');
+      });
+      return opened.then(function (stream) {
         mic = stream;
         if (closed) { stopAll(); return; }
         pc = new RTCPeerConnection({ iceServers: opts.iceServers || config.iceServers || [] });
