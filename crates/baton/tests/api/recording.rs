@@ -324,16 +324,8 @@ async fn record_calls_records_every_call_until_hang_up_and_retention_removes_the
     let (id, customer) = app.customer(&t, "voice", "Sales", "Carol").await;
     alice.expect("ON_NEW_INTERACTION").await;
     alice.client.accept_interaction(Some(&id)).await.unwrap();
-    let (mut agent_browser, offer) = Browser::new();
-    let answer = alice
-        .client
-        .call("voiceOffer", vec![json!(id), json!(offer)])
-        .await
-        .unwrap();
-    agent_browser.answered(answer["sdp"].as_str().unwrap());
-    let (mut customer_browser, offer) = Browser::new();
-    let (r, _customer_socket) = customer_op(&app, &customer, "voiceOffer", json!([offer])).await;
-    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
+    let (mut agent_browser, mut customer_browser, _customer_socket) =
+        offer_call_audio(&app, &alice, &id, &customer).await;
     let started = Instant::now();
     talk(&mut [&mut agent_browser, &mut customer_browser], 1500).await;
     assert!(agent_browser.connected && customer_browser.connected);
@@ -376,16 +368,8 @@ pub(crate) async fn connect_call_audio(
     id: &str,
     customer: &str,
 ) -> (Browser, Browser, CustomerSocket) {
-    let (mut agent_browser, offer) = Browser::new();
-    let answer = alice
-        .client
-        .call("voiceOffer", vec![json!(id), json!(offer)])
-        .await
-        .unwrap();
-    agent_browser.answered(answer["sdp"].as_str().unwrap());
-    let (mut customer_browser, offer) = Browser::new();
-    let (r, socket) = customer_op(app, customer, "voiceOffer", json!([offer])).await;
-    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
+    let (mut agent_browser, mut customer_browser, socket) =
+        offer_call_audio(app, alice, id, customer).await;
     for _ in 0..50 {
         talk(&mut [&mut agent_browser, &mut customer_browser], 100).await;
         if agent_browser.connected && customer_browser.connected {
@@ -397,5 +381,26 @@ pub(crate) async fn connect_call_audio(
         customer_browser.connected,
         "customer's browser: ICE and DTLS up"
     );
+    (agent_browser, customer_browser, socket)
+}
+
+/// Both parties of an answered call offer audio and take the server's answers; nothing is
+/// sent yet, so a test can time the call from its first packet.
+async fn offer_call_audio(
+    app: &TestApp,
+    alice: &Agent,
+    id: &str,
+    customer: &str,
+) -> (Browser, Browser, CustomerSocket) {
+    let (mut agent_browser, offer) = Browser::new();
+    let answer = alice
+        .client
+        .call("voiceOffer", vec![json!(id), json!(offer)])
+        .await
+        .unwrap();
+    agent_browser.answered(answer["sdp"].as_str().unwrap());
+    let (mut customer_browser, offer) = Browser::new();
+    let (r, socket) = customer_op(app, customer, "voiceOffer", json!([offer])).await;
+    customer_browser.answered(r["data"]["sdp"].as_str().unwrap());
     (agent_browser, customer_browser, socket)
 }
